@@ -1,0 +1,32 @@
+// ilert_sumo/parse.hpp: webhook body bytes -> typed Event, or an Error naming what and where.
+//
+// parse_event() is strict RFC 8259 (no comments, NaN, trailing commas, single quotes, leading
+// zeros, raw control characters, trailing data; a leading UTF-8 BOM is skipped), rejects invalid
+// UTF-8, lone surrogate escapes, duplicate keys at any depth and nesting deeper than a limit, and
+// then checks the fields it knows: `id` and `eventType` are required, every other known field must
+// have its JSON type when present, unknown keys are ignored. It never throws, never crashes and
+// never reads out of bounds, whatever the bytes. Errors carry the JSON path and byte offset.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/expected.hpp"
+
+namespace ilert_sumo {
+
+/// Limits applied by parse_event().
+struct ParseOptions {
+  /// Bodies longer than this are rejected with `too_large` before any parsing.
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  /// Arrays/objects nested deeper than this are rejected with `nesting_too_deep`, also inside
+  /// fields the model ignores. The top-level object is depth 1.
+  std::size_t max_depth = 64;
+};
+
+/// Parses one webhook body. Also accepts a Sumo line made by to_sumo_line() (its extra keys are
+/// understood, so the round trip gives back an equal event).
+Expected<Event> parse_event(std::string_view body, const ParseOptions& options = {});
+
+}  // namespace ilert_sumo

@@ -1,0 +1,103 @@
+// ilert_sumo/sumo_client.hpp: synchronous delivery to a Sumo Logic HTTP source.
+//
+// SumoClient takes events (or pre-built lines), cuts them into requests under the batch limits
+// (every message one line ending in '\n', never over max_bytes: an oversized event has its
+// `details` truncated and is marked), compresses each request once, POSTs it and retries by the
+// pure policy below, re-sending the same compressed bytes. It returns a DeliveryReport per request.
+// It blocks the calling thread; SumoSender (sumo_sender.hpp) is the background variant.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ilert_sumo/error.hpp"
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/http_client.hpp"
+#include "ilert_sumo/sumo_config.hpp"
+
+namespace ilert_sumo {
+
+/// What to do after one attempt.
+enum class DeliveryOutcome : std::uint8_t { success, retry, permanent };
+/// "success", "retry", "permanent".
+const char* to_string(DeliveryOutcome outcome) noexcept;
+
+/// The retry policy as a pure function: 2xx -> success; transport errors, timeouts, 408, 429, 500,
+/// 502, 503, 504 -> retry; every other status (401, 403, other 4xx, other 5xx) -> permanent.
+/// `transport_error` is set when no HTTP status was received (status is then ignored).
+DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_error) noexcept;
+
+/// Parses a Retry-After value (delta-seconds or an HTTP date) relative to `now`; nullopt if invalid.
+/// A date in the past gives zero.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now);
+
+/// Full-jitter backoff: uniform in [0, min(max_backoff, initial_backoff * 2^(attempt-1))], with
+/// `random01` in [0,1). attempt starts at 1.
+std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt, double random01) noexcept;
+
+/// The fate of one request.
+struct DeliveryReport {
+  /// Index (in the input) of the first event/line of this request.
+  std::size_t first_index = 0;
+  /// Number of events (lines) in it.
+  std::size_t events = 0;
+  /// Uncompressed body size.
+  std::size_t raw_bytes = 0;
+  /// Body size on the wire.
+  std::size_t compressed_bytes = 0;
+  /// POST attempts made.
+  std::uint32_t attempts = 0;
+  /// Last HTTP status (0 when none was received).
+  int final_status = 0;
+  /// True when Sumo acknowledged it (2xx).
+  bool delivered = false;
+  /// Why it failed (last error; redacted), when not delivered.
+  std::optional<Error> error;
+  /// The body of a 2xx answer that carried a warning (e.g. dropped fields), else empty.
+  std::string warning;
+  /// Lines whose `details` were truncated to fit the cap.
+  std::size_t truncated_events = 0;
+  /// Time from first attempt to the final outcome.
+  std::chrono::milliseconds elapsed{0};
+};
+
+/// All requests of one send() call, with totals.
+struct DeliverySummary {
+  std::vector<DeliveryReport> requests;
+  std::size_t events_delivered = 0;
+  std::size_t events_failed = 0;
+  /// Attempts beyond the first, summed over requests.
+  std::size_t retries = 0;
+  std::size_t raw_bytes = 0;
+  std::size_t compressed_bytes = 0;
+  /// True when every event was delivered.
+  bool all_delivered() const noexcept { return events_failed == 0; }
+};
+
+/// Blocking batch delivery. Not thread-safe: one SumoClient per thread.
+class SumoClient {
+ public:
+  /// Uses `http` when given, else a libcurl client built from config.http.
+  explicit SumoClient(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http = nullptr);
+  ~SumoClient();
+  SumoClient(const SumoClient&) = delete;
+  SumoClient& operator=(const SumoClient&) = delete;
+
+  /// Converts each event with to_sumo_line() and delivers them in order.
+  DeliverySummary send(const std::vector<Event>& events);
+  /// Delivers pre-built lines (no '\n' inside; one is appended) in order.
+  DeliverySummary send_lines(const std::vector<std::string>& lines);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ilert_sumo

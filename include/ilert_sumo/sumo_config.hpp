@@ -1,0 +1,181 @@
+// ilert_sumo/sumo_config.hpp: everything about where and how events go to Sumo Logic.
+//
+// SumoConfig is plain data with in-class defaults. finalize(config) validates it once (URL,
+// metadata headers, X-Sumo-Fields, limits, codec availability) and returns FinalizedSumoConfig,
+// the only type SumoClient and SumoSender accept. The library never reads the environment.
+// Secrets (the presigned URL's code, the token, passwords) never appear unredacted in any
+// message or to_string() output.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ilert_sumo/expected.hpp"
+#include "ilert_sumo/http_client.hpp"
+
+namespace ilert_sumo {
+
+/// Request body compression (Content-Encoding).
+enum class Compression : std::uint8_t { none, gzip, deflate, zstd };
+/// "none", "gzip", "deflate", "zstd".
+const char* to_string(Compression c) noexcept;
+/// Parses "none|gzip|deflate|zstd".
+Expected<Compression> parse_compression(std::string_view name);
+/// True when the codec was compiled in.
+bool compression_available(Compression c) noexcept;
+
+/// One X-Sumo-Fields entry.
+struct SumoField {
+  std::string key;
+  std::string value;
+};
+
+/// Per-request metadata headers; a request never mixes two different sets.
+struct SumoMetadata {
+  /// X-Sumo-Category (empty: not sent).
+  std::string category;
+  /// X-Sumo-Name (empty: not sent).
+  std::string name;
+  /// X-Sumo-Host (empty: not sent).
+  std::string host;
+  /// X-Sumo-Fields, at most 30.
+  std::vector<SumoField> fields;
+
+  friend bool operator==(const SumoMetadata& a, const SumoMetadata& b);
+  friend bool operator!=(const SumoMetadata& a, const SumoMetadata& b) { return !(a == b); }
+};
+/// Checks a metadata set as finalize() does (header characters, field keys/values, count).
+Expected<void> validate_metadata(const SumoMetadata& metadata);
+
+/// How requests are cut.
+struct BatchOptions {
+  /// Max uncompressed bytes per request; default and hard ceiling 1 MiB (Sumo's limit).
+  std::size_t max_bytes = 1024 * 1024;
+  /// Max events (lines) per request.
+  std::size_t max_events = 10000;
+  /// SumoSender: a partly filled batch is sent once its oldest line is this old.
+  std::chrono::milliseconds max_age{1000};
+};
+
+/// Which failures are retried, and for how long (capped exponential backoff with full jitter).
+struct RetryOptions {
+  /// First backoff cap.
+  std::chrono::milliseconds initial_backoff{500};
+  /// Backoff cap never exceeds this.
+  std::chrono::milliseconds max_backoff{30000};
+  /// Total elapsed time one request may spend on retries before it is given up.
+  std::chrono::milliseconds budget{std::chrono::minutes(10)};
+  /// 0 = no count limit (the budget decides).
+  std::uint32_t max_attempts = 0;
+};
+
+/// What the async sender does when its byte bound is reached.
+enum class OverflowPolicy : std::uint8_t {
+  block,        ///< wait up to QueueOptions::enqueue_timeout for room, then drop the new event
+  drop_newest,  ///< drop the new event at once
+  drop_oldest,  ///< evict the oldest queued events to make room
+  spill,        ///< write the new event to the spool (needs SpoolOptions::dir)
+};
+
+/// SumoSender's in-memory queue.
+struct QueueOptions {
+  /// Bound on queued bytes (lines, not counting overhead).
+  std::size_t max_bytes = 64 * 1024 * 1024;
+  /// What to do when full.
+  OverflowPolicy overflow = OverflowPolicy::block;
+  /// Longest an enqueue may block under OverflowPolicy::block.
+  std::chrono::milliseconds enqueue_timeout{100};
+};
+
+/// Where the spool lives and how it is used.
+enum class SpoolMode : std::uint8_t {
+  off,          ///< no disk
+  overflow,     ///< undelivered data (shutdown, budget exhausted, spill) goes to disk
+  write_ahead,  ///< every accepted event is on disk before enqueue returns
+};
+/// When spool appends are fsync'ed.
+enum class FsyncPolicy : std::uint8_t { never, per_batch, interval };
+
+/// Disk spool of SumoSender.
+struct SpoolOptions {
+  /// Directory (created if missing). Empty = no spool.
+  std::string dir;
+  /// off / overflow / write_ahead.
+  SpoolMode mode = SpoolMode::off;
+  /// fsync policy.
+  FsyncPolicy fsync = FsyncPolicy::interval;
+  /// Period for FsyncPolicy::interval.
+  std::chrono::milliseconds fsync_interval{1000};
+  /// Size cap of the spool directory; oldest segments are evicted (and counted) beyond it.
+  std::uint64_t max_bytes = 1024ull * 1024 * 1024;
+  /// A segment file is closed and a new one started past this size.
+  std::uint64_t segment_bytes = 8ull * 1024 * 1024;
+};
+
+/// Everything SumoClient/SumoSender need.
+struct SumoConfig {
+  /// Presigned source URL `https://.../receiver/v1/http/<code>`, or the endpoint URL
+  /// `https://.../receiver/v1/http` when `token` is set.
+  std::string url;
+  /// Sent as `x-sumo-token` when non-empty.
+  std::string token;
+  /// Accept http:// URLs (tests and the local emulator).
+  bool allow_insecure_http = false;
+  /// Default metadata headers.
+  SumoMetadata metadata;
+  /// Codec.
+  Compression compression = Compression::gzip;
+  /// Codec level; -1 = codec default (gzip/deflate 6, zstd 3).
+  int compression_level = -1;
+  /// Request cutting.
+  BatchOptions batch;
+  /// Retry policy.
+  RetryOptions retry;
+  /// Connection-establishment timeout.
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Whole-request timeout (Sumo cuts requests at ~30 s).
+  std::chrono::milliseconds request_timeout{20000};
+  /// TLS, proxy, User-Agent.
+  CurlOptions http;
+  /// SumoSender queue.
+  QueueOptions queue;
+  /// SumoSender spool.
+  SpoolOptions spool;
+  /// SumoSender's destructor waits at most this long (see SumoSender::shutdown).
+  std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+/// A validated SumoConfig. Only finalize() makes one.
+class FinalizedSumoConfig {
+ public:
+  /// The validated settings.
+  const SumoConfig& config() const noexcept { return config_; }
+  /// The URL with its secret part masked, safe to print.
+  const std::string& redacted_url() const noexcept { return redacted_url_; }
+
+ private:
+  friend Expected<FinalizedSumoConfig> finalize(SumoConfig config);
+  explicit FinalizedSumoConfig(SumoConfig config, std::string redacted_url)
+      : config_(std::move(config)), redacted_url_(std::move(redacted_url)) {}
+  SumoConfig config_;
+  std::string redacted_url_;
+};
+
+/// Validates a SumoConfig. Errors: invalid_url, insecure_url, invalid_field, too_many_fields,
+/// invalid_header_value, unsupported_compression, invalid_config.
+Expected<FinalizedSumoConfig> finalize(SumoConfig config);
+
+/// Masks the secret parts of a URL: the code after `/receiver/v1/http/`, `user:password@`, and
+/// query strings. `https://h/receiver/v1/http/ZaVn...==` -> `https://h/receiver/v1/http/Za***`.
+std::string redact_url(std::string_view url);
+/// Replaces every occurrence of the config's secrets (URL code, token, passwords) in `text`.
+std::string redact(std::string_view text, const SumoConfig& config);
+/// A readable, redacted description of the config.
+std::string to_string(const SumoConfig& config);
+
+}  // namespace ilert_sumo

@@ -1,0 +1,130 @@
+// ilert_sumo/sumo_sender.hpp: background delivery that loses nothing.
+//
+// SumoSender owns one thread. enqueue() is thread-safe, never throws, never blocks past its
+// configured timeout, and returns what happened to the event. The thread batches by bytes, count
+// and age, groups by metadata set, compresses once and delivers with the retry policy of
+// sumo_client.hpp; a 429 (or 503 with Retry-After) pauses *all* sending until the retry time.
+// With a spool (SumoConfig::spool) undelivered data survives shutdown and crashes (write_ahead:
+// also SIGKILL). flush()/shutdown() never wait past their deadline plus a small margin.
+// Delivery is at least once; `dedupId` in each line lets duplicates be recognised.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/expected.hpp"
+#include "ilert_sumo/http_client.hpp"
+#include "ilert_sumo/sumo_client.hpp"
+#include "ilert_sumo/sumo_config.hpp"
+
+namespace ilert_sumo {
+
+/// What enqueue() did with an event.
+enum class EnqueueStatus : std::uint8_t {
+  accepted,            ///< queued (and, in write_ahead mode, on disk)
+  spilled,             ///< queue full, written to the spool (OverflowPolicy::spill); will be sent
+  dropped_queue_full,  ///< queue full under block (after the timeout) or drop_newest
+  dropped_too_large,   ///< one line larger than the whole queue bound
+  dropped_bad_metadata,///< unknown MetadataId
+  dropped_spool_error, ///< write_ahead mode could not write to disk
+  closed,              ///< the sender is shut down
+};
+const char* to_string(EnqueueStatus status) noexcept;
+
+/// Handle of a registered metadata set; 0 is the config's default set.
+using MetadataId = std::uint32_t;
+
+/// Counts returned by flush() and shutdown(). For shutdown:
+/// enqueued = delivered + pending + spooled + dropped (over the sender's lifetime).
+struct FlushResult {
+  /// Events acknowledged by Sumo (lifetime total).
+  std::uint64_t delivered = 0;
+  /// Events still in memory, not delivered (after shutdown: lost unless spooled).
+  std::uint64_t pending = 0;
+  /// Events written to the spool and not yet delivered.
+  std::uint64_t spooled = 0;
+  /// Events dropped, any reason (lifetime total).
+  std::uint64_t dropped = 0;
+  /// True when everything enqueued before the call was delivered (or spooled, for shutdown)
+  /// before the deadline.
+  bool completed = false;
+};
+
+/// A snapshot of the sender's counters.
+struct SenderStats {
+  std::uint64_t enqueued = 0;
+  std::uint64_t delivered_events = 0;
+  std::uint64_t delivered_raw_bytes = 0;
+  std::uint64_t delivered_compressed_bytes = 0;
+  /// Requests by final HTTP status of each attempt (0 = transport error).
+  std::map<int, std::uint64_t> requests_by_status;
+  std::uint64_t retries = 0;
+  /// Drops by reason.
+  std::uint64_t dropped_queue_full = 0;
+  std::uint64_t dropped_oldest = 0;
+  std::uint64_t dropped_too_large = 0;
+  std::uint64_t dropped_permanent_error = 0;   ///< 4xx other than 408/429, no spool to keep them
+  std::uint64_t dropped_budget_exhausted = 0;  ///< retry budget ran out, no spool to keep them
+  std::uint64_t dropped_spool_evicted = 0;     ///< spool size cap evicted them
+  std::uint64_t dropped_spool_corrupt = 0;     ///< damaged spool records found on replay
+  std::uint64_t dropped_at_shutdown = 0;       ///< still in memory at the deadline, no spool
+  /// Events written to / replayed from the spool.
+  std::uint64_t spooled = 0;
+  std::uint64_t replayed = 0;
+  /// Current queue content.
+  std::uint64_t queue_bytes = 0;
+  std::uint64_t queue_events = 0;
+  /// When Sumo last acknowledged a request.
+  std::optional<std::chrono::system_clock::time_point> last_success;
+  /// The last delivery error (redacted), empty if none.
+  std::string last_error;
+  /// True while sending is paused by a 429/Retry-After.
+  bool throttled = false;
+};
+
+/// Background sender. Create with SumoSender::create.
+class SumoSender {
+ public:
+  /// Called on the sender thread after each request's final outcome. Must not block for long.
+  using ReportCallback = std::function<void(const DeliveryReport&)>;
+
+  /// Starts the sender thread (and replays the spool, if any). `http` defaults to libcurl.
+  static Expected<std::unique_ptr<SumoSender>> create(FinalizedSumoConfig config,
+                                                      std::shared_ptr<HttpClient> http = nullptr,
+                                                      ReportCallback on_report = nullptr);
+  /// Calls shutdown(config.shutdown_timeout) if it was not called.
+  ~SumoSender();
+  SumoSender(const SumoSender&) = delete;
+  SumoSender& operator=(const SumoSender&) = delete;
+
+  /// Registers a metadata set (validated like finalize()); an equal set returns the same id.
+  Expected<MetadataId> add_metadata(const SumoMetadata& metadata);
+
+  /// Queues the Sumo line of an event. Thread-safe, never throws.
+  EnqueueStatus enqueue(const Event& event, MetadataId metadata = 0) noexcept;
+  /// Queues a pre-built line (a '\n' is appended; embedded newlines are escaped). Thread-safe.
+  EnqueueStatus enqueue_line(std::string_view line, MetadataId metadata = 0) noexcept;
+
+  /// Waits until everything enqueued before the call is delivered, or the timeout.
+  FlushResult flush(std::chrono::milliseconds timeout);
+  /// Stops accepting, delivers what it can before the deadline, aborts an in-flight transfer at
+  /// the deadline, spools the rest (if a spool is configured) and stops the thread. Idempotent.
+  FlushResult shutdown(std::chrono::milliseconds timeout);
+
+  /// A consistent snapshot of the counters.
+  SenderStats stats() const;
+
+ private:
+  struct Impl;
+  explicit SumoSender(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ilert_sumo
