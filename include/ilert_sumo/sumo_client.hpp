@@ -29,8 +29,10 @@ enum class DeliveryOutcome : std::uint8_t { success, retry, permanent };
 const char* to_string(DeliveryOutcome outcome) noexcept;
 
 /// The retry policy as a pure function: 2xx -> success; transport errors, timeouts, 408, 429, 500,
-/// 502, 503, 504 -> retry; every other status (401, 403, other 4xx, other 5xx) -> permanent.
-/// `transport_error` is set when no HTTP status was received (status is then ignored).
+/// 502, 503, 504 -> retry; every other status (1xx, 3xx, 401, 403, other 4xx, other 5xx) ->
+/// permanent; a value that is no HTTP status (< 100, > 599) -> retry, like a transport error.
+/// `transport_error` is set when no HTTP status was received (status is then ignored): transport,
+/// timeout and aborted (the data is not at fault) -> retry, any other code -> permanent.
 DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_error) noexcept;
 
 /// Parses a Retry-After value (delta-seconds or an HTTP date) relative to `now`; nullopt if invalid.
@@ -70,12 +72,17 @@ struct DeliveryReport {
 
 /// All requests of one send() call, with totals.
 struct DeliverySummary {
+  /// One report per request (and per line that could not be made to fit), in input order.
   std::vector<DeliveryReport> requests;
+  /// Events in delivered requests.
   std::size_t events_delivered = 0;
+  /// Events in failed requests (including lines reported as event_too_large).
   std::size_t events_failed = 0;
   /// Attempts beyond the first, summed over requests.
   std::size_t retries = 0;
+  /// Uncompressed bytes of all requests (each counted once, not per attempt).
   std::size_t raw_bytes = 0;
+  /// Bytes on the wire of all requests (each counted once, not per attempt).
   std::size_t compressed_bytes = 0;
   /// True when every event was delivered.
   bool all_delivered() const noexcept { return events_failed == 0; }

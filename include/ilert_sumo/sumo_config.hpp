@@ -29,9 +29,12 @@ Expected<Compression> parse_compression(std::string_view name);
 /// True when the codec was compiled in.
 bool compression_available(Compression c) noexcept;
 
-/// One X-Sumo-Fields entry.
+/// One X-Sumo-Fields entry (sent as `key=value`; Sumo's header has no escape for ',' or '=', so
+/// finalize() rejects them in values).
 struct SumoField {
+  /// Field name: ASCII letters, digits, '_', '-', '.', starting with a letter or '_'; <= 255.
   std::string key;
+  /// Field value: non-empty, <= 200 characters, no ',' '=' or control characters.
   std::string value;
 };
 

@@ -41,12 +41,13 @@ const char* to_string(EnqueueStatus status) noexcept;
 /// Handle of a registered metadata set; 0 is the config's default set.
 using MetadataId = std::uint32_t;
 
-/// Counts returned by flush() and shutdown(). For shutdown:
-/// enqueued = delivered + pending + spooled + dropped (over the sender's lifetime).
+/// Counts returned by flush() and shutdown(). Over the sender's lifetime, always:
+/// enqueued + recovered = delivered + pending + spooled + dropped (see SenderStats).
 struct FlushResult {
   /// Events acknowledged by Sumo (lifetime total).
   std::uint64_t delivered = 0;
-  /// Events still in memory, not delivered (after shutdown: lost unless spooled).
+  /// Events still in memory, not delivered. Always 0 after shutdown: what was still in memory is
+  /// then spooled or counted as dropped (dropped_at_shutdown).
   std::uint64_t pending = 0;
   /// Events written to the spool and not yet delivered.
   std::uint64_t spooled = 0;
@@ -57,9 +58,14 @@ struct FlushResult {
   bool completed = false;
 };
 
-/// A snapshot of the sender's counters.
+/// A snapshot of the sender's counters. Every event is, at any moment, in exactly one state:
+/// enqueued + recovered = delivered_events + (all dropped_*) + queue_events + spool_backlog.
 struct SenderStats {
+  /// enqueue()/enqueue_line() calls, whatever they returned, except `closed`.
   std::uint64_t enqueued = 0;
+  /// Events found in the spool when the sender started (left by an earlier process), damaged
+  /// ones included (those are also counted in dropped_spool_corrupt).
+  std::uint64_t recovered = 0;
   std::uint64_t delivered_events = 0;
   std::uint64_t delivered_raw_bytes = 0;
   std::uint64_t delivered_compressed_bytes = 0;
@@ -75,9 +81,13 @@ struct SenderStats {
   std::uint64_t dropped_spool_evicted = 0;     ///< spool size cap evicted them
   std::uint64_t dropped_spool_corrupt = 0;     ///< damaged spool records found on replay
   std::uint64_t dropped_at_shutdown = 0;       ///< still in memory at the deadline, no spool
-  /// Events written to / replayed from the spool.
+  std::uint64_t dropped_bad_metadata = 0;      ///< enqueued with an unknown MetadataId
+  std::uint64_t dropped_spool_error = 0;       ///< the spool could not be written (write_ahead, spill, shutdown)
+  /// Events written to the spool (write_ahead: every accepted event) / read back from it.
   std::uint64_t spooled = 0;
   std::uint64_t replayed = 0;
+  /// Events now only on disk, waiting to be read back and sent (FlushResult::spooled).
+  std::uint64_t spool_backlog = 0;
   /// Current queue content.
   std::uint64_t queue_bytes = 0;
   std::uint64_t queue_events = 0;

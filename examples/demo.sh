@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# examples/demo.sh: the one-command demo of ilert-sumo (the README's first command).
+#
+# From a fresh clone on Debian 12 (as root, or with sudo): installs the build dependencies (skipped
+# when they are already there), builds the library and two example programs (Release), starts a
+# local Sumo Logic emulator and the iLert webhook relay on 127.0.0.1, posts the bundled sample
+# webhooks (examples/samples: all eleven event types, a legacy incident-* one, an unknown type and a
+# malformed body) exactly as iLert would (curl, Basic auth from the URL), shows each answer, waits
+# until Sumo (the emulator) holds every event, prints what it received one line per event, shuts
+# both programs down with SIGTERM and exits 0. Any failure: a message saying what went wrong and a
+# non-zero exit status; the two servers are always stopped.
+#
+# Environment: BUILD_DIR (default <repo>/build-demo), JOBS (default: number of CPUs, at most 2),
+# SKIP_APT=1 (never run apt-get), KEEP_TMP=1 (keep the logs and recordings).
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build-demo}"
+CPUS="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
+JOBS="${JOBS:-$(( CPUS < 2 ? CPUS : 2 ))}"
+SAMPLES="$ROOT/examples/samples"
+USER_PASS="ilert:demo-password"   # what you would put in iLert's webhook URL as user:password@
+SUMO_CODE="demo-code"             # the emulator's stand-in for a presigned URL's secret code
+
+TMP=""
+EMU_PID=""
+RELAY_PID=""
+
+bold() { if [[ -t 1 ]]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
+step() { printf '\n'; bold "==> $*"; }
+die() {
+  printf '\ndemo: FAILED: %s\n' "$*" >&2
+  for f in relay.err emulator.err; do
+    if [[ -n "$TMP" && -s "$TMP/$f" ]]; then
+      printf -- '--- last lines of %s ---\n' "$f" >&2
+      tail -n 15 "$TMP/$f" >&2
+    fi
+  done
+  exit 1
+}
+cleanup() {
+  local rc=$?
+  for pid in "$RELAY_PID" "$EMU_PID"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [[ -n "$TMP" && -d "$TMP" ]]; then
+    if [[ "${KEEP_TMP:-0}" == 1 || $rc -ne 0 ]]; then
+      printf 'demo: logs and recordings kept in %s\n' "$TMP" >&2
+    else
+      rm -rf "$TMP"
+    fi
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'die "interrupted"' INT TERM
+trap 'die "command failed (line $LINENO): $BASH_COMMAND"' ERR
+
+# Waits (bounded) until file $1 has a first line starting with "listening on"; prints the port.
+wait_for_port() {
+  local file="$1" pid="$2" name="$3" line=""
+  for _ in $(seq 200); do   # 200 x 50 ms = 10 s
+    if [[ -s "$file" ]]; then
+      line="$(head -n 1 "$file")"
+      if [[ "$line" == "listening on "* ]]; then
+        printf '%s\n' "${line##*:}"
+        return 0
+      fi
+    fi
+    kill -0 "$pid" 2>/dev/null || die "$name exited during start-up"
+    sleep 0.05
+  done
+  die "$name did not print 'listening on HOST:PORT' within 10 s"
+}
+
+# Sends SIGTERM and waits (bounded) for a clean exit; fails on a non-zero status.
+stop_process() {
+  local pid="$1" name="$2" limit="$3" rc=0
+  kill -TERM "$pid" 2>/dev/null || die "$name was no longer running"
+  for _ in $(seq $(( limit * 10 ))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && die "$name did not exit within ${limit} s of SIGTERM"
+  wait "$pid" || rc=$?
+  [[ $rc -eq 0 ]] || die "$name exited with status $rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+step "1/6 Build dependencies (Debian packages)"
+PACKAGES=(cmake g++ ninja-build pkg-config libcurl4-openssl-dev rapidjson-dev catch2 zlib1g-dev
+          libdeflate-dev libzstd-dev libcpp-httplib-dev curl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "all installed: ${PACKAGES[*]}"
+elif [[ "${SKIP_APT:-0}" == 1 ]]; then
+  die "missing packages (SKIP_APT=1): ${missing[*]}"
+else
+  echo "installing: ${missing[*]}"
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "run as root (or install sudo) to install: ${missing[*]}"
+    SUDO=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install failed: ${missing[*]}"
+  echo "installed."
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "2/6 Build (Release): libilert_sumo, ilert-sumo-relay, sumo-emulator -> $BUILD_DIR"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/ilert-sumo-demo.XXXXXX")"
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DILERT_SUMO_BUILD_EXAMPLES=ON -DILERT_SUMO_BUILD_TESTS=OFF -DILERT_SUMO_BUILD_BENCHMARKS=OFF \
+  >"$TMP/configure.log" 2>&1 || { tail -n 30 "$TMP/configure.log" >&2; die "cmake configure failed"; }
+cmake --build "$BUILD_DIR" -j "$JOBS" --target ilert-sumo-relay sumo-emulator >"$TMP/build.log" 2>&1 ||
+  { tail -n 30 "$TMP/build.log" >&2; die "build failed"; }
+tail -n 1 "$TMP/build.log"
+RELAY_BIN="$BUILD_DIR/bin/ilert-sumo-relay"
+EMU_BIN="$BUILD_DIR/bin/sumo-emulator"
+[[ -x "$RELAY_BIN" && -x "$EMU_BIN" ]] || die "the programs were not built"
+
+# ---------------------------------------------------------------------------------------------
+step "3/6 Start a local Sumo Logic HTTP source (sumo-emulator) and the relay, on 127.0.0.1"
+"$EMU_BIN" --port 0 --code "$SUMO_CODE" --record "$TMP/received.ndjson" --quiet \
+  >"$TMP/emulator.out" 2>"$TMP/emulator.err" &
+EMU_PID=$!
+EMU_PORT="$(wait_for_port "$TMP/emulator.out" "$EMU_PID" sumo-emulator)"
+SUMO_URL="http://127.0.0.1:$EMU_PORT/receiver/v1/http/$SUMO_CODE"
+echo "sumo-emulator      listening on 127.0.0.1:$EMU_PORT (records every message it accepts)"
+
+# Secrets come from the environment, never from flags.
+ILERT_SUMO_URL="$SUMO_URL" ILERT_SUMO_RELAY_BASIC_AUTH="$USER_PASS" \
+  "$RELAY_BIN" --listen 127.0.0.1:0 --category 'ilert/{eventType}' --fields-from-event \
+  --spool-dir "$TMP/spool" --batch-age 200ms --shutdown-timeout 5 \
+  >"$TMP/relay.out" 2>"$TMP/relay.err" &
+RELAY_PID=$!
+RELAY_PORT="$(wait_for_port "$TMP/relay.out" "$RELAY_PID" ilert-sumo-relay)"
+WEBHOOK_URL="http://$USER_PASS@127.0.0.1:$RELAY_PORT/ilert"
+echo "ilert-sumo-relay   listening on 127.0.0.1:$RELAY_PORT -> Sumo at http://127.0.0.1:$EMU_PORT/receiver/v1/http/****"
+echo "                   category ilert/{eventType}, X-Sumo-Fields from the event, write-ahead spool"
+echo "iLert's webhook alert action would be configured with the URL:"
+echo "  http://${USER_PASS%%:*}:****@<relay-host>:$RELAY_PORT/ilert"
+
+# ---------------------------------------------------------------------------------------------
+step "4/6 POST the sample webhooks, as iLert does (curl, Basic auth from the URL)"
+shopt -s nullglob
+files=("$SAMPLES"/*.json)
+[[ ${#files[@]} -gt 0 ]] || die "no sample webhooks in $SAMPLES"
+expected=0
+for f in "${files[@]}"; do
+  code="$(curl -sS -o "$TMP/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+            --data-binary "@$f" "$WEBHOOK_URL")" || die "curl could not reach the relay"
+  printf '  %-34s -> %s %s\n' "$(basename "$f")" "$code" "$(cat "$TMP/answer")"
+  case "$code" in
+    202) expected=$((expected + 1)) ;;
+    400) expected=$((expected + 1)) ;;  # invalid: answered 400 *and* forwarded raw with the error
+    *) die "unexpected answer $code for $(basename "$f")" ;;
+  esac
+done
+code="$(curl -sS -o "$TMP/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
+          --data-binary "@${files[0]}" "http://127.0.0.1:$RELAY_PORT/ilert")" || die "curl failed"
+printf '  %-34s -> %s %s\n' "(same, without credentials)" "$code" "$(cat "$TMP/answer")"
+[[ "$code" == 401 ]] || die "a request without credentials was not refused (got $code)"
+
+# ---------------------------------------------------------------------------------------------
+step "5/6 What Sumo received (waiting for all $expected messages)"
+received=0
+for _ in $(seq 300); do   # 300 x 100 ms = 30 s
+  received=$( (grep -c '' "$TMP/received.ndjson" 2>/dev/null) || true)
+  [[ "$received" -ge "$expected" ]] && break
+  kill -0 "$EMU_PID" 2>/dev/null || die "sumo-emulator died"
+  sleep 0.1
+done
+[[ "$received" -ge "$expected" ]] || die "Sumo received $received of $expected messages within 30 s"
+[[ "$received" -eq "$expected" ]] || die "Sumo received $received messages, expected exactly $expected"
+
+"$EMU_BIN" --render "$TMP/received.ndjson" >"$TMP/received.txt" || die "could not render the recording"
+printf '  %-30s %-26s %-9s %s\n' "X-Sumo-Category" "eventType" "alert id" "summary / error"
+re_type='"eventType":"([^"]*)"'
+re_id='"id":"([0-9]+)"'
+re_summary='"summary":"(([^"\\]|\\.)*)"'
+re_code='"code":"([^"]*)"'
+re_msg='"message":"(([^"\\]|\\.)*)"'
+first_line=""
+while IFS= read -r line; do
+  category="${line%%]*}"; category="${category#[}"
+  message="${line#*] }"
+  [[ -z "$first_line" ]] && first_line="$message"
+  type="?"; id="-"; text=""
+  [[ "$message" =~ $re_type ]] && type="${BASH_REMATCH[1]}"
+  [[ "$message" =~ $re_id ]] && id="${BASH_REMATCH[1]}"
+  if [[ "$type" == "ilert-sumo-invalid-payload" ]]; then
+    [[ "$message" =~ $re_code ]] && text="error ${BASH_REMATCH[1]}"
+    [[ "$message" =~ $re_msg ]] && text="$text: ${BASH_REMATCH[1]}"
+    text="$text (raw body kept in rawBody)"
+  elif [[ "$message" =~ $re_summary ]]; then
+    text="${BASH_REMATCH[1]}"
+  fi
+  (( ${#text} > 70 )) && text="${text:0:67}..."
+  printf '  %-30s %-26s %-9s %s\n' "$category" "$type" "$id" "$text"
+done <"$TMP/received.txt"
+echo
+echo "One of these lines in full (what a Sumo search sees; iLert's own field names, 'time' first):"
+if (( ${#first_line} > 400 )); then echo "  ${first_line:0:400}..."; else echo "  $first_line"; fi
+echo
+echo "Relay metrics (GET /metrics, excerpt):"
+curl -sS "http://127.0.0.1:$RELAY_PORT/metrics" >"$TMP/metrics.txt" || die "GET /metrics failed"
+grep -E '^ilert_sumo_(relay_webhook_requests_total|sender_enqueued_total|sender_delivered_events_total|sender_requests_total)' \
+  "$TMP/metrics.txt" | grep -v ' 0$' | sed 's/^/  /' || true
+echo
+echo "Relay log on stderr, one line per request (first three):"
+grep -m 3 ' method=POST ' "$TMP/relay.err" | sed 's/^/  /' || true
+
+# ---------------------------------------------------------------------------------------------
+step "6/6 Shut down (SIGTERM: stop accepting, flush, exit 0)"
+stop_process "$RELAY_PID" ilert-sumo-relay 15
+RELAY_PID=""
+grep -E 'shutdown:' "$TMP/relay.err" | sed 's/^/  relay: /' || true
+stop_process "$EMU_PID" sumo-emulator 10
+EMU_PID=""
+echo "  both stopped cleanly."
+echo
+bold "Demo complete: $expected webhooks in, $received messages at Sumo, nothing lost."
+echo "Next: docs/RELAY.md (run the relay for real), README.md (the library's API)."

@@ -1,0 +1,248 @@
+// examples/ilert-sumo-relay/metrics.cpp: see metrics.hpp.
+#include "metrics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/version.hpp"
+
+namespace relay {
+
+const char* to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::accepted: return "accepted";
+    case Outcome::invalid: return "invalid";
+    case Outcome::unauthorized: return "unauthorized";
+    case Outcome::too_large: return "too_large";
+    case Outcome::queue_full: return "queue_full";
+    case Outcome::unavailable: return "unavailable";
+    case Outcome::error: return "error";
+    case Outcome::count_: break;
+  }
+  return "error";
+}
+
+int status_of(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::accepted: return 202;
+    case Outcome::invalid: return 400;
+    case Outcome::unauthorized: return 401;
+    case Outcome::too_large: return 413;
+    case Outcome::queue_full: return 503;
+    case Outcome::unavailable: return 503;
+    case Outcome::error: return 500;
+    case Outcome::count_: break;
+  }
+  return 500;
+}
+
+HealthMonitor::HealthMonitor(std::chrono::milliseconds degraded_after)
+    : degraded_after_(degraded_after), started_(std::chrono::system_clock::now()) {}
+
+Health HealthMonitor::evaluate(const ilert_sumo::SenderStats& stats, bool shutting_down) {
+  std::uint64_t failures = 0;
+  for (const auto& [status, n] : stats.requests_by_status) {
+    if (status < 200 || status > 299) failures += n;
+  }
+  const auto now = std::chrono::system_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (failures > failures_seen_) {
+    failures_seen_ = failures;
+    last_failure_ = now;
+  }
+  const auto reference = stats.last_success.value_or(started_);
+  Health h;
+  h.seconds_since_success = std::chrono::duration<double>(now - reference).count();
+  h.failing = last_failure_.has_value() && *last_failure_ >= reference &&
+              (!stats.last_success.has_value() || *last_failure_ > *stats.last_success);
+  if (shutting_down) {
+    h.healthy = false;
+    h.status = "shutting_down";
+  } else if (h.failing && now - reference >= degraded_after_) {
+    h.healthy = false;
+    h.status = "degraded";
+  }
+  return h;
+}
+
+Metrics::Metrics() {
+  for (const auto& row : ilert_sumo::event_type_table()) {
+    const std::string name(row.canonical_name);
+    if (std::find(type_labels_.begin(), type_labels_.end(), name) == type_labels_.end()) type_labels_.push_back(name);
+  }
+  std::sort(type_labels_.begin(), type_labels_.end());
+  type_labels_.push_back("unknown");
+  type_labels_.push_back("invalid");
+  events_ = std::vector<std::atomic<std::uint64_t>>(type_labels_.size());
+}
+
+std::size_t Metrics::event_type_index(std::string_view label) const noexcept {
+  for (std::size_t i = 0; i < type_labels_.size(); ++i) {
+    if (type_labels_[i] == label) return i;
+  }
+  return type_labels_.size() - 2;  // "unknown"
+}
+
+void Metrics::count_outcome(Outcome o) noexcept {
+  outcomes_[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::count_event(std::size_t type_index) noexcept {
+  if (type_index < events_.size()) events_[type_index].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::count_http(int status) noexcept {
+  const auto i = (status >= 0 && static_cast<std::size_t>(status) < kMaxStatus) ? static_cast<std::size_t>(status) : 0;
+  http_[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::observe_webhook_latency(std::chrono::nanoseconds d) noexcept {
+  const double s = std::chrono::duration<double>(d).count();
+  std::size_t b = 0;
+  while (b < kBucketsSeconds.size() && s > kBucketsSeconds[b]) ++b;
+  latency_buckets_[b].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count())), std::memory_order_relaxed);
+  latency_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::outcome_count(Outcome o) const noexcept {
+  return outcomes_[static_cast<std::size_t>(o)].load(std::memory_order_relaxed);
+}
+
+namespace {
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, const char* name, const std::string& labels, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out += name;
+  if (!labels.empty()) out += "{" + labels + "}";
+  out += ' ';
+  out += buf;
+  out += '\n';
+}
+
+void sample(std::string& out, const char* name, const std::string& labels, std::uint64_t value) {
+  out += name;
+  if (!labels.empty()) out += "{" + labels + "}";
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
+}  // namespace
+
+std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const Health& health,
+                                       std::uint64_t log_lines_dropped) const {
+  std::string out;
+  out.reserve(8192);
+
+  header(out, "ilert_sumo_relay_info", "gauge", "Library version of the relay.");
+  sample(out, "ilert_sumo_relay_info", std::string("version=\"") + ilert_sumo::kVersion + "\"", std::uint64_t{1});
+
+  header(out, "ilert_sumo_relay_webhook_requests_total", "counter",
+         "Webhook requests by outcome (accepted=202, invalid=400, unauthorized=401, too_large=413, "
+         "queue_full/unavailable=503, error=500).");
+  for (std::size_t i = 0; i < outcomes_.size(); ++i) {
+    const auto o = static_cast<Outcome>(i);
+    sample(out, "ilert_sumo_relay_webhook_requests_total",
+           std::string("outcome=\"") + to_string(o) + "\",code=\"" + std::to_string(status_of(o)) + "\"",
+           outcomes_[i].load(std::memory_order_relaxed));
+  }
+
+  header(out, "ilert_sumo_relay_events_total", "counter",
+         "Events handed to the sender, by canonical event type (unknown types as \"unknown\", "
+         "bodies that failed to parse as \"invalid\").");
+  for (std::size_t i = 0; i < type_labels_.size(); ++i) {
+    sample(out, "ilert_sumo_relay_events_total", "event_type=\"" + type_labels_[i] + "\"",
+           events_[i].load(std::memory_order_relaxed));
+  }
+
+  header(out, "ilert_sumo_relay_http_responses_total", "counter", "HTTP responses written, any path, by status.");
+  for (std::size_t i = 0; i < http_.size(); ++i) {
+    const auto n = http_[i].load(std::memory_order_relaxed);
+    if (n != 0) sample(out, "ilert_sumo_relay_http_responses_total", "code=\"" + std::to_string(i) + "\"", n);
+  }
+
+  header(out, "ilert_sumo_relay_webhook_duration_seconds", "histogram",
+         "Relay time of a webhook request: routing start to response ready (excludes the network).");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < latency_buckets_.size(); ++b) {
+    cumulative += latency_buckets_[b].load(std::memory_order_relaxed);
+    char le[32];
+    if (b < kBucketsSeconds.size()) std::snprintf(le, sizeof le, "%g", kBucketsSeconds[b]);
+    else std::snprintf(le, sizeof le, "+Inf");
+    sample(out, "ilert_sumo_relay_webhook_duration_seconds_bucket", std::string("le=\"") + le + "\"", cumulative);
+  }
+  sample(out, "ilert_sumo_relay_webhook_duration_seconds_sum", "",
+         static_cast<double>(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+  sample(out, "ilert_sumo_relay_webhook_duration_seconds_count", "", latency_count_.load(std::memory_order_relaxed));
+
+  header(out, "ilert_sumo_relay_healthy", "gauge", "1 when /healthz answers 200, 0 when degraded or shutting down.");
+  sample(out, "ilert_sumo_relay_healthy", "", std::uint64_t{health.healthy ? 1u : 0u});
+  header(out, "ilert_sumo_relay_seconds_since_sumo_success", "gauge",
+         "Seconds since Sumo last acknowledged a request (since start if never).");
+  sample(out, "ilert_sumo_relay_seconds_since_sumo_success", "", health.seconds_since_success);
+  header(out, "ilert_sumo_relay_log_lines_dropped_total", "counter",
+         "Access-log lines dropped because stderr could not keep up.");
+  sample(out, "ilert_sumo_relay_log_lines_dropped_total", "", log_lines_dropped);
+
+  // --- the sender ---
+  header(out, "ilert_sumo_sender_enqueued_total", "counter", "Events accepted by the sender.");
+  sample(out, "ilert_sumo_sender_enqueued_total", "", s.enqueued);
+  header(out, "ilert_sumo_sender_delivered_events_total", "counter", "Events acknowledged by Sumo.");
+  sample(out, "ilert_sumo_sender_delivered_events_total", "", s.delivered_events);
+  header(out, "ilert_sumo_sender_delivered_bytes_total", "counter", "Bytes acknowledged by Sumo (raw / on the wire).");
+  sample(out, "ilert_sumo_sender_delivered_bytes_total", "kind=\"raw\"", s.delivered_raw_bytes);
+  sample(out, "ilert_sumo_sender_delivered_bytes_total", "kind=\"compressed\"", s.delivered_compressed_bytes);
+  header(out, "ilert_sumo_sender_requests_total", "counter", "Requests to Sumo by HTTP status of each attempt (0 = transport error).");
+  for (const auto& [status, n] : s.requests_by_status) {
+    sample(out, "ilert_sumo_sender_requests_total", "code=\"" + std::to_string(status) + "\"", n);
+  }
+  header(out, "ilert_sumo_sender_retries_total", "counter", "Attempts beyond the first.");
+  sample(out, "ilert_sumo_sender_retries_total", "", s.retries);
+  header(out, "ilert_sumo_sender_dropped_total", "counter", "Events dropped, by reason.");
+  const std::pair<const char*, std::uint64_t> drops[] = {
+      {"queue_full", s.dropped_queue_full},
+      {"oldest", s.dropped_oldest},
+      {"too_large", s.dropped_too_large},
+      {"permanent_error", s.dropped_permanent_error},
+      {"budget_exhausted", s.dropped_budget_exhausted},
+      {"spool_evicted", s.dropped_spool_evicted},
+      {"spool_corrupt", s.dropped_spool_corrupt},
+      {"at_shutdown", s.dropped_at_shutdown},
+  };
+  for (const auto& [reason, n] : drops) {
+    sample(out, "ilert_sumo_sender_dropped_total", std::string("reason=\"") + reason + "\"", n);
+  }
+  header(out, "ilert_sumo_sender_spooled_total", "counter", "Events written to the spool.");
+  sample(out, "ilert_sumo_sender_spooled_total", "", s.spooled);
+  header(out, "ilert_sumo_sender_replayed_total", "counter", "Events replayed from the spool.");
+  sample(out, "ilert_sumo_sender_replayed_total", "", s.replayed);
+  header(out, "ilert_sumo_sender_queue_bytes", "gauge", "Bytes in the in-memory queue.");
+  sample(out, "ilert_sumo_sender_queue_bytes", "", s.queue_bytes);
+  header(out, "ilert_sumo_sender_queue_events", "gauge", "Events in the in-memory queue.");
+  sample(out, "ilert_sumo_sender_queue_events", "", s.queue_events);
+  header(out, "ilert_sumo_sender_throttled", "gauge", "1 while sending is paused by a 429/Retry-After.");
+  sample(out, "ilert_sumo_sender_throttled", "", std::uint64_t{s.throttled ? 1u : 0u});
+  header(out, "ilert_sumo_sender_last_success_timestamp_seconds", "gauge",
+         "Unix time of Sumo's last acknowledgement (0 = never).");
+  double last = 0;
+  if (s.last_success) last = std::chrono::duration<double>(s.last_success->time_since_epoch()).count();
+  sample(out, "ilert_sumo_sender_last_success_timestamp_seconds", "", last);
+  return out;
+}
+
+}  // namespace relay

@@ -1,0 +1,492 @@
+// examples/ilert-sumo-relay/options.cpp: flags + environment -> RelayOptions (see options.hpp).
+#include "options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+extern char** environ;
+
+namespace relay {
+namespace {
+
+using ilert_sumo::Compression;
+using ilert_sumo::FsyncPolicy;
+using ilert_sumo::OverflowPolicy;
+
+// One setting: its flag, its environment variable, and how to store a value. `is_switch` flags
+// take no value on the command line (`--fields-from-event`), but accept `--flag=false`.
+struct OptionSpec {
+  const char* flag;
+  const char* env;
+  const char* metavar;
+  const char* help;
+  bool is_switch;
+  std::function<std::string(RelayOptions&, const std::string&)> set;  // "" = ok, else error
+};
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0;
+  std::size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool parse_u64(const std::string& text, std::uint64_t& out) {
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == nullptr || *end != '\0') return false;
+  out = v;
+  return true;
+}
+
+// "1048576", "512k", "4M", "4MiB", "1G".
+bool parse_size(const std::string& text, std::size_t& out) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  std::uint64_t n = 0;
+  if (!parse_u64(text.substr(0, i), n)) return false;
+  std::string suffix = text.substr(i);
+  std::transform(suffix.begin(), suffix.end(), suffix.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::uint64_t mult = 1;
+  if (suffix.empty() || suffix == "b") mult = 1;
+  else if (suffix == "k" || suffix == "kb" || suffix == "kib") mult = 1024;
+  else if (suffix == "m" || suffix == "mb" || suffix == "mib") mult = 1024 * 1024;
+  else if (suffix == "g" || suffix == "gb" || suffix == "gib") mult = 1024ull * 1024 * 1024;
+  else return false;
+  if (n > (static_cast<std::uint64_t>(-1) / mult)) return false;
+  out = static_cast<std::size_t>(n * mult);
+  return true;
+}
+
+// "10" (seconds), "2.5", "500ms", "10s", "1m".
+bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
+  std::size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  const std::string number = text.substr(0, i);
+  const std::string suffix = text.substr(i);
+  if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) return false;
+  char* end = nullptr;
+  const double v = std::strtod(number.c_str(), &end);
+  if (end == nullptr || *end != '\0' || !std::isfinite(v) || v < 0) return false;
+  double ms = 0;
+  if (suffix.empty() || suffix == "s") ms = v * 1000.0;
+  else if (suffix == "ms") ms = v;
+  else if (suffix == "m" || suffix == "min") ms = v * 60000.0;
+  else return false;
+  if (ms > 1e12) return false;
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
+  return true;
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (t == "1" || t == "true" || t == "yes" || t == "on") return out = true, true;
+  if (t == "0" || t == "false" || t == "no" || t == "off") return out = false, true;
+  return false;
+}
+
+std::string parse_fields(const std::string& text, std::vector<ilert_sumo::SumoField>& out) {
+  out.clear();
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return "expected key=value, got '" + item + "'";
+    out.push_back({trim(item.substr(0, eq)), trim(item.substr(eq + 1))});
+  }
+  return "";
+}
+
+const std::vector<OptionSpec>& specs() {
+  static const std::vector<OptionSpec> table = {
+      {"--listen", "ILERT_SUMO_RELAY_LISTEN", "HOST:PORT", "address to listen on (port 0: any free port) [127.0.0.1:8080]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::string host;
+         std::string port;
+         if (!v.empty() && v[0] == '[') {  // [::1]:8080
+           const auto close = v.find(']');
+           if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':') return "expected [IPV6]:PORT";
+           host = v.substr(1, close - 1);
+           port = v.substr(close + 2);
+         } else {
+           const auto colon = v.rfind(':');
+           if (colon == std::string::npos) return "expected HOST:PORT";
+           host = v.substr(0, colon);
+           port = v.substr(colon + 1);
+         }
+         std::uint64_t p = 0;
+         if (host.empty()) return "expected HOST:PORT (the host is empty)";
+         if (!parse_u64(port, p) || p > 65535) return "the port must be 0..65535";
+         o.listen_host = host;
+         o.listen_port = static_cast<int>(p);
+         return "";
+       }},
+      {"--path", "ILERT_SUMO_RELAY_PATH", "PATH", "URL path iLert posts to [/ilert]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (v.empty() || v[0] != '/') return "the path must start with '/'";
+         for (char c : v) {
+           const auto u = static_cast<unsigned char>(c);
+           if (u <= 0x20 || u >= 0x7F || c == '?' || c == '#') return "the path may hold printable ASCII only (no '?', '#', spaces)";
+         }
+         o.path = v;
+         return "";
+       }},
+      {"--max-body", "ILERT_SUMO_RELAY_MAX_BODY", "BYTES", "largest accepted body, e.g. 4M; larger -> 413 [4M]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::size_t n = 0;
+         if (!parse_size(v, n) || n == 0) return "expected a size such as 1048576, 512k or 4M";
+         o.max_body = n;
+         return "";
+       }},
+      {"--spool-dir", "ILERT_SUMO_RELAY_SPOOL_DIR", "DIR", "write-ahead spool: a 202 means the event is on disk [off]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.spool_dir = v; return ""; }},
+      {"--fsync", "ILERT_SUMO_RELAY_FSYNC", "never|per_batch|interval", "when spool appends are fsync'ed [interval]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (v == "never") o.fsync = FsyncPolicy::never;
+         else if (v == "per_batch") o.fsync = FsyncPolicy::per_batch;
+         else if (v == "interval") o.fsync = FsyncPolicy::interval;
+         else return "expected never, per_batch or interval";
+         return "";
+       }},
+      {"--category", "ILERT_SUMO_RELAY_CATEGORY", "CATEGORY", "X-Sumo-Category; {eventType} is replaced per event [source default]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.category = v; return ""; }},
+      {"--source-name", "ILERT_SUMO_RELAY_SOURCE_NAME", "NAME", "X-Sumo-Name [source default]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.source_name = v; return ""; }},
+      {"--source-host", "ILERT_SUMO_RELAY_SOURCE_HOST", "HOST", "X-Sumo-Host [source default]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.source_host = v; return ""; }},
+      {"--fields", "ILERT_SUMO_RELAY_FIELDS", "K=V,...", "static X-Sumo-Fields [none]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { return parse_fields(v, o.fields); }},
+      {"--fields-from-event", "ILERT_SUMO_RELAY_FIELDS_FROM_EVENT", "", "add eventType, priority, alertSource to X-Sumo-Fields [off]", true,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_bool(v, o.fields_from_event) ? "" : "expected true or false";
+       }},
+      {"--shutdown-timeout", "ILERT_SUMO_RELAY_SHUTDOWN_TIMEOUT", "SECONDS", "on SIGTERM/SIGINT: flush for at most this long, spool the rest [10]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_duration(v, o.shutdown_timeout) ? "" : "expected seconds, e.g. 10, 2.5 or 500ms";
+       }},
+      {"--compression", "ILERT_SUMO_RELAY_COMPRESSION", "none|gzip|deflate|zstd", "request compression [gzip]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         auto c = ilert_sumo::parse_compression(v);
+         if (!c) return c.error().message;
+         o.compression = *c;
+         return "";
+       }},
+      {"--compression-level", "ILERT_SUMO_RELAY_COMPRESSION_LEVEL", "N", "codec level, -1 = codec default [-1]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         char* end = nullptr;
+         const long n = std::strtol(v.c_str(), &end, 10);
+         if (v.empty() || end == nullptr || *end != '\0' || n < -1 || n > 22) return "expected -1..22";
+         o.compression_level = static_cast<int>(n);
+         return "";
+       }},
+      {"--queue-bytes", "ILERT_SUMO_RELAY_QUEUE_BYTES", "BYTES", "in-memory queue bound [64M]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_size(v, o.queue_bytes) && o.queue_bytes > 0 ? "" : "expected a size such as 64M";
+       }},
+      {"--overflow", "ILERT_SUMO_RELAY_OVERFLOW", "drop_newest|block|drop_oldest|spill", "queue-full policy; drop_newest answers 503 + Retry-After [drop_newest]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (v == "drop_newest") o.overflow = OverflowPolicy::drop_newest;
+         else if (v == "block") o.overflow = OverflowPolicy::block;
+         else if (v == "drop_oldest") o.overflow = OverflowPolicy::drop_oldest;
+         else if (v == "spill") o.overflow = OverflowPolicy::spill;
+         else return "expected drop_newest, block, drop_oldest or spill";
+         return "";
+       }},
+      {"--batch-age", "ILERT_SUMO_RELAY_BATCH_AGE", "SECONDS", "send a partly filled batch once it is this old [1]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_duration(v, o.batch_age) && o.batch_age.count() > 0 ? "" : "expected seconds > 0, e.g. 1 or 200ms";
+       }},
+      {"--retry-budget", "ILERT_SUMO_RELAY_RETRY_BUDGET", "SECONDS", "how long one batch is retried [600]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_duration(v, o.retry_budget) && o.retry_budget.count() > 0 ? "" : "expected seconds > 0";
+       }},
+      {"--threads", "ILERT_SUMO_RELAY_THREADS", "N", "HTTP worker threads, one per open connection [64]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n == 0 || n > 4096) return "expected 1..4096";
+         o.threads = static_cast<std::size_t>(n);
+         return "";
+       }},
+      {"--keep-alive-timeout", "ILERT_SUMO_RELAY_KEEP_ALIVE_TIMEOUT", "SECONDS", "idle keep-alive connections are closed after this [5]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n == 0 || n > 3600) return "expected 1..3600 (whole seconds)";
+         o.keep_alive_timeout_s = static_cast<int>(n);
+         return "";
+       }},
+      {"--access-log", "ILERT_SUMO_RELAY_ACCESS_LOG", "on|off", "one line per request on stderr [on]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_bool(v, o.access_log) ? "" : "expected on or off";
+       }},
+      {"--degraded-after", "ILERT_SUMO_RELAY_DEGRADED_AFTER", "SECONDS", "/healthz is 503 when Sumo failed and had no success for this long [60]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_duration(v, o.degraded_after) ? "" : "expected seconds";
+       }},
+      {"--retry-after", "ILERT_SUMO_RELAY_RETRY_AFTER", "SECONDS", "Retry-After sent with 503 [5]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n > 86400) return "expected whole seconds";
+         o.retry_after_s = static_cast<int>(n);
+         return "";
+       }},
+      {"--ca-file", "ILERT_SUMO_RELAY_CA_FILE", "FILE", "CA bundle for TLS to Sumo [system]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.ca_file = v; return ""; }},
+      {"--endpoint", "ILERT_SUMO_ENDPOINT", "URL", "Sumo endpoint URL used with ILERT_SUMO_TOKEN (instead of ILERT_SUMO_URL)", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.sumo_endpoint = v; return ""; }},
+  };
+  return table;
+}
+
+// Secrets: value from VAR, or the file named by VAR_FILE / the --*-file flag.
+struct SecretSpec {
+  const char* env;
+  const char* file_flag;
+  const char* forbidden_flag;
+  std::string RelayOptions::*field;
+};
+
+const std::vector<SecretSpec>& secret_specs() {
+  static const std::vector<SecretSpec> table = {
+      {"ILERT_SUMO_URL", "--url-file", "--url", &RelayOptions::sumo_url},
+      {"ILERT_SUMO_TOKEN", "--token-file", "--token", &RelayOptions::sumo_token},
+      {"ILERT_SUMO_RELAY_BASIC_AUTH", "--basic-auth-file", "--basic-auth", &RelayOptions::basic_auth},
+  };
+  return table;
+}
+
+std::string read_secret_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read " + path;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();  // editors add one
+  out = text;
+  return "";
+}
+
+}  // namespace
+
+std::map<std::string, std::string> environment_map() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string usage_text() {
+  std::ostringstream out;
+  out << "usage: ilert-sumo-relay [--listen HOST:PORT] [options]\n"
+         "\n"
+         "Receives iLert webhook alert actions (POST), validates them and forwards them to a Sumo\n"
+         "Logic HTTP Logs source. Every option can also be set with the environment variable shown.\n"
+         "\n"
+         "Sumo source (secrets: environment or file only):\n"
+         "  ILERT_SUMO_URL / ILERT_SUMO_URL_FILE / --url-file FILE        presigned source URL\n"
+         "  ILERT_SUMO_ENDPOINT / --endpoint URL + ILERT_SUMO_TOKEN / ILERT_SUMO_TOKEN_FILE / --token-file FILE\n"
+         "  http:// is accepted only for loopback hosts (the local sumo-emulator).\n"
+         "Authentication of iLert's requests (secret):\n"
+         "  ILERT_SUMO_RELAY_BASIC_AUTH / ILERT_SUMO_RELAY_BASIC_AUTH_FILE / --basic-auth-file FILE   user:password\n"
+         "\n"
+         "Options:\n";
+  for (const auto& s : specs()) {
+    if (std::string(s.flag) == "--endpoint") continue;
+    std::string left = std::string("  ") + s.flag + (s.is_switch ? "" : std::string(" ") + s.metavar);
+    out << left;
+    if (left.size() < 34) out << std::string(34 - left.size(), ' ');
+    else out << "\n" << std::string(34, ' ');
+    out << s.help << "\n" << std::string(34, ' ') << "env " << s.env << "\n";
+  }
+  out << "  --help, --version\n"
+         "\n"
+         "Endpoints: POST <path> (webhook), GET /healthz, GET /metrics (Prometheus). See docs/RELAY.md.\n";
+  return out.str();
+}
+
+ParseResult parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  ParseResult result;
+  RelayOptions& o = result.options;
+  auto fail = [&](std::string message) {
+    result.action = ParseResult::Action::error;
+    result.error = std::move(message);
+    return result;
+  };
+
+  // 1. The environment.
+  for (const auto& s : specs()) {
+    const auto it = env.find(s.env);
+    if (it == env.end() || it->second.empty()) continue;
+    const std::string err = s.set(o, it->second);
+    if (!err.empty()) return fail(std::string(s.env) + ": " + err);
+  }
+  for (const auto& s : secret_specs()) {
+    const auto file_it = env.find(std::string(s.env) + "_FILE");
+    if (file_it != env.end() && !file_it->second.empty()) {
+      const std::string err = read_secret_file(file_it->second, o.*(s.field));
+      if (!err.empty()) return fail(std::string(s.env) + "_FILE: " + err);
+    }
+    const auto it = env.find(s.env);
+    if (it != env.end() && !it->second.empty()) o.*(s.field) = it->second;
+  }
+
+  // 2. The flags.
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      result.action = ParseResult::Action::help;
+      return result;
+    }
+    if (arg == "--version") {
+      result.action = ParseResult::Action::version;
+      return result;
+    }
+    std::string value;
+    bool has_inline = false;
+    const auto eq = arg.find('=');
+    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline = true;
+    }
+    bool matched = false;
+    for (const auto& s : secret_specs()) {
+      if (arg == s.forbidden_flag) {
+        return fail(arg + ": secrets are not accepted on the command line (other users can read it); set " +
+                    s.env + " or use " + s.file_flag);
+      }
+      if (arg == s.file_flag) {
+        if (!has_inline) {
+          if (i + 1 >= args.size()) return fail(arg + ": missing value");
+          value = args[++i];
+        }
+        const std::string err = read_secret_file(value, o.*(s.field));
+        if (!err.empty()) return fail(arg + ": " + err);
+        matched = true;
+      }
+    }
+    if (matched) continue;
+    for (const auto& s : specs()) {
+      if (arg != s.flag) continue;
+      matched = true;
+      if (!has_inline) {
+        if (s.is_switch) {
+          value = "true";
+        } else {
+          if (i + 1 >= args.size()) return fail(arg + ": missing value (" + s.metavar + ")");
+          value = args[++i];
+        }
+      }
+      const std::string err = s.set(o, value);
+      if (!err.empty()) return fail(arg + ": " + err);
+      break;
+    }
+    if (!matched) return fail("unknown argument '" + arg + "' (see --help)");
+  }
+
+  // 3. Cross-checks.
+  if (!o.sumo_endpoint.empty()) {
+    if (!o.sumo_url.empty()) return fail("set either ILERT_SUMO_URL or ILERT_SUMO_ENDPOINT (+ ILERT_SUMO_TOKEN), not both");
+    if (o.sumo_token.empty()) return fail("ILERT_SUMO_ENDPOINT needs ILERT_SUMO_TOKEN (or ILERT_SUMO_TOKEN_FILE)");
+    o.sumo_url = o.sumo_endpoint;
+  }
+  if (o.sumo_url.empty()) {
+    return fail("no Sumo source: set ILERT_SUMO_URL (presigned URL) or ILERT_SUMO_ENDPOINT + ILERT_SUMO_TOKEN");
+  }
+  if (!o.basic_auth.empty() && o.basic_auth.find(':') == std::string::npos) {
+    return fail("ILERT_SUMO_RELAY_BASIC_AUTH must be user:password");
+  }
+  const std::string scheme = o.sumo_url.substr(0, o.sumo_url.find("://"));
+  if (scheme == "http" && !is_loopback_host(url_host(o.sumo_url))) {
+    return fail("the Sumo URL " + ilert_sumo::redact_url(o.sumo_url) +
+                " uses http:// with a non-loopback host; only https:// may leave this machine");
+  }
+  return result;
+}
+
+std::string url_host(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return "";
+  std::size_t start = scheme_end + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  std::string authority = url.substr(start, end - start);
+  const auto at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  if (!authority.empty() && authority[0] == '[') {
+    const auto close = authority.find(']');
+    return close == std::string::npos ? "" : authority.substr(1, close - 1);
+  }
+  const auto colon = authority.find(':');
+  if (colon != std::string::npos) authority = authority.substr(0, colon);
+  std::transform(authority.begin(), authority.end(), authority.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return authority;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  // 127.0.0.0/8 as a dotted quad.
+  int parts = 0;
+  std::size_t i = 0;
+  int first = -1;
+  while (i <= host.size()) {
+    std::size_t j = i;
+    while (j < host.size() && host[j] >= '0' && host[j] <= '9') ++j;
+    if (j == i || j - i > 3) return false;
+    const int v = std::atoi(host.substr(i, j - i).c_str());
+    if (v > 255) return false;
+    if (parts == 0) first = v;
+    ++parts;
+    if (j == host.size()) break;
+    if (host[j] != '.') return false;
+    i = j + 1;
+  }
+  return parts == 4 && first == 127;
+}
+
+ilert_sumo::SumoConfig make_sumo_config(const RelayOptions& o) {
+  ilert_sumo::SumoConfig c;
+  c.url = o.sumo_url;
+  c.token = o.sumo_token;
+  c.allow_insecure_http = o.sumo_url.rfind("http://", 0) == 0 && is_loopback_host(url_host(o.sumo_url));
+  std::string category = o.category;
+  const std::string tmpl = "{eventType}";
+  for (auto p = category.find(tmpl); p != std::string::npos; p = category.find(tmpl, p)) {
+    category.replace(p, tmpl.size(), "unknown");
+  }
+  c.metadata.category = category;
+  c.metadata.name = o.source_name;
+  c.metadata.host = o.source_host;
+  c.metadata.fields = o.fields;
+  c.compression = o.compression;
+  c.compression_level = o.compression_level;
+  c.batch.max_age = o.batch_age;
+  c.retry.budget = o.retry_budget;
+  c.http.ca_file = o.ca_file;
+  c.queue.max_bytes = o.queue_bytes;
+  c.queue.overflow = o.overflow;
+  if (!o.spool_dir.empty()) {
+    c.spool.dir = o.spool_dir;
+    c.spool.mode = ilert_sumo::SpoolMode::write_ahead;
+    c.spool.fsync = o.fsync;
+  }
+  c.shutdown_timeout = o.shutdown_timeout;
+  return c;
+}
+
+}  // namespace relay

@@ -1,0 +1,104 @@
+// examples/ilert-sumo-relay/options.hpp: the relay's settings, from flags and the environment.
+//
+// Every setting has a flag and an environment variable (the flag wins). Secrets - the Sumo URL or
+// token and the Basic-auth credentials - are read only from the environment or from a file, never
+// from the command line (where `ps` shows them). parse_options() also turns the settings into the
+// library's SumoConfig; it reports every problem as a message that never contains a secret.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ilert_sumo/sumo_config.hpp"
+
+namespace relay {
+
+/// Everything the relay can be told.
+struct RelayOptions {
+  /// --listen HOST:PORT (port 0: the OS picks one, printed on stdout).
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8080;
+  /// --path: where iLert POSTs.
+  std::string path = "/ilert";
+  /// --max-body: larger bodies get 413 (never read into memory).
+  std::size_t max_body = 4 * 1024 * 1024;
+  /// --spool-dir: write-ahead spool (a 202 then means "on disk").
+  std::string spool_dir;
+  /// --fsync never|per_batch|interval.
+  ilert_sumo::FsyncPolicy fsync = ilert_sumo::FsyncPolicy::interval;
+  /// --category: X-Sumo-Category, may contain `{eventType}`.
+  std::string category;
+  /// --source-name / --source-host: X-Sumo-Name / X-Sumo-Host.
+  std::string source_name;
+  std::string source_host;
+  /// --fields k=v,...: static X-Sumo-Fields.
+  std::vector<ilert_sumo::SumoField> fields;
+  /// --fields-from-event: add eventType/priority/alertSource to X-Sumo-Fields.
+  bool fields_from_event = false;
+  /// --shutdown-timeout: SIGTERM -> exit within this.
+  std::chrono::milliseconds shutdown_timeout{10000};
+  /// --compression, --compression-level.
+  ilert_sumo::Compression compression = ilert_sumo::Compression::gzip;
+  int compression_level = -1;
+  /// --queue-bytes, --overflow.
+  std::size_t queue_bytes = 64 * 1024 * 1024;
+  ilert_sumo::OverflowPolicy overflow = ilert_sumo::OverflowPolicy::drop_newest;
+  /// --batch-age: a partly filled batch is sent once its oldest line is this old.
+  std::chrono::milliseconds batch_age{1000};
+  /// --retry-budget: how long one batch is retried before it is given up (or kept in the spool).
+  std::chrono::milliseconds retry_budget{std::chrono::minutes(10)};
+  /// --threads: HTTP worker threads (one per open connection).
+  std::size_t threads = 64;
+  /// --keep-alive-timeout: idle keep-alive connections are closed after this many seconds.
+  int keep_alive_timeout_s = 5;
+  /// --access-log on|off: one line per request on stderr.
+  bool access_log = true;
+  /// --degraded-after: /healthz answers 503 when Sumo has failed and not succeeded for this long.
+  std::chrono::milliseconds degraded_after{60000};
+  /// --retry-after: seconds sent in Retry-After with a 503.
+  int retry_after_s = 5;
+  /// --ca-file: CA bundle for the Sumo connection.
+  std::string ca_file;
+
+  /// Where Sumo is: presigned URL, or endpoint + token (secrets: env or file only).
+  std::string sumo_url;
+  std::string sumo_endpoint;
+  std::string sumo_token;
+  /// `user:password` for HTTP Basic (secret: env or file only); empty = no authentication.
+  std::string basic_auth;
+};
+
+/// What parse_options() decided.
+struct ParseResult {
+  enum class Action { run, help, version, error } action = Action::run;
+  /// Set when action == run.
+  RelayOptions options;
+  /// The message for action == error (never contains a secret).
+  std::string error;
+};
+
+/// Reads `env` first, then the flags in `args` (argv without the program name).
+ParseResult parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+
+/// The current process environment as a map.
+std::map<std::string, std::string> environment_map();
+
+/// The --help text.
+std::string usage_text();
+
+/// True for 127.0.0.0/8, ::1, [::1] and localhost.
+bool is_loopback_host(const std::string& host);
+
+/// The host part of an http(s) URL ("" when it has none).
+std::string url_host(const std::string& url);
+
+/// The SumoConfig the relay hands to finalize(): URL/token, default metadata (the category with
+/// `{eventType}` expanded to "unknown"), codec, queue, spool, timeouts. http:// is allowed only for
+/// loopback hosts.
+ilert_sumo::SumoConfig make_sumo_config(const RelayOptions& options);
+
+}  // namespace relay

@@ -1,0 +1,497 @@
+// examples/ilert-sumo-send: send iLert webhook bodies to a Sumo Logic HTTP Logs source.
+//
+//   ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)
+//                   [--category C] [--name N] [--host H] [--fields k=v,...]
+//                   [--compression none|gzip|deflate|zstd] [--level N] [--ndjson] [--skip-invalid]
+//                   [--retry-budget SEC] [--timeout SEC] [FILE... | -]
+//
+// Each FILE is one webhook body (with --ndjson: one body per line); no FILE or `-` reads stdin.
+// Every body is parsed with parse_event(); valid events are sent as their Sumo line, invalid bodies
+// are reported on stderr with their parse error and sent as an `ilert-sumo-invalid-payload` line
+// that carries the raw body (unless --skip-invalid), so nothing is dropped silently. Delivery is
+// SumoClient: batched, compressed once, retried by the library's policy. A summary goes to stdout.
+//
+// The presigned URL and the token are secrets: prefer --url-env / --token-env (the values then do
+// not show in `ps` or shell history); the program prints them only redacted. Plain http:// is
+// accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the sumo-emulator example.
+//
+// Exit status: 0 every line that was to be sent was delivered (bodies skipped by --skip-invalid are
+// reported but are not failures), 1 something was not delivered, 2 usage error (nothing sent).
+//
+// Layout: parse_args() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
+// LineSender is the delivery step (SyncLineSender over SumoClient), so another sender (e.g. a
+// background SumoSender with a spool) can be added next to it.
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ilert_sumo/parse.hpp"
+#include "ilert_sumo/sumo_client.hpp"
+#include "ilert_sumo/sumo_config.hpp"
+#include "ilert_sumo/sumo_line.hpp"
+
+namespace {
+
+using namespace ilert_sumo;
+
+const char* const kUsage =
+    "usage: ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)\n"
+    "                       [options] [FILE... | -]\n"
+    "\n"
+    "Parses iLert webhook bodies (one per FILE, or one per line with --ndjson; no FILE or `-`\n"
+    "reads stdin) and sends them to a Sumo Logic HTTP Logs source.\n"
+    "\n"
+    "destination (exactly one):\n"
+    "  --url URL             presigned source URL https://.../receiver/v1/http/<code>\n"
+    "                        (a secret: it shows in `ps`; prefer --url-env)\n"
+    "  --url-env VAR         read the presigned URL from environment variable VAR\n"
+    "  --endpoint URL        endpoint URL https://.../receiver/v1/http, with --token-env\n"
+    "  --token-env VAR       read the x-sumo-token from environment variable VAR\n"
+    "  http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost).\n"
+    "\n"
+    "options:\n"
+    "  --category C          X-Sumo-Category\n"
+    "  --name N              X-Sumo-Name\n"
+    "  --host H              X-Sumo-Host\n"
+    "  --fields k=v,...      X-Sumo-Fields (at most 30)\n"
+    "  --compression CODEC   none, gzip (default), deflate or zstd\n"
+    "  --level N             compression level (default: codec default)\n"
+    "  --ndjson              one webhook body per input line (blank lines are skipped)\n"
+    "  --skip-invalid        do not send bodies that fail to parse (they are still reported)\n"
+    "  --retry-budget SEC    stop retrying a request after SEC seconds (default 600)\n"
+    "  --timeout SEC         whole-request timeout in seconds (default 20)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Summary on stdout; each invalid body and each failed request on stderr.\n"
+    "Exit status: 0 all delivered, 1 something was not delivered, 2 usage error.\n";
+
+/// A usage error: printed, exit status 2.
+struct UsageError {
+  std::string message;
+};
+
+/// Command-line options, as given.
+struct Options {
+  std::string url;        // --url or --url-env value
+  std::string url_env;    // the variable name, for messages
+  std::string endpoint;   // --endpoint
+  std::string token_env;  // --token-env
+  std::string category;
+  std::string name;
+  std::string host;
+  std::optional<std::string> fields;
+  std::string compression = "gzip";
+  std::optional<int> level;
+  bool ndjson = false;
+  bool skip_invalid = false;
+  std::optional<double> retry_budget_s;
+  std::optional<double> timeout_s;
+  std::vector<std::string> inputs;  // "-" is stdin
+};
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+double parse_seconds(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == nullptr || *end != '\0' || !(v > 0) || v > 86400.0) {
+    throw UsageError{flag + ": expected a number of seconds in (0, 86400], got '" + text + "'"};
+  }
+  return v;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  bool url_given = false;
+  bool only_files = false;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (only_files || a == "-" || a.empty() || a[0] != '-') {
+      o.inputs.push_back(a);
+      continue;
+    }
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
+      return args[++i];
+    };
+    if (a == "--") {
+      only_files = true;
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (a == "--url" || a == "--url-env") {
+      if (url_given) throw UsageError{"give the URL once: one of --url or --url-env"};
+      url_given = true;
+      if (a == "--url") {
+        o.url = value();
+      } else {
+        o.url_env = value();
+        const char* v = std::getenv(o.url_env.c_str());
+        if (v == nullptr || *v == '\0') throw UsageError{"--url-env: environment variable " + o.url_env + " is not set or empty"};
+        o.url = v;
+      }
+    } else if (a == "--endpoint") {
+      if (!o.endpoint.empty()) throw UsageError{"--endpoint given twice"};
+      o.endpoint = value();
+      if (o.endpoint.empty()) throw UsageError{"--endpoint: empty URL"};
+    } else if (a == "--token-env") {
+      o.token_env = value();
+    } else if (a == "--category") {
+      o.category = value();
+    } else if (a == "--name") {
+      o.name = value();
+    } else if (a == "--host") {
+      o.host = value();
+    } else if (a == "--fields") {
+      o.fields = value();
+    } else if (a == "--compression") {
+      o.compression = value();
+    } else if (a == "--level") {
+      const std::string& v = value();
+      char* end = nullptr;
+      const long level = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || level < -1 || level > 22) throw UsageError{"--level: expected -1..22, got '" + v + "'"};
+      o.level = static_cast<int>(level);
+    } else if (a == "--ndjson") {
+      o.ndjson = true;
+    } else if (a == "--skip-invalid") {
+      o.skip_invalid = true;
+    } else if (a == "--retry-budget") {
+      o.retry_budget_s = parse_seconds(a, value());
+    } else if (a == "--timeout") {
+      o.timeout_s = parse_seconds(a, value());
+    } else {
+      throw UsageError{"unknown option '" + a + "'"};
+    }
+  }
+  if (url_given && !o.endpoint.empty()) throw UsageError{"give either --url/--url-env or --endpoint, not both"};
+  if (!url_given && o.endpoint.empty()) throw UsageError{"missing destination: --url, --url-env or --endpoint"};
+  if (!o.endpoint.empty() && o.token_env.empty()) throw UsageError{"--endpoint needs --token-env VAR"};
+  if (o.endpoint.empty() && !o.token_env.empty()) throw UsageError{"--token-env goes with --endpoint"};
+  if (url_given && o.url.empty()) throw UsageError{"--url: empty URL"};
+  if (o.inputs.empty()) o.inputs.push_back("-");
+  return o;
+}
+
+/// `k=v,k2=v2` -> fields. Empty items and items without a key are usage errors; validation of the
+/// characters is finalize()'s job.
+std::vector<SumoField> parse_fields(const std::string& text) {
+  std::vector<SumoField> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(start, comma - start);
+    const std::size_t eq = item.find('=');
+    if (item.empty() || eq == std::string::npos || eq == 0) {
+      throw UsageError{"--fields: expected k=v[,k=v...], bad item '" + item + "'"};
+    }
+    out.push_back(SumoField{item.substr(0, eq), item.substr(eq + 1)});
+    start = comma + 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// URL checks
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+/// The host of an http(s) URL: no userinfo, no port, IPv6 without brackets.
+std::string url_host(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  const auto at = rest.rfind('@');
+  if (at != std::string_view::npos) rest.remove_prefix(at + 1);
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return {};
+    return std::string(rest.substr(1, close - 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+/// 127.0.0.0/8, ::1 (any spelling), localhost.
+bool is_loopback_host(const std::string& host) {
+  std::string h;
+  for (const char c : host) h.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (h == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) return std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/// SumoConfig from the options (throws UsageError). Reads the token variable; nothing else.
+SumoConfig build_config(const Options& o) {
+  SumoConfig c;
+  if (!o.endpoint.empty()) {
+    c.url = o.endpoint;
+    const char* token = std::getenv(o.token_env.c_str());
+    if (token == nullptr || *token == '\0') throw UsageError{"--token-env: environment variable " + o.token_env + " is not set or empty"};
+    c.token = token;
+  } else {
+    c.url = o.url;
+  }
+  if (starts_with_ci(c.url, "http://")) {
+    if (!is_loopback_host(url_host(c.url))) {
+      throw UsageError{"refusing plain http:// to a host that is not loopback (" + redact_url(c.url) +
+                       "): use https://; http:// is only for 127.0.0.0/8, ::1 and localhost"};
+    }
+    c.allow_insecure_http = true;
+  }
+  c.metadata.category = o.category;
+  c.metadata.name = o.name;
+  c.metadata.host = o.host;
+  if (o.fields) c.metadata.fields = parse_fields(*o.fields);
+  auto codec = parse_compression(o.compression);
+  if (!codec) throw UsageError{"--compression: " + codec.error().message};
+  c.compression = *codec;
+  if (o.level) c.compression_level = *o.level;
+  if (o.retry_budget_s) c.retry.budget = std::chrono::milliseconds(static_cast<std::int64_t>(*o.retry_budget_s * 1000.0));
+  if (o.timeout_s) c.request_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*o.timeout_s * 1000.0));
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// One webhook body and where it came from ("file", "file:line", "<stdin>").
+struct Payload {
+  std::string source;
+  std::string body;
+};
+
+/// Fails early (usage error) when an input file cannot be opened, so nothing is half sent.
+void check_inputs(const Options& o) {
+  for (const auto& in : o.inputs) {
+    if (in == "-") continue;
+    std::ifstream f(in, std::ios::binary);
+    if (!f) throw UsageError{"cannot read " + in + ": " + std::strerror(errno)};
+  }
+}
+
+/// Calls `sink` for each payload of each input, in order. Returns false (after printing why) when an
+/// input could not be read completely.
+bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& sink) {
+  bool ok = true;
+  for (const auto& in : o.inputs) {
+    std::ifstream file;
+    std::istream* stream = &std::cin;
+    const std::string name = in == "-" ? std::string("<stdin>") : in;
+    if (in != "-") {
+      file.open(in, std::ios::binary);
+      if (!file) {
+        std::cerr << "ilert-sumo-send: cannot read " << in << ": " << std::strerror(errno) << "\n";
+        ok = false;
+        continue;
+      }
+      stream = &file;
+    }
+    if (o.ndjson) {
+      std::string line;
+      std::size_t number = 0;
+      while (std::getline(*stream, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        sink(Payload{name + ":" + std::to_string(number), std::move(line)});
+        line.clear();
+      }
+    } else {
+      std::ostringstream body;
+      body << stream->rdbuf();
+      sink(Payload{name, body.str()});
+    }
+    if (stream->bad()) {
+      std::cerr << "ilert-sumo-send: error while reading " << name << "\n";
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+/// What was delivered.
+struct Totals {
+  std::size_t sent = 0;      // lines delivered
+  std::size_t failed = 0;    // lines not delivered
+  std::size_t requests = 0;  // requests made (at least one attempt)
+  std::size_t retries = 0;
+  std::size_t raw_bytes = 0;
+  std::size_t compressed_bytes = 0;
+};
+
+/// The delivery step: takes events and invalid-payload lines in order.
+class LineSender {
+ public:
+  virtual ~LineSender() = default;
+  virtual void add_event(Event event) = 0;
+  virtual void add_line(std::string line) = 0;
+  /// Delivers what is pending and returns the totals.
+  virtual Totals finish() = 0;
+};
+
+/// Synchronous delivery with SumoClient. Keeps memory bounded by sending every ~4 MiB of input,
+/// and keeps order: a run of events and a run of pre-built lines are sent one after the other.
+class SyncLineSender final : public LineSender {
+ public:
+  explicit SyncLineSender(FinalizedSumoConfig config) : config_(config.config()), client_(std::move(config)) {}
+
+  void add_event(Event event) override {
+    if (!lines_.empty()) flush();
+    pending_bytes_ += approx_size(event);
+    events_.push_back(std::move(event));
+    if (pending_bytes_ >= kChunkBytes) flush();
+  }
+  void add_line(std::string line) override {
+    if (!events_.empty()) flush();
+    pending_bytes_ += line.size();
+    lines_.push_back(std::move(line));
+    if (pending_bytes_ >= kChunkBytes) flush();
+  }
+  Totals finish() override {
+    flush();
+    return totals_;
+  }
+
+ private:
+  static constexpr std::size_t kChunkBytes = 4 * 1024 * 1024;
+
+  static std::size_t approx_size(const Event& e) {
+    const Alert& a = std::visit([](const auto& ev) -> const Alert& { return ev.alert; }, e);
+    return 512 + (a.details ? a.details->size() : 0) + (a.summary ? a.summary->size() : 0);
+  }
+
+  void flush() {
+    if (events_.empty() && lines_.empty()) return;
+    const DeliverySummary s = events_.empty() ? client_.send_lines(lines_) : client_.send(events_);
+    for (const auto& r : s.requests) {
+      if (r.attempts > 0) ++totals_.requests;
+      if (!r.warning.empty()) std::cerr << "ilert-sumo-send: Sumo answered with a warning: " << redact(r.warning, config_) << "\n";
+      if (r.delivered) continue;
+      const std::size_t first = offset_ + r.first_index + 1;
+      std::cerr << "ilert-sumo-send: lines " << first << ".." << first + r.events - 1 << " not delivered after "
+                << r.attempts << " attempt(s)";
+      if (r.final_status != 0) std::cerr << ", last status " << r.final_status;
+      if (r.error) std::cerr << ": " << redact(r.error->to_string(), config_);
+      std::cerr << "\n";
+    }
+    totals_.sent += s.events_delivered;
+    totals_.failed += s.events_failed;
+    totals_.retries += s.retries;
+    totals_.raw_bytes += s.raw_bytes;
+    totals_.compressed_bytes += s.compressed_bytes;
+    offset_ += events_.size() + lines_.size();
+    events_.clear();
+    lines_.clear();
+    pending_bytes_ = 0;
+  }
+
+  SumoConfig config_;  // for redact()
+  SumoClient client_;
+  std::vector<Event> events_;
+  std::vector<std::string> lines_;
+  std::size_t pending_bytes_ = 0;
+  std::size_t offset_ = 0;
+  Totals totals_;
+};
+
+/// What was read.
+struct ReadCounts {
+  std::size_t read = 0;
+  std::size_t invalid = 0;
+  std::size_t skipped = 0;
+};
+
+/// Parses each payload and hands the result to `sender`. Invalid payloads are reported on stderr.
+ReadCounts process_payloads(const Options& o, LineSender& sender, bool& inputs_ok) {
+  ReadCounts counts;
+  inputs_ok = for_each_payload(o, [&](Payload&& p) {
+    ++counts.read;
+    auto parsed = parse_event(p.body);
+    if (parsed) {
+      sender.add_event(std::move(parsed).value());
+      return;
+    }
+    ++counts.invalid;
+    const Error& err = parsed.error();
+    std::cerr << "ilert-sumo-send: invalid payload " << p.source << ": " << err.to_string()
+              << (o.skip_invalid ? " (skipped)" : " (sent as an invalid-payload line)") << "\n";
+    if (o.skip_invalid) {
+      ++counts.skipped;
+      return;
+    }
+    sender.add_line(to_invalid_payload_line(p.body, err));
+  });
+  return counts;
+}
+
+void print_summary(const std::string& destination, const ReadCounts& c, const Totals& t) {
+  std::cout << "destination:      " << destination << "\n"
+            << "events read:      " << c.read << "\n"
+            << "invalid:          " << c.invalid << (c.skipped ? " (skipped)" : "") << "\n"
+            << "sent:             " << t.sent << "\n"
+            << "requests:         " << t.requests << "\n"
+            << "retries:          " << t.retries << "\n"
+            << "failures:         " << t.failed << "\n"
+            << "raw bytes:        " << t.raw_bytes << "\n"
+            << "compressed bytes: " << t.compressed_bytes << "\n";
+  std::cout.flush();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<FinalizedSumoConfig> config;
+  Options options;
+  try {
+    options = parse_args(argc, argv);
+    SumoConfig raw = build_config(options);
+    auto finalized = finalize(raw);
+    // finalize()'s messages are redacted; redact again against this config, to be sure.
+    if (!finalized) throw UsageError{"invalid configuration: " + redact(finalized.error().to_string(), raw)};
+    config.emplace(std::move(finalized).value());
+    check_inputs(options);
+  } catch (const UsageError& e) {
+    std::cerr << "ilert-sumo-send: " << e.message << "\n(run with --help for usage)\n";
+    return 2;
+  }
+
+  const std::string destination = config->redacted_url();
+  SyncLineSender sender(std::move(*config));
+  bool inputs_ok = true;
+  const ReadCounts counts = process_payloads(options, sender, inputs_ok);
+  const Totals totals = sender.finish();
+  print_summary(destination, counts, totals);
+  return (totals.failed == 0 && inputs_ok) ? 0 : 1;
+}

@@ -1,0 +1,250 @@
+// src/delivery.hpp (private): the building blocks of delivery, shared by SumoClient (synchronous,
+// sumo_client.cpp) and SumoSender (background thread).
+//
+// The pipeline, each step usable alone:
+//   1. lines      append_event_line / append_prebuilt_line: exactly one line ending in '\n', never
+//                 longer than a cap (an oversized event gets its `details` truncated and marked;
+//                 anything else that cannot fit is wrapped, see below).
+//   2. batches    BatchBuilder: groups consecutive lines under BatchOptions (bytes incl. '\n',
+//                 count) and hands back each completed Batch.
+//   3. request    build_request_headers + prepare_request: headers of one metadata set and the
+//                 body compressed ONCE (PreparedRequest); retries re-send the same bytes.
+//   4. attempt    attempt_once: one POST, classified (classify), Retry-After extracted.
+//   5. retries    deliver: the retry loop (capped exponential backoff, full jitter, Retry-After,
+//                 elapsed-time budget, max_attempts) over an injectable RetryEnvironment (clocks,
+//                 sleeper, randomness, deadline/cancel), so tests do not sleep and the sender can
+//                 make waits abortable.
+//
+// How SumoSender reuses it: render at enqueue time with append_event_line/append_prebuilt_line
+// (the queue then holds final lines and their exact byte cost), batch on the sender thread with a
+// BatchBuilder per metadata set via add_fitted(), prepare_request() once per batch with a
+// Compressor owned by the sender thread and the headers from build_request_headers(), then
+// deliver() with a RetryEnvironment whose `sleep` waits on the sender's condition variable (and
+// returns false at shutdown), whose `deadline`/`cancel` abort an in-flight transfer, and whose
+// `on_attempt` updates stats and the throttled flag. The loop blocks the one sender thread, so a
+// 429 pauses all sending until its Retry-After.
+//
+// Oversized lines: an Event line over the cap is re-rendered with `alert.details` cut at a UTF-8
+// boundary and `"ilertSumoTruncated":{"field":"details","originalBytes":N}` added before the
+// closing brace (a key parse_event ignores). When that cannot fit (details empty or absent, or
+// other fields are large) and for pre-built lines, the line is replaced by
+//   {"time":T,"eventType":"ilert-sumo-oversized-line",
+//    "ilertSumoTruncated":{"field":"line","originalBytes":N},"rawLinePrefix":"<escaped prefix>"}
+// where T is the original line's leading "time" value when it has one (else now) and the prefix
+// is as much of the original line as fits. Only when even that wrapper exceeds the cap (caps of
+// a few hundred bytes) is the line refused: LineFit::too_large, reported as event_too_large.
+//
+// Pre-built lines are sanitised so they cannot split or poison a request: raw '\r' and '\n' become
+// the two-character escapes \r and \n, and bytes that are not UTF-8 become U+FFFD (Sumo, and the
+// emulator, reject a whole request that is not UTF-8).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compress.hpp"
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/http_client.hpp"
+#include "ilert_sumo/sumo_client.hpp"
+#include "ilert_sumo/sumo_config.hpp"
+#include "redact.hpp"
+
+namespace ilert_sumo::detail {
+
+// ---------------------------------------------------------------------------------------------
+// 1. Lines
+
+/// How a line was made to fit its cap.
+enum class LineFit : std::uint8_t {
+  fitted,     ///< appended as is (pre-built lines: sanitised)
+  truncated,  ///< appended shortened (details cut, or the oversized-line wrapper)
+  too_large,  ///< cannot fit even wrapped; nothing appended
+};
+
+/// The `eventType` of the wrapper line that replaces an oversized line.
+inline constexpr std::string_view kOversizedLineEventType = "ilert-sumo-oversized-line";
+/// The key of the truncation marker (a line key parse_event ignores).
+inline constexpr std::string_view kTruncatedKey = "ilertSumoTruncated";
+
+/// Appends the event's Sumo line and '\n' to `out`, at most `max_line_bytes` bytes in total
+/// (including the '\n'), truncating as described above.
+LineFit append_event_line(std::string& out, const Event& event, std::size_t max_line_bytes);
+/// Appends a pre-built line, sanitised, and '\n' to `out`, at most `max_line_bytes` bytes in total.
+LineFit append_prebuilt_line(std::string& out, std::string_view line, std::size_t max_line_bytes);
+
+// ---------------------------------------------------------------------------------------------
+// 2. Batches
+
+/// The lines of one request.
+struct Batch {
+  /// Lines, each ending in '\n'; size() <= BatchOptions::max_bytes.
+  std::string body;
+  /// Index of the first line (in the BatchBuilder's count of added items).
+  std::size_t first_index = 0;
+  /// Number of lines.
+  std::size_t events = 0;
+  /// Lines that were truncated to fit.
+  std::size_t truncated_events = 0;
+};
+
+/// Cuts consecutive lines into Batches. Every add*() counts one item (its index is the running
+/// count, starting at `first_index`), including a too_large one, so batch ranges stay contiguous
+/// and a too_large item falls between two batches.
+class BatchBuilder {
+ public:
+  /// What one add did.
+  struct AddResult {
+    /// How the line was fitted (too_large: it was not added).
+    LineFit fit = LineFit::fitted;
+    /// The batch this call completed, if any: the open batch when the line did not fit into it
+    /// (max_bytes or max_events reached) or when the line was too_large. At most one per call.
+    std::optional<Batch> completed;
+  };
+
+  /// `options` must be finalized (max_bytes 1..1 MiB, max_events >= 1).
+  explicit BatchBuilder(const BatchOptions& options, std::size_t first_index = 0);
+
+  /// Renders and adds an event (append_event_line).
+  AddResult add_event(const Event& event);
+  /// Sanitises and adds a pre-built line (append_prebuilt_line).
+  AddResult add_line(std::string_view line);
+  /// Adds a line already made by append_*_line (ends in '\n', <= max_bytes); `truncated` counts it
+  /// in Batch::truncated_events. For the sender, whose queue holds fitted lines.
+  AddResult add_fitted(std::string_view line_with_newline, bool truncated);
+  /// Closes and returns the open batch; nullopt when it is empty.
+  std::optional<Batch> finish();
+
+  /// Lines in the open batch.
+  std::size_t events() const noexcept { return current_.events; }
+  /// Bytes in the open batch.
+  std::size_t bytes() const noexcept { return current_.body.size(); }
+  /// True when the open batch is empty.
+  bool empty() const noexcept { return current_.events == 0; }
+  /// Index the next added item gets.
+  std::size_t next_index() const noexcept { return next_index_; }
+
+ private:
+  template <class Append>
+  AddResult add(Append&& append);
+  Batch close();
+
+  BatchOptions options_;
+  Batch current_;
+  std::size_t next_index_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// 3. Requests
+
+/// `k1=v1,k2=v2` (fields validated by validate_metadata: no escaping needed).
+std::string format_fields_header(const std::vector<SumoField>& fields);
+/// The headers of every request of one metadata set: Content-Type, Content-Encoding (omitted for
+/// none), X-Sumo-Category/Name/Host/Fields when non-empty, x-sumo-token when a token is set,
+/// X-Sumo-Client.
+std::vector<HttpHeader> build_request_headers(const SumoConfig& config, const SumoMetadata& metadata);
+
+/// A request ready to be (re-)sent: compressed once.
+struct PreparedRequest {
+  /// The codec of `compressed`.
+  Compression codec = Compression::none;
+  /// Request headers (build_request_headers).
+  std::vector<HttpHeader> headers;
+  /// The uncompressed body (kept: a sender may spool it).
+  std::string raw;
+  /// The compressed body; empty for Compression::none.
+  std::string compressed;
+  /// Batch::first_index.
+  std::size_t first_index = 0;
+  /// Lines in the body.
+  std::size_t events = 0;
+  /// Lines truncated to fit.
+  std::size_t truncated_events = 0;
+
+  /// The bytes on the wire.
+  std::string_view wire() const noexcept { return codec == Compression::none ? std::string_view(raw) : compressed; }
+};
+
+/// Compresses the batch once (nothing to do for none). Errors: compression_failed.
+Expected<PreparedRequest> prepare_request(Batch batch, std::vector<HttpHeader> headers, Compressor& compressor);
+
+// ---------------------------------------------------------------------------------------------
+// 4. One attempt
+
+/// Where and how requests go, derived once from a FinalizedSumoConfig.
+struct DeliveryTarget {
+  /// The full URL (secret).
+  std::string url;
+  /// The URL safe to print.
+  std::string redacted_url;
+  /// HttpRequest::connect_timeout.
+  std::chrono::milliseconds connect_timeout{5000};
+  /// HttpRequest::timeout.
+  std::chrono::milliseconds request_timeout{20000};
+  /// The retry policy.
+  RetryOptions retry;
+  /// Masks the config's secrets in every message.
+  Redactor redactor;
+
+  /// From a validated config.
+  static DeliveryTarget from(const FinalizedSumoConfig& config);
+};
+
+/// The classified result of one POST.
+struct AttemptResult {
+  /// classify() of it.
+  DeliveryOutcome outcome = DeliveryOutcome::permanent;
+  /// HTTP status (0 when none was received).
+  int status = 0;
+  /// Why it did not succeed (redacted); empty on success.
+  std::optional<Error> error;
+  /// Parsed Retry-After of the response, when present and valid.
+  std::optional<std::chrono::milliseconds> retry_after;
+  /// The body of a 2xx answer when it is not blank (redacted), else empty.
+  std::string warning;
+};
+
+/// One POST: calls http.post (an exception from it counts as a transport error), classifies the
+/// answer and extracts Retry-After relative to `now`.
+AttemptResult attempt_once(HttpClient& http, const HttpRequest& request, const DeliveryTarget& target,
+                           std::chrono::system_clock::time_point now);
+
+// ---------------------------------------------------------------------------------------------
+// 5. The retry loop
+
+/// Everything deliver() needs from the outside world; defaults are real.
+struct RetryEnvironment {
+  /// Monotonic time (budget, elapsed, deadline).
+  std::function<std::chrono::steady_clock::time_point()> steady_now;
+  /// Wall-clock time (HTTP-date Retry-After).
+  std::function<std::chrono::system_clock::time_point()> system_now;
+  /// Waits `delay`; returns false when the wait was interrupted (deliver stops: aborted).
+  std::function<bool(std::chrono::milliseconds)> sleep;
+  /// Uniform in [0, 1): the jitter.
+  std::function<double()> random01;
+  /// Called after each attempt with its result and number (1-based); may be empty.
+  std::function<void(const AttemptResult&, std::uint32_t)> on_attempt;
+  /// Hard deadline: passed to each HttpRequest (in-flight transfers are aborted at it) and no
+  /// attempt or wait starts that cannot finish before it.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  /// When set to true (another thread), the transfer is aborted and no further attempt is made.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Real clocks, std::this_thread::sleep_for, a per-thread seeded generator; no deadline.
+RetryEnvironment default_retry_environment();
+
+/// Sends `request` until it succeeds, fails permanently, or retrying must stop. Re-sends the same
+/// bytes on every attempt. The report's error is the last attempt's error (redacted), with code
+/// retry_budget_exhausted when the budget (or a Retry-After beyond it) ended retries, aborted when
+/// the deadline/cancel/sleep did, and the last error's own code when max_attempts did.
+DeliveryReport deliver(HttpClient& http, const PreparedRequest& request, const DeliveryTarget& target,
+                       const RetryEnvironment& env);
+
+}  // namespace ilert_sumo::detail

@@ -1,0 +1,302 @@
+// src/sumo_client.cpp: the pure retry policy (classify, parse_retry_after, backoff_delay) and the
+// synchronous SumoClient, which strings the delivery.hpp pieces together: lines -> batches ->
+// compressed once -> POST with retries, one DeliveryReport per request, in input order.
+#include "ilert_sumo/sumo_client.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "compress.hpp"
+#include "delivery.hpp"
+
+namespace ilert_sumo {
+
+// ---------------------------------------------------------------------------------------------
+// Policy
+
+const char* to_string(DeliveryOutcome outcome) noexcept {
+  switch (outcome) {
+    case DeliveryOutcome::success: return "success";
+    case DeliveryOutcome::retry: return "retry";
+    case DeliveryOutcome::permanent: return "permanent";
+  }
+  return "permanent";
+}
+
+DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_error) noexcept {
+  if (transport_error) {
+    switch (*transport_error) {
+      case ErrorCode::transport:
+      case ErrorCode::timeout:
+      // Not the data's fault: the caller (deadline/shutdown) stopped it; deliver() does not retry
+      // an aborted attempt itself, but whoever holds the data may send it again later.
+      case ErrorCode::aborted: return DeliveryOutcome::retry;
+      default: return DeliveryOutcome::permanent;
+    }
+  }
+  if (http_status >= 200 && http_status <= 299) return DeliveryOutcome::success;
+  switch (http_status) {
+    case 408:  // Sumo: accepted but timed out processing
+    case 429:  // Sumo: throttled, data dropped, must re-send
+    case 500:
+    case 502:
+    case 503:
+    case 504: return DeliveryOutcome::retry;
+    default: break;
+  }
+  // Not an HTTP status at all: a broken response, treated like a transport error.
+  if (http_status < 100 || http_status > 599) return DeliveryOutcome::retry;
+  return DeliveryOutcome::permanent;
+}
+
+namespace {
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool parse_uint(std::string_view s, int& out) noexcept {
+  if (s.empty() || s.size() > 4) return false;
+  int v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+int month_index(std::string_view name) noexcept {
+  static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (kMonths[i] == name) return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+bool is_day_name(std::string_view name, bool long_form) noexcept {
+  static constexpr std::array<std::string_view, 7> kShort = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  static constexpr std::array<std::string_view, 7> kLong = {"Monday", "Tuesday", "Wednesday", "Thursday",
+                                                            "Friday", "Saturday", "Sunday"};
+  for (std::size_t i = 0; i < kShort.size(); ++i) {
+    if ((long_form ? kLong[i] : kShort[i]) == name) return true;
+  }
+  return false;
+}
+
+/// "HH:MM:SS" -> seconds of the day.
+bool parse_clock(std::string_view s, int& seconds) noexcept {
+  int h = 0;
+  int m = 0;
+  int sec = 0;
+  if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
+  if (!parse_uint(s.substr(0, 2), h) || !parse_uint(s.substr(3, 2), m) || !parse_uint(s.substr(6, 2), sec)) return false;
+  if (h > 23 || m > 59 || sec > 60) return false;
+  seconds = h * 3600 + m * 60 + sec;
+  return true;
+}
+
+std::optional<std::chrono::system_clock::time_point> make_time(int year, int month, int day, int seconds) noexcept {
+  static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 || day > kDays[static_cast<std::size_t>(month - 1)]) return std::nullopt;
+  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return std::chrono::system_clock::time_point(std::chrono::seconds(days * 86400 + seconds));
+}
+
+/// RFC 9110 HTTP-date: IMF-fixdate, RFC 850 date, or asctime date.
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s) noexcept {
+  int day = 0;
+  int year = 0;
+  int seconds = 0;
+  const std::size_t comma = s.find(',');
+  if (comma == 3) {
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+    if (s.size() != 29 || !is_day_name(s.substr(0, 3), false) || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s.substr(25) != " GMT") {
+      return std::nullopt;
+    }
+    const int month = month_index(s.substr(8, 3));
+    if (!parse_uint(s.substr(5, 2), day) || month == 0 || !parse_uint(s.substr(12, 4), year) ||
+        !parse_clock(s.substr(17, 8), seconds)) {
+      return std::nullopt;
+    }
+    return make_time(year, month, day, seconds);
+  }
+  if (comma != std::string_view::npos) {
+    // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
+    if (!is_day_name(s.substr(0, comma), true)) return std::nullopt;
+    const std::string_view r = s.substr(comma + 1);
+    if (r.size() != 23 || r[0] != ' ' || r[3] != '-' || r[7] != '-' || r[10] != ' ' || r.substr(19) != " GMT") {
+      return std::nullopt;
+    }
+    const int month = month_index(r.substr(4, 3));
+    if (!parse_uint(r.substr(1, 2), day) || month == 0 || !parse_uint(r.substr(8, 2), year) ||
+        !parse_clock(r.substr(11, 8), seconds)) {
+      return std::nullopt;
+    }
+    year += year < 70 ? 2000 : 1900;
+    return make_time(year, month, day, seconds);
+  }
+  // asctime: "Sun Nov  6 08:49:37 1994"
+  if (s.size() != 24 || !is_day_name(s.substr(0, 3), false) || s[3] != ' ' || s[7] != ' ' || s[10] != ' ' ||
+      s[19] != ' ') {
+    return std::nullopt;
+  }
+  const int month = month_index(s.substr(4, 3));
+  const std::string_view day_text = s[8] == ' ' ? s.substr(9, 1) : s.substr(8, 2);
+  if (month == 0 || !parse_uint(day_text, day) || !parse_clock(s.substr(11, 8), seconds) ||
+      !parse_uint(s.substr(20, 4), year)) {
+    return std::nullopt;
+  }
+  return make_time(year, month, day, seconds);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now) {
+  using std::chrono::milliseconds;
+  const std::string_view v = trim_ows(value);
+  if (v.empty()) return std::nullopt;
+  if (v.find_first_not_of("0123456789") == std::string_view::npos) {
+    // delta-seconds; absurdly large values saturate at ~31 years.
+    constexpr std::int64_t kMaxSeconds = 1'000'000'000;
+    std::int64_t seconds = 0;
+    for (const char c : v) {
+      seconds = seconds * 10 + (c - '0');
+      if (seconds > kMaxSeconds) {
+        seconds = kMaxSeconds;
+        break;
+      }
+    }
+    return milliseconds(seconds * 1000);
+  }
+  const auto when = parse_http_date(v);
+  if (!when) return std::nullopt;
+  if (*when <= now) return milliseconds(0);
+  return std::chrono::ceil<milliseconds>(*when - now);
+}
+
+std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt, double random01) noexcept {
+  const std::int64_t max = std::max<std::int64_t>(0, retry.max_backoff.count());
+  std::int64_t cap = std::max<std::int64_t>(0, retry.initial_backoff.count());
+  for (std::uint32_t i = 1; i < attempt && cap < max; ++i) cap = cap > max / 2 ? max : cap * 2;
+  cap = std::min(cap, max);
+  double r = random01;
+  if (!(r >= 0.0)) r = 0.0;  // also NaN
+  if (r > 1.0) r = 1.0;
+  const double scaled = std::floor(r * static_cast<double>(cap));
+  if (scaled >= static_cast<double>(cap)) return std::chrono::milliseconds(cap);  // also avoids overflow
+  return std::chrono::milliseconds(static_cast<std::int64_t>(scaled));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SumoClient
+
+struct SumoClient::Impl {
+  FinalizedSumoConfig config;
+  std::shared_ptr<HttpClient> http;
+  std::optional<detail::Compressor> compressor;
+  std::optional<Error> compressor_error;
+  std::vector<HttpHeader> headers;
+  detail::DeliveryTarget target;
+  detail::RetryEnvironment env;
+
+  Impl(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> client)
+      : config(std::move(cfg)),
+        http(std::move(client)),
+        headers(detail::build_request_headers(config.config(), config.config().metadata)),
+        target(detail::DeliveryTarget::from(config)),
+        env(detail::default_retry_environment()) {
+    if (!http) http = make_curl_http_client(config.config().http);
+    auto made = detail::Compressor::create(config.config().compression, config.config().compression_level);
+    if (made) {
+      compressor.emplace(std::move(made).value());
+    } else {
+      compressor_error = made.error();
+    }
+  }
+
+  void send(detail::Batch batch, DeliverySummary& summary) {
+    DeliveryReport report;
+    report.first_index = batch.first_index;
+    report.events = batch.events;
+    report.raw_bytes = batch.body.size();
+    report.truncated_events = batch.truncated_events;
+    if (!compressor) {
+      report.error = compressor_error;
+    } else if (auto prepared = detail::prepare_request(std::move(batch), headers, *compressor)) {
+      report = detail::deliver(*http, *prepared, target, env);
+    } else {
+      report.error = prepared.error();
+    }
+    add(std::move(report), summary);
+  }
+
+  void too_large(std::size_t index, DeliverySummary& summary) {
+    DeliveryReport report;
+    report.first_index = index;
+    report.events = 1;
+    report.error = Error{ErrorCode::event_too_large,
+                         "line " + std::to_string(index) + " cannot be made to fit batch.max_bytes (" +
+                             std::to_string(config.config().batch.max_bytes) + " bytes), even truncated",
+                         {}, Error::npos};
+    add(std::move(report), summary);
+  }
+
+  static void add(DeliveryReport report, DeliverySummary& summary) {
+    if (report.delivered) {
+      summary.events_delivered += report.events;
+    } else {
+      summary.events_failed += report.events;
+    }
+    summary.retries += report.attempts > 0 ? report.attempts - 1 : 0;
+    summary.raw_bytes += report.raw_bytes;
+    summary.compressed_bytes += report.compressed_bytes;
+    summary.requests.push_back(std::move(report));
+  }
+
+  template <class Add>
+  DeliverySummary run(std::size_t count, Add&& add_item) {
+    DeliverySummary summary;
+    detail::BatchBuilder builder(config.config().batch);
+    for (std::size_t i = 0; i < count; ++i) {
+      detail::BatchBuilder::AddResult result = add_item(builder, i);
+      if (result.completed) send(std::move(*result.completed), summary);
+      if (result.fit == detail::LineFit::too_large) too_large(i, summary);
+    }
+    if (auto last = builder.finish()) send(std::move(*last), summary);
+    return summary;
+  }
+};
+
+SumoClient::SumoClient(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(http))) {}
+
+SumoClient::~SumoClient() = default;
+
+DeliverySummary SumoClient::send(const std::vector<Event>& events) {
+  return impl_->run(events.size(), [&](detail::BatchBuilder& b, std::size_t i) { return b.add_event(events[i]); });
+}
+
+DeliverySummary SumoClient::send_lines(const std::vector<std::string>& lines) {
+  return impl_->run(lines.size(), [&](detail::BatchBuilder& b, std::size_t i) { return b.add_line(lines[i]); });
+}
+
+}  // namespace ilert_sumo

@@ -1,0 +1,1060 @@
+// src/sumo_sender.cpp: SumoSender, background delivery with a byte-bounded queue, Sumo-aware
+// throttling, deadlines that hold, and the disk spool (spool.hpp).
+//
+// Threads and locks
+//   Producers (any thread) call enqueue*(): the line is rendered and fitted to the request cap
+//   *before* any lock is taken (delivery.hpp: append_event_line / append_prebuilt_line), then
+//   `mu_` is held for O(1) work: policy check, move the line into the ring of its metadata set,
+//   counters. In write_ahead mode the spool append (one writev) happens under `mu_` too, so the
+//   record is on disk before enqueue returns accepted. The sender thread is woken only when it is
+//   idle with no timer, or when a set holds a full batch: not once per event.
+//   The one sender thread cuts batches (bytes, count, age; one metadata set per batch), builds the
+//   body, compresses it once and runs delivery.hpp's deliver() with an abortable sleep (waits on
+//   `work_cv_`, so shutdown interrupts it) and the shutdown deadline/cancel flag passed down to the
+//   HttpClient. It reads spooled records back when the memory queue is below half full, acks
+//   delivered records on the spool, and runs the interval fsync.
+//   Lock order: mu_ -> Spool's internal mutex; md_mu_ (metadata registry) is never held with mu_
+//   by the sender thread; enqueue reads the registry through atomics.
+//
+// Counting: every event is in exactly one state (memory, spool backlog, delivered, dropped by
+//   reason), all moved under `mu_`, so enqueued + recovered = delivered + dropped + pending +
+//   spooled holds in every snapshot. flush() waits on epochs: each flush() opens a new epoch and
+//   waits until no event of an older epoch is in memory or in the spool backlog.
+//
+// Throttling: one request at a time. A 429 (or 503 with Retry-After) makes deliver() wait for the
+//   Retry-After (no other request is sent meanwhile: the thread is the only sender) and re-send the
+//   same compressed bytes while the retry budget lasts. After a batch that was throttled, the batch
+//   byte cap drops to 1/16 of batch.max_bytes (at least 16 KiB) and doubles with every delivered
+//   batch back to batch.max_bytes.
+#include "ilert_sumo/sumo_sender.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "compress.hpp"
+#include "delivery.hpp"
+#include "spool.hpp"
+
+namespace ilert_sumo {
+
+const char* to_string(EnqueueStatus status) noexcept {
+  switch (status) {
+    case EnqueueStatus::accepted: return "accepted";
+    case EnqueueStatus::spilled: return "spilled";
+    case EnqueueStatus::dropped_queue_full: return "dropped_queue_full";
+    case EnqueueStatus::dropped_too_large: return "dropped_too_large";
+    case EnqueueStatus::dropped_bad_metadata: return "dropped_bad_metadata";
+    case EnqueueStatus::dropped_spool_error: return "dropped_spool_error";
+    case EnqueueStatus::closed: return "closed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::SpoolRef;
+
+/// Metadata sets add_metadata() accepts (the default set included).
+constexpr std::size_t kMaxMetadataSets = 1024;
+/// Ids available in all, including sets recovered from the spool.
+constexpr std::size_t kMetadataCapacity = 4096;
+/// How long shutdown waits past its deadline for the thread to stop after cancelling the
+/// transfer, before it gives up on an HttpClient that ignores cancel/deadline.
+constexpr std::chrono::milliseconds kHardStopGrace{150};
+/// Most line bytes read back from the spool at once.
+constexpr std::size_t kReplayChunk = 1024 * 1024;
+/// Smallest batch cap while ramping up after a throttle.
+constexpr std::size_t kMinRampBytes = 16 * 1024;
+
+Error make_error(ErrorCode code, std::string message) {
+  Error e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+
+/// One queued line.
+struct Entry {
+  /// The fitted line, ending in '\n'.
+  std::string line;
+  /// Where it is on disk (write_ahead, or read back from the spool); invalid otherwise.
+  SpoolRef ref;
+  /// When it was queued (batch.max_age).
+  Clock::time_point queued;
+  /// flush() epoch.
+  std::uint32_t epoch = 0;
+  /// Its details were truncated to fit.
+  bool truncated = false;
+};
+
+/// A growable ring buffer: O(1) push/pop at both ends, no allocation in steady state.
+template <class T>
+class Ring {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  T& front() noexcept { return buf_[head_]; }
+  const T& front() const noexcept { return buf_[head_]; }
+  void push_back(T&& v) {
+    if (size_ == buf_.size()) grow();
+    buf_[(head_ + size_) & (buf_.size() - 1)] = std::move(v);
+    ++size_;
+  }
+  void push_front(T&& v) {
+    if (size_ == buf_.size()) grow();
+    head_ = (head_ + buf_.size() - 1) & (buf_.size() - 1);
+    buf_[head_] = std::move(v);
+    ++size_;
+  }
+  T pop_front() {
+    T v = std::move(buf_[head_]);
+    head_ = (head_ + 1) & (buf_.size() - 1);
+    --size_;
+    return v;
+  }
+  void clear() {
+    buf_.clear();
+    buf_.shrink_to_fit();
+    head_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  void grow() {
+    std::vector<T> next(std::max<std::size_t>(16, buf_.size() * 2));
+    for (std::size_t i = 0; i < size_; ++i) next[i] = std::move(buf_[(head_ + i) & (buf_.size() - 1)]);
+    buf_.swap(next);
+    head_ = 0;
+  }
+  std::vector<T> buf_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+/// The queue of one metadata set.
+struct SetQueue {
+  Ring<Entry> entries;
+  std::size_t bytes = 0;
+};
+
+/// Open (not yet delivered or dropped) events per flush epoch.
+class EpochTracker {
+ public:
+  std::uint32_t current() const noexcept { return base_ + static_cast<std::uint32_t>(counts_.size() - 1); }
+  void add(std::uint32_t epoch, std::uint64_t n) {
+    if (epoch >= base_ && epoch - base_ < counts_.size()) counts_[epoch - base_] += n;
+  }
+  void finish(std::uint32_t epoch, std::uint64_t n) {
+    if (epoch < base_ || epoch - base_ >= counts_.size()) return;
+    std::uint64_t& c = counts_[epoch - base_];
+    c -= std::min(c, n);
+    trim();
+  }
+  /// Starts a new epoch; returns the last one (what a flush waits for).
+  std::uint32_t advance() {
+    counts_.push_back(0);
+    const std::uint32_t target = current() - 1;
+    trim();
+    return target;
+  }
+  /// True when no event of `epoch` or older is open.
+  bool done_through(std::uint32_t epoch) const noexcept { return base_ > epoch; }
+  /// True when nothing at all is open.
+  bool idle() const noexcept { return counts_.size() == 1 && counts_.front() == 0; }
+
+ private:
+  void trim() {
+    while (counts_.size() > 1 && counts_.front() == 0) {
+      counts_.pop_front();
+      ++base_;
+    }
+  }
+  std::deque<std::uint64_t> counts_{0};
+  std::uint32_t base_ = 0;
+};
+
+/// An unambiguous byte key of a metadata set (dedup).
+std::string metadata_key(const SumoMetadata& m) {
+  std::string key;
+  auto add = [&key](const std::string& s) {
+    key += std::to_string(s.size());
+    key += ':';
+    key += s;
+  };
+  add(m.category);
+  add(m.name);
+  add(m.host);
+  for (const auto& f : m.fields) {
+    add(f.key);
+    add(f.value);
+  }
+  return key;
+}
+
+}  // namespace
+
+// =============================================================================================
+// The shared state of a sender; the thread holds a reference too (see shutdown's hard stop).
+
+namespace {
+
+class SenderCore {
+ public:
+  SenderCore(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http, SumoSender::ReportCallback on_report,
+             detail::Compressor compressor)
+      : config_(std::move(config)),
+        cfg_(config_.config()),
+        http_(std::move(http)),
+        on_report_(std::move(on_report)),
+        target_(detail::DeliveryTarget::from(config_)),
+        compressor_(std::move(compressor)),
+        write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
+        batch_cap_(cfg_.batch.max_bytes) {
+    for (auto& slot : md_table_) slot.store(nullptr, std::memory_order_relaxed);
+    env_ = detail::default_retry_environment();
+    env_.sleep = [this](std::chrono::milliseconds delay) { return abortable_sleep(delay); };
+    env_.on_attempt = [this](const detail::AttemptResult& r, std::uint32_t attempt) { on_attempt(r, attempt); };
+    env_.cancel = &cancel_;
+  }
+
+  // ---- setup (before the thread starts) ----
+
+  Expected<void> init() {
+    intern(cfg_.metadata, false);  // id 0
+    if (cfg_.spool.mode != SpoolMode::off && !cfg_.spool.dir.empty()) {
+      auto opened = detail::Spool::open(cfg_.spool, [this](std::uint32_t id) { return metadata(id); });
+      if (!opened) return opened.error();
+      spool_ = std::shared_ptr<detail::Spool>(std::move(opened.value()));
+      const detail::SpoolRecovery& rec = spool_->recovery();
+      st_.recovered = rec.records + rec.corrupt;
+      st_.dropped_spool_corrupt = rec.corrupt;
+      backlog_ = rec.records;
+      epochs_.add(0, rec.records);
+      if (!rec.error.message.empty()) st_.last_error = redact(rec.error.to_string(), cfg_);
+    }
+    return {};
+  }
+
+  void start_thread(std::shared_ptr<SenderCore> self) {
+    thread_ = std::thread([self] { self->run(); });
+  }
+
+  // ---- metadata registry ----
+
+  const SumoMetadata* metadata(std::uint32_t id) const noexcept {
+    if (id >= kMetadataCapacity) return nullptr;
+    return md_table_[id].load(std::memory_order_acquire);
+  }
+
+  /// Registers (or finds) a set. `user`: counts against kMaxMetadataSets.
+  Expected<MetadataId> intern(const SumoMetadata& md, bool user) {
+    std::lock_guard<std::mutex> lock(md_mu_);
+    std::string key = metadata_key(md);
+    if (auto it = md_index_.find(key); it != md_index_.end()) return it->second;
+    const std::size_t id = md_store_.size();
+    if ((user && user_sets_ >= kMaxMetadataSets) || id >= kMetadataCapacity) {
+      return make_error(ErrorCode::invalid_config,
+                        "too many metadata sets (at most " + std::to_string(kMaxMetadataSets) + ")");
+    }
+    md_store_.push_back(md);
+    if (user || id == 0) ++user_sets_;
+    md_index_.emplace(std::move(key), static_cast<MetadataId>(id));
+    md_table_[id].store(&md_store_.back(), std::memory_order_release);
+    md_count_.store(static_cast<std::uint32_t>(id + 1), std::memory_order_release);
+    return static_cast<MetadataId>(id);
+  }
+
+  Expected<MetadataId> add_metadata(const SumoMetadata& md) {
+    if (auto valid = validate_metadata(md); !valid) return valid.error();
+    return intern(md, true);
+  }
+
+  // ---- producers ----
+
+  EnqueueStatus enqueue_event(const Event& event, MetadataId md) noexcept {
+    try {
+      if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
+      if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
+      std::string line;
+      line.reserve(768);
+      const detail::LineFit fit = detail::append_event_line(line, event, cfg_.batch.max_bytes);
+      return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
+    } catch (...) {
+      return count_failure();
+    }
+  }
+
+  EnqueueStatus enqueue_line(std::string_view text, MetadataId md) noexcept {
+    try {
+      if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
+      if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
+      std::string line;
+      line.reserve(text.size() + 1);
+      const detail::LineFit fit = detail::append_prebuilt_line(line, text, cfg_.batch.max_bytes);
+      return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
+    } catch (...) {
+      return count_failure();
+    }
+  }
+
+  // ---- flush / shutdown / stats ----
+
+  FlushResult flush(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+    std::unique_lock<std::mutex> lk(mu_);
+    if (thread_exited_ || stopping_) {
+      FlushResult r = result_locked();
+      r.completed = epochs_.idle();
+      return r;
+    }
+    const std::uint32_t target = epochs_.advance();
+    ++flush_waiters_;
+    work_cv_.notify_all();
+    done_cv_.wait_until(lk, deadline, [&] { return epochs_.done_through(target) || thread_exited_; });
+    --flush_waiters_;
+    FlushResult r = result_locked();
+    r.completed = epochs_.done_through(target);
+    return r;
+  }
+
+  FlushResult shutdown(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+    std::unique_lock<std::mutex> lk(mu_);
+    if (shutdown_done_) return shutdown_result_;
+    if (!stopping_) {
+      stopping_ = true;
+      closed_fast_.store(true, std::memory_order_relaxed);
+      stop_deadline_ = deadline;
+      work_cv_.notify_all();
+      room_cv_.notify_all();
+    } else {
+      // Another thread is shutting down: wait for it (bounded by our own deadline).
+      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return shutdown_done_; });
+      if (shutdown_done_) return shutdown_result_;
+      return result_locked();
+    }
+    const std::uint64_t dropped_before = dropped_total_locked();
+    done_cv_.wait_until(lk, deadline, [&] { return thread_exited_; });
+    if (!thread_exited_) {
+      // The deadline: abort the in-flight transfer, interrupt any wait.
+      cancel_.store(true, std::memory_order_release);
+      work_cv_.notify_all();
+      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return thread_exited_; });
+    }
+    bool join = true;
+    if (!thread_exited_) {
+      // The HttpClient (or the report callback) ignores cancel and deadline: leave the thread
+      // behind (it holds its own reference to this core and touches nothing once it sees
+      // abandoned_), and put what is in memory on disk from here.
+      abandoned_ = true;
+      join = false;
+      spool_rest_locked(/*include_inflight=*/in_deliver_);
+      thread_exited_ = true;
+    }
+    FlushResult r = result_locked();
+    r.completed = dropped_total_locked() == dropped_before && r.pending == 0;
+    shutdown_result_ = r;
+    shutdown_done_ = true;
+    done_cv_.notify_all();
+    std::thread t = std::move(thread_);
+    lk.unlock();
+    if (t.joinable()) {
+      if (join) {
+        t.join();
+      } else {
+        t.detach();
+      }
+    }
+    return r;
+  }
+
+  std::chrono::milliseconds shutdown_timeout() const noexcept { return cfg_.shutdown_timeout; }
+
+  SenderStats stats() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    SenderStats s = st_;
+    s.queue_bytes = memory_bytes_;
+    s.queue_events = memory_events_;
+    s.spool_backlog = backlog_;
+    s.throttled = throttled_;
+    return s;
+  }
+
+ private:
+  // ---- producer side (push under mu_) ----
+
+  EnqueueStatus count_failure() noexcept {
+    try {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stopping_) return EnqueueStatus::closed;
+      ++st_.enqueued;
+      ++st_.dropped_queue_full;
+    } catch (...) {
+    }
+    return EnqueueStatus::dropped_queue_full;
+  }
+
+  EnqueueStatus push(std::string&& line, bool truncated, MetadataId md, bool too_large) {
+    const std::size_t size = line.size();
+    const Clock::time_point now = Clock::now();
+    std::unique_lock<std::mutex> lk(mu_);
+    if (stopping_) return EnqueueStatus::closed;
+    ++st_.enqueued;
+    if (md >= md_count_.load(std::memory_order_acquire)) {
+      ++st_.dropped_bad_metadata;
+      return EnqueueStatus::dropped_bad_metadata;
+    }
+    if (too_large || size > cfg_.queue.max_bytes) {
+      ++st_.dropped_too_large;
+      return EnqueueStatus::dropped_too_large;
+    }
+    if (memory_bytes_ + size > cfg_.queue.max_bytes) {
+      switch (cfg_.queue.overflow) {
+        case OverflowPolicy::block: {
+          const auto until = now + cfg_.queue.enqueue_timeout;
+          ++blocked_producers_;
+          room_cv_.wait_until(lk, until, [&] { return stopping_ || memory_bytes_ + size <= cfg_.queue.max_bytes; });
+          --blocked_producers_;
+          if (stopping_) {
+            --st_.enqueued;  // not taken: the caller learns it was closed
+            return EnqueueStatus::closed;
+          }
+          if (memory_bytes_ + size > cfg_.queue.max_bytes) {
+            ++st_.dropped_queue_full;
+            return EnqueueStatus::dropped_queue_full;
+          }
+          break;
+        }
+        case OverflowPolicy::drop_newest:
+          ++st_.dropped_queue_full;
+          return EnqueueStatus::dropped_queue_full;
+        case OverflowPolicy::drop_oldest:
+          if (!evict_oldest_locked(size)) {
+            ++st_.dropped_queue_full;
+            return EnqueueStatus::dropped_queue_full;
+          }
+          break;
+        case OverflowPolicy::spill: {
+          if (!spool_) {
+            ++st_.dropped_spool_error;
+            return EnqueueStatus::dropped_spool_error;
+          }
+          const std::uint32_t epoch = epochs_.current();
+          auto ref = spool_->append(md, line, /*disk_only=*/true, epoch, evicted_scratch_);
+          apply_evicted_locked();
+          if (!ref) {
+            ++st_.dropped_spool_error;
+            st_.last_error = redact(ref.error().to_string(), cfg_);
+            return EnqueueStatus::dropped_spool_error;
+          }
+          ++st_.spooled;
+          ++backlog_;
+          epochs_.add(epoch, 1);
+          maybe_wake_for_backlog_locked();
+          return EnqueueStatus::spilled;
+        }
+      }
+    }
+    Entry e;
+    e.epoch = epochs_.current();
+    if (write_ahead_ && spool_) {
+      auto ref = spool_->append(md, line, /*disk_only=*/false, e.epoch, evicted_scratch_);
+      apply_evicted_locked();
+      if (!ref) {
+        ++st_.dropped_spool_error;
+        st_.last_error = redact(ref.error().to_string(), cfg_);
+        return EnqueueStatus::dropped_spool_error;
+      }
+      e.ref = *ref;
+      ++st_.spooled;
+    }
+    e.line = std::move(line);
+    e.queued = now;
+    e.truncated = truncated;
+    SetQueue& q = set_locked(md);
+    const bool was_empty = q.entries.empty();
+    q.entries.push_back(std::move(e));
+    q.bytes += size;
+    if (was_empty) active_.push_back(md);
+    memory_bytes_ += size;
+    ++memory_events_;
+    epochs_.add(epochs_.current(), 1);
+    // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
+    bool wake = false;
+    if (sender_waiting_) {
+      if ((was_empty && now + cfg_.batch.max_age < sender_wake_) || q.bytes >= batch_cap_ ||
+          q.entries.size() >= cfg_.batch.max_events) {
+        wake = true;
+        sender_waiting_ = false;
+      }
+    }
+    lk.unlock();
+    if (wake) work_cv_.notify_one();
+    return EnqueueStatus::accepted;
+  }
+
+  SetQueue& set_locked(MetadataId md) {
+    if (sets_.size() <= md) sets_.resize(std::size_t{md} + 1);
+    if (!sets_[md]) sets_[md] = std::make_unique<SetQueue>();
+    return *sets_[md];
+  }
+
+  /// drop_oldest: evicts the oldest queued lines (any set, never the in-flight batch) until
+  /// `size` more bytes fit. False when even that is not enough (nothing is evicted then).
+  bool evict_oldest_locked(std::size_t size) {
+    std::uint64_t evictable = 0;
+    for (MetadataId id : active_) evictable += sets_[id]->bytes;
+    if (memory_bytes_ - evictable + size > cfg_.queue.max_bytes) return false;
+    std::vector<SpoolRef> refs;
+    while (memory_bytes_ + size > cfg_.queue.max_bytes && !active_.empty()) {
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < active_.size(); ++i) {
+        if (sets_[active_[i]]->entries.front().queued < sets_[active_[best]]->entries.front().queued) best = i;
+      }
+      SetQueue& q = *sets_[active_[best]];
+      Entry e = q.entries.pop_front();
+      q.bytes -= e.line.size();
+      memory_bytes_ -= e.line.size();
+      --memory_events_;
+      ++st_.dropped_oldest;
+      epochs_.finish(e.epoch, 1);
+      if (e.ref.valid()) refs.push_back(e.ref);
+      if (q.entries.empty()) active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+    if (!refs.empty() && spool_) spool_->ack(refs.data(), refs.size());
+    notify_progress_locked();
+    return true;
+  }
+
+  /// Spool records evicted by the size cap (from the last append) are dropped.
+  void apply_evicted_locked() {
+    if (evicted_scratch_.total == 0) return;
+    st_.dropped_spool_evicted += evicted_scratch_.total;
+    backlog_ -= std::min<std::uint64_t>(backlog_, evicted_scratch_.total);
+    for (const auto& [tag, n] : evicted_scratch_.runs) epochs_.finish(tag, n);
+    evicted_scratch_.clear();
+    notify_progress_locked();
+  }
+
+  void maybe_wake_for_backlog_locked() {
+    if (sender_waiting_) {
+      sender_waiting_ = false;
+      work_cv_.notify_one();
+    }
+  }
+
+  void notify_progress_locked() {
+    if (flush_waiters_ > 0) done_cv_.notify_all();
+  }
+
+  // ---- counts ----
+
+  std::uint64_t dropped_total_locked() const noexcept {
+    return st_.dropped_queue_full + st_.dropped_oldest + st_.dropped_too_large + st_.dropped_permanent_error +
+           st_.dropped_budget_exhausted + st_.dropped_spool_evicted + st_.dropped_spool_corrupt +
+           st_.dropped_at_shutdown + st_.dropped_bad_metadata + st_.dropped_spool_error;
+  }
+
+  FlushResult result_locked() const {
+    FlushResult r;
+    r.delivered = st_.delivered_events;
+    r.pending = memory_events_;
+    r.spooled = backlog_;
+    r.dropped = dropped_total_locked();
+    return r;
+  }
+
+  // ---- the sender thread ----
+
+  void run() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      if (abandoned_) return;
+      const Clock::time_point now = Clock::now();
+      if (stopping_ && (give_up_ || cancel_.load(std::memory_order_acquire) || now >= stop_deadline_)) break;
+
+      // 1. Read spooled records back while memory is below half full.
+      const std::uint64_t half = cfg_.queue.max_bytes / 2;
+      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && memory_bytes_ < half) {
+        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, half - memory_bytes_));
+        std::shared_ptr<detail::Spool> spool = spool_;
+        lk.unlock();
+        std::vector<detail::SpoolRecord> records;
+        detail::TagCounts corrupt;
+        spool->read_backlog(std::max<std::size_t>(budget, 1), records, corrupt);
+        std::vector<MetadataId> ids(records.size(), 0);
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          if (!records[i].recovered) {
+            ids[i] = records[i].metadata;
+          } else if (records[i].recovered_metadata) {
+            auto id = intern(*records[i].recovered_metadata, false);
+            ids[i] = id ? *id : 0;
+          }
+        }
+        lk.lock();
+        if (abandoned_) return;
+        load_locked(records, ids, corrupt);
+        if (records.empty() && corrupt.total == 0) {
+          // Our count and the spool's disagree (should not happen): do not spin.
+          backlog_hold_until_ = Clock::now() + std::chrono::seconds(1);
+        }
+        continue;
+      }
+
+      // 2. A batch that is ready.
+      Clock::time_point next_wake = Clock::time_point::max();
+      MetadataId id = 0;
+      if (pick_ready_locked(now, id, next_wake)) {
+        take_batch_locked(id);
+        lk.unlock();
+        deliver_inflight();
+        lk.lock();
+        if (abandoned_) return;
+        continue;
+      }
+      if (stopping_) break;  // nothing left in memory
+
+      // 3. Interval fsync.
+      Clock::time_point sync_due = Clock::time_point::max();
+      if (spool_) sync_due = spool_->next_sync_due();
+      if (sync_due <= now) {
+        std::shared_ptr<detail::Spool> spool = spool_;
+        lk.unlock();
+        spool->sync_if_due();
+        lk.lock();
+        if (abandoned_) return;
+        continue;
+      }
+
+      // 4. Sleep until something is due or we are woken.
+      Clock::time_point wake = std::min(next_wake, sync_due);
+      if (backlog_ > 0 && spool_) wake = std::min(wake, backlog_hold_until_);
+      sender_waiting_ = true;
+      sender_wake_ = wake;
+      if (wake == Clock::time_point::max()) {
+        work_cv_.wait(lk);
+      } else {
+        work_cv_.wait_until(lk, wake);
+      }
+      sender_waiting_ = false;
+    }
+    spool_rest_locked(false);
+    thread_exited_ = true;
+    done_cv_.notify_all();
+  }
+
+  void load_locked(std::vector<detail::SpoolRecord>& records, const std::vector<MetadataId>& ids,
+                   const detail::TagCounts& corrupt) {
+    if (corrupt.total > 0) {
+      st_.dropped_spool_corrupt += corrupt.total;
+      backlog_ -= std::min<std::uint64_t>(backlog_, corrupt.total);
+      for (const auto& [tag, n] : corrupt.runs) epochs_.finish(tag, n);
+      st_.last_error = redact("spool_corrupt: " + std::to_string(corrupt.total) +
+                                  " damaged spool record(s) skipped while reading back",
+                              cfg_);
+      notify_progress_locked();
+    }
+    const Clock::time_point now = Clock::now();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      detail::SpoolRecord& r = records[i];
+      Entry e;
+      e.ref = r.ref;
+      e.epoch = r.tag;
+      e.queued = now;
+      e.line = std::move(r.line);
+      const std::size_t size = e.line.size();
+      SetQueue& q = set_locked(ids[i]);
+      if (q.entries.empty()) active_.push_back(ids[i]);
+      q.entries.push_back(std::move(e));
+      q.bytes += size;
+      memory_bytes_ += size;
+      ++memory_events_;
+    }
+    backlog_ -= std::min<std::uint64_t>(backlog_, records.size());
+    st_.replayed += records.size();
+  }
+
+  bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
+    const bool urgent = stopping_ || flush_waiters_ > 0;
+    bool found = false;
+    Clock::time_point best = Clock::time_point::max();
+    for (MetadataId id : active_) {
+      const SetQueue& q = *sets_[id];
+      const Clock::time_point first = q.entries.front().queued;
+      const Clock::time_point due = first + cfg_.batch.max_age;
+      const bool ready = urgent || q.bytes >= batch_cap_ || q.entries.size() >= cfg_.batch.max_events || now >= due;
+      if (ready) {
+        if (!found || first < best) {
+          best = first;
+          out = id;
+          found = true;
+        }
+      } else {
+        next_wake = std::min(next_wake, due);
+      }
+    }
+    return found;
+  }
+
+  void take_batch_locked(MetadataId id) {
+    SetQueue& q = *sets_[id];
+    inflight_.clear();
+    inflight_md_ = id;
+    std::size_t bytes = 0;
+    while (!q.entries.empty() && inflight_.size() < cfg_.batch.max_events) {
+      const std::size_t size = q.entries.front().line.size();
+      if (!inflight_.empty() && bytes + size > batch_cap_) break;
+      bytes += size;
+      inflight_.push_back(q.entries.pop_front());
+    }
+    q.bytes -= bytes;
+    if (q.entries.empty()) active_.erase(std::find(active_.begin(), active_.end(), id));
+    batch_throttled_ = false;
+  }
+
+  const std::vector<HttpHeader>& headers_for(MetadataId id) {
+    if (headers_.size() <= id) headers_.resize(std::size_t{id} + 1);
+    if (!headers_[id]) {
+      const SumoMetadata* md = metadata(id);
+      headers_[id] = detail::build_request_headers(cfg_, md != nullptr ? *md : cfg_.metadata);
+    }
+    return *headers_[id];
+  }
+
+  /// Sends inflight_ (called without mu_; only this thread touches inflight_ until it re-locks).
+  void deliver_inflight() {
+    detail::Batch batch;
+    std::size_t bytes = 0;
+    for (const Entry& e : inflight_) bytes += e.line.size();
+    batch.body.reserve(bytes);
+    for (const Entry& e : inflight_) {
+      batch.body += e.line;
+      if (e.truncated) ++batch.truncated_events;
+    }
+    batch.events = inflight_.size();
+    batch.first_index = static_cast<std::size_t>(batch_index_);
+    batch_index_ += inflight_.size();
+
+    DeliveryReport report;
+    auto prepared = detail::prepare_request(std::move(batch), headers_for(inflight_md_), compressor_);
+    if (!prepared) {
+      report.first_index = static_cast<std::size_t>(batch_index_ - inflight_.size());
+      report.events = inflight_.size();
+      report.raw_bytes = bytes;
+      report.error = prepared.error();
+    } else {
+      detail::RetryEnvironment env = env_;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        env.deadline = stopping_ ? stop_deadline_ : Clock::time_point::max();
+        in_deliver_ = true;
+      }
+      report = detail::deliver(*http_, *prepared, target_, env);
+    }
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      in_deliver_ = false;
+      if (abandoned_) return;
+      finish_batch_locked(report);
+      if (!on_report_) return;
+      in_callback_ = true;
+    }
+    try {
+      on_report_(report);
+    } catch (...) {
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    in_callback_ = false;
+  }
+
+  void finish_batch_locked(const DeliveryReport& report) {
+    std::uint64_t bytes = 0;
+    for (const Entry& e : inflight_) bytes += e.line.size();
+    const std::uint64_t n = inflight_.size();
+    throttled_ = false;
+    if (report.delivered) {
+      st_.delivered_events += n;
+      st_.delivered_raw_bytes += report.raw_bytes;
+      st_.delivered_compressed_bytes += report.compressed_bytes;
+      st_.last_success = std::chrono::system_clock::now();
+      finish_entries_locked();
+      batch_cap_ = batch_throttled_ ? ramp_floor() : std::min(cfg_.batch.max_bytes, batch_cap_ * 2);
+    } else if (report.error && report.error->code == ErrorCode::aborted) {
+      // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
+      SetQueue& q = set_locked(inflight_md_);
+      const bool was_empty = q.entries.empty();
+      for (auto it = inflight_.rbegin(); it != inflight_.rend(); ++it) q.entries.push_front(std::move(*it));
+      q.bytes += static_cast<std::size_t>(bytes);
+      if (was_empty) active_.push_back(inflight_md_);
+      inflight_.clear();
+      give_up_ = true;
+      if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
+      return;
+    } else {
+      if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
+      const bool permanent = classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent &&
+                             report.final_status != 0;
+      if (batch_throttled_) batch_cap_ = ramp_floor();
+      if (spool_) {
+        requeue_to_spool_locked();
+        backlog_hold_until_ = Clock::now() + std::max<std::chrono::milliseconds>(
+                                                 cfg_.retry.max_backoff, std::chrono::seconds(1));
+      } else {
+        (permanent ? st_.dropped_permanent_error : st_.dropped_budget_exhausted) += n;
+        for (const Entry& e : inflight_) epochs_.finish(e.epoch, 1);
+      }
+    }
+    memory_bytes_ -= std::min(memory_bytes_, bytes);
+    memory_events_ -= std::min(memory_events_, n);
+    inflight_.clear();
+    if (blocked_producers_ > 0) room_cv_.notify_all();
+    notify_progress_locked();
+  }
+
+  std::size_t ramp_floor() const noexcept {
+    return std::min(cfg_.batch.max_bytes, std::max(kMinRampBytes, cfg_.batch.max_bytes / 16));
+  }
+
+  /// Delivered: ack on disk, close their epochs.
+  void finish_entries_locked() {
+    std::vector<SpoolRef> refs;
+    for (const Entry& e : inflight_) {
+      epochs_.finish(e.epoch, 1);
+      if (e.ref.valid()) refs.push_back(e.ref);
+    }
+    if (!refs.empty() && spool_) spool_->ack(refs.data(), refs.size());
+  }
+
+  /// A batch that failed for good (permanent error, budget exhausted) while a spool exists: its
+  /// lines become spool backlog (retried later, after backlog_hold_until_), in new records.
+  void requeue_to_spool_locked() {
+    std::vector<detail::SpoolItem> items;
+    items.reserve(inflight_.size());
+    for (const Entry& e : inflight_) items.push_back(detail::SpoolItem{inflight_md_, e.line, e.epoch});
+    Error err;
+    const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
+    apply_evicted_locked();
+    std::vector<SpoolRef> refs;
+    for (std::size_t i = 0; i < inflight_.size(); ++i) {
+      const Entry& e = inflight_[i];
+      if (e.ref.valid()) refs.push_back(e.ref);  // superseded by the new record, or dropped
+      if (i >= written) {
+        ++st_.dropped_spool_error;
+        epochs_.finish(e.epoch, 1);
+      }
+    }
+    if (!refs.empty()) spool_->ack(refs.data(), refs.size());
+    st_.spooled += written;
+    backlog_ += written;
+    if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
+  }
+
+  /// At the end: what is in memory goes to the spool (or is counted as dropped_at_shutdown).
+  void spool_rest_locked(bool include_inflight) {
+    std::vector<std::pair<MetadataId, Entry>> rest;
+    if (include_inflight) {
+      for (Entry& e : inflight_) rest.emplace_back(inflight_md_, std::move(e));
+      inflight_.clear();
+    }
+    for (MetadataId id : active_) {
+      SetQueue& q = *sets_[id];
+      while (!q.entries.empty()) rest.emplace_back(id, q.entries.pop_front());
+      q.bytes = 0;
+    }
+    active_.clear();
+    std::vector<detail::SpoolItem> items;
+    std::vector<std::size_t> index;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      if (rest[i].second.ref.valid()) {
+        ++backlog_;  // already on disk
+      } else if (spool_) {
+        items.push_back(detail::SpoolItem{rest[i].first, rest[i].second.line, rest[i].second.epoch});
+        index.push_back(i);
+      } else {
+        ++st_.dropped_at_shutdown;
+      }
+    }
+    if (!items.empty()) {
+      Error err;
+      const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
+      apply_evicted_locked();
+      st_.spooled += written;
+      backlog_ += written;
+      st_.dropped_spool_error += items.size() - written;
+      if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
+    }
+    memory_bytes_ = 0;
+    memory_events_ = 0;
+    if (spool_) {
+      spool_->sync_if_due(/*force=*/true);
+      spool_.reset();  // closes the files and releases the directory lock
+    }
+  }
+
+  // ---- deliver() hooks (sender thread) ----
+
+  bool abortable_sleep(std::chrono::milliseconds delay) {
+    std::unique_lock<std::mutex> lk(mu_);
+    const Clock::time_point until = Clock::now() + delay;
+    for (;;) {
+      if (abandoned_ || cancel_.load(std::memory_order_acquire)) return false;
+      if (stopping_ && until > stop_deadline_) return false;  // cannot retry before the deadline
+      const Clock::time_point now = Clock::now();
+      if (now >= until) return true;
+      Clock::time_point wake = until;
+      if (spool_) {
+        const Clock::time_point due = spool_->next_sync_due();
+        if (due <= now) {
+          std::shared_ptr<detail::Spool> spool = spool_;
+          lk.unlock();
+          spool->sync_if_due();
+          lk.lock();
+          continue;
+        }
+        wake = std::min(wake, due);
+      }
+      work_cv_.wait_until(lk, wake);
+    }
+  }
+
+  void on_attempt(const detail::AttemptResult& r, std::uint32_t attempt) {
+    std::lock_guard<std::mutex> lk(mu_);
+    ++st_.requests_by_status[r.status];
+    if (attempt > 1) ++st_.retries;
+    throttled_ = r.status == 429 || (r.status == 503 && r.retry_after.has_value());
+    if (throttled_) batch_throttled_ = true;
+    if (r.error) st_.last_error = redact(r.error->to_string(), cfg_);
+  }
+
+ public:
+  std::thread thread_;
+
+ private:
+  // Immutable after construction.
+  FinalizedSumoConfig config_;
+  const SumoConfig& cfg_;
+  std::shared_ptr<HttpClient> http_;
+  SumoSender::ReportCallback on_report_;
+  detail::DeliveryTarget target_;
+  detail::RetryEnvironment env_;
+  // Sender thread only.
+  detail::Compressor compressor_;
+  std::vector<std::optional<std::vector<HttpHeader>>> headers_;
+  std::uint64_t batch_index_ = 0;
+  const bool write_ahead_;
+
+  // Metadata registry.
+  std::mutex md_mu_;
+  std::deque<SumoMetadata> md_store_;
+  std::unordered_map<std::string, MetadataId> md_index_;
+  std::size_t user_sets_ = 0;
+  std::array<std::atomic<const SumoMetadata*>, kMetadataCapacity> md_table_;
+  std::atomic<std::uint32_t> md_count_{0};
+
+  // Everything below is guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable room_cv_;
+  std::condition_variable done_cv_;
+  std::vector<std::unique_ptr<SetQueue>> sets_;
+  std::vector<MetadataId> active_;
+  std::vector<Entry> inflight_;
+  MetadataId inflight_md_ = 0;
+  std::uint64_t memory_bytes_ = 0;
+  std::uint64_t memory_events_ = 0;
+  std::uint64_t backlog_ = 0;
+  SenderStats st_;
+  EpochTracker epochs_;
+  std::shared_ptr<detail::Spool> spool_;
+  detail::TagCounts evicted_scratch_;
+  std::size_t batch_cap_;
+  bool batch_throttled_ = false;
+  bool throttled_ = false;
+  Clock::time_point backlog_hold_until_ = Clock::time_point::min();
+  bool stopping_ = false;
+  bool give_up_ = false;
+  Clock::time_point stop_deadline_ = Clock::time_point::max();
+  bool thread_exited_ = false;
+  bool abandoned_ = false;
+  bool in_deliver_ = false;
+  bool in_callback_ = false;
+  int flush_waiters_ = 0;
+  int blocked_producers_ = 0;
+  bool sender_waiting_ = false;
+  Clock::time_point sender_wake_ = Clock::time_point::max();
+  bool shutdown_done_ = false;
+  FlushResult shutdown_result_;
+  std::atomic<bool> cancel_{false};
+  std::atomic<bool> closed_fast_{false};
+};
+
+}  // namespace
+
+// =============================================================================================
+
+struct SumoSender::Impl {
+  std::shared_ptr<SenderCore> core;
+};
+
+SumoSender::SumoSender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Expected<std::unique_ptr<SumoSender>> SumoSender::create(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http,
+                                                         ReportCallback on_report) {
+  try {
+    const SumoConfig& cfg = config.config();
+    if (cfg.spool.mode != SpoolMode::off && cfg.spool.dir.empty()) {
+      return make_error(ErrorCode::invalid_config, "spool.mode needs spool.dir");
+    }
+    if (cfg.queue.overflow == OverflowPolicy::spill && (cfg.spool.mode == SpoolMode::off || cfg.spool.dir.empty())) {
+      return make_error(ErrorCode::invalid_config, "queue.overflow spill needs a spool");
+    }
+    auto compressor = detail::Compressor::create(cfg.compression, cfg.compression_level);
+    if (!compressor) return compressor.error();
+    if (!http) http = std::shared_ptr<HttpClient>(make_curl_http_client(cfg.http));
+    auto core = std::make_shared<SenderCore>(std::move(config), std::move(http), std::move(on_report),
+                                             std::move(compressor.value()));
+    if (auto ok = core->init(); !ok) return ok.error();
+    core->start_thread(core);
+    auto impl = std::make_unique<Impl>();
+    impl->core = std::move(core);
+    return std::unique_ptr<SumoSender>(new SumoSender(std::move(impl)));
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::io, std::string("cannot start the sender: ") + e.what());
+  }
+}
+
+SumoSender::~SumoSender() {
+  if (impl_ && impl_->core) {
+    try {
+      impl_->core->shutdown(impl_->core->shutdown_timeout());
+    } catch (...) {
+    }
+  }
+}
+
+Expected<MetadataId> SumoSender::add_metadata(const SumoMetadata& metadata) { return impl_->core->add_metadata(metadata); }
+
+EnqueueStatus SumoSender::enqueue(const Event& event, MetadataId metadata) noexcept {
+  return impl_->core->enqueue_event(event, metadata);
+}
+
+EnqueueStatus SumoSender::enqueue_line(std::string_view line, MetadataId metadata) noexcept {
+  return impl_->core->enqueue_line(line, metadata);
+}
+
+FlushResult SumoSender::flush(std::chrono::milliseconds timeout) { return impl_->core->flush(timeout); }
+
+FlushResult SumoSender::shutdown(std::chrono::milliseconds timeout) { return impl_->core->shutdown(timeout); }
+
+SenderStats SumoSender::stats() const { return impl_->core->stats(); }
+
+}  // namespace ilert_sumo

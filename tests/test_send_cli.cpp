@@ -1,0 +1,310 @@
+// tests/test_send_cli.cpp [cli-send]: the built ilert-sumo-send program against an in-process Sumo
+// emulator: the summary and exit status on success, invalid payloads sent as raw lines with their
+// error (or skipped with --skip-invalid), exit 1 when Sumo refuses, exit 2 on usage errors (nothing
+// sent), and never a secret (URL code, token) in anything it prints.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "support/fixtures.hpp"
+#include "support/sumo_emulator.hpp"
+
+using ilert_sumo::test::EmulatorConfig;
+using ilert_sumo::test::Fault;
+using ilert_sumo::test::SumoEmulator;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kCode = "CliSeCrEtCoDe9f8e7d6c5b4a==";
+const char* const kToken = "cli-ToKeN-sEcReT-42a1b2c3";
+
+const char* const kValid1 =
+    R"({"id":"4711","eventType":"alert-created","summary":"Disk space low on db-01","details":"92% used",)"
+    R"("status":"PENDING","priority":"HIGH","reportTime":"2024-03-14T09:26:53.601Z"})";
+const char* const kValid2 =
+    R"({"id":4712,"eventType":"alert-resolved","summary":"Checkout latency","status":"RESOLVED",)"
+    R"("resolvedOn":"2024-03-14T10:00:00Z"})";
+const char* const kInvalid = R"({"id":"4713","eventType":"alert-created","summary":"cut off)";
+
+struct Run {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+/// A scratch directory for one test case, removed at the end.
+struct TempDir {
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("ilert-sumo-send-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string write(const std::string& name, const std::string& content) const {
+    const auto p = (path / name).string();
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  fs::path path;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Runs ilert-sumo-send with `args` (shell words, already quoted), bounded by `timeout`.
+Run run_send(const TempDir& dir, const std::string& args, const std::string& stdin_file = "") {
+  const std::string bin = ilert_sumo::test::bin_path("ilert-sumo-send");
+  const auto out = dir.path / "stdout.txt";
+  const auto err = dir.path / "stderr.txt";
+  std::string cmd = "timeout 60 '" + bin + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  cmd += stdin_file.empty() ? " </dev/null" : " <'" + stdin_file + "'";
+  const int raw = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+void check_no_secret(const Run& r) {
+  for (const std::string& text : {r.out, r.err}) {
+    INFO(text);
+    CHECK(text.find(kCode) == std::string::npos);
+    CHECK(text.find(kToken) == std::string::npos);
+    CHECK(text.find(std::string(kCode).substr(2, 12)) == std::string::npos);
+  }
+}
+
+bool has_line(const std::string& text, const std::string& key, const std::string& value) {
+  const std::string needle = key + ":";
+  std::size_t pos = 0;
+  while ((pos = text.find(needle, pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') {
+      std::size_t v = pos + needle.size();
+      while (v < text.size() && text[v] == ' ') ++v;
+      const std::size_t end = text.find('\n', v);
+      return text.substr(v, end - v).rfind(value, 0) == 0;
+    }
+    ++pos;
+  }
+  return false;
+}
+
+EmulatorConfig emulator_config() {
+  EmulatorConfig c;
+  c.code = kCode;
+  c.token = kToken;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+  const auto b = dir.write("b.json", kValid2);
+
+  const Run r = run_send(dir, "--url '" + emu.url() + "' --category prod/ilert --name webhooks --host relay-1 "
+                              "--fields team=sre,env=prod --compression deflate '" + a + "' '" + b + "'");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(has_line(r.out, "events read", "2"));
+  CHECK(has_line(r.out, "invalid", "0"));
+  CHECK(has_line(r.out, "sent", "2"));
+  CHECK(has_line(r.out, "requests", "1"));
+  CHECK(has_line(r.out, "retries", "0"));
+  CHECK(has_line(r.out, "failures", "0"));
+  CHECK(has_line(r.out, "raw bytes", ""));
+  CHECK(has_line(r.out, "compressed bytes", ""));
+  check_no_secret(r);
+
+  const auto msgs = emu.messages();
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].message.find("\"id\":\"4711\"") != std::string::npos);
+  CHECK(msgs[0].message.find("alert-created") != std::string::npos);
+  CHECK(msgs[1].message.find("alert-resolved") != std::string::npos);
+  CHECK(msgs[0].category == "prod/ilert");
+  CHECK(msgs[0].name == "webhooks");
+  CHECK(msgs[0].host == "relay-1");
+  CHECK(msgs[0].fields == "team=sre,env=prod");
+  CHECK(msgs[0].encoding == "deflate");
+}
+
+TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, --ndjson from stdin", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  ::setenv("ILERT_SUMO_TEST_URL", emu.url().c_str(), 1);
+  ::setenv("ILERT_SUMO_TEST_TOKEN", kToken, 1);
+  const auto in = dir.write("in.ndjson", std::string(kValid1) + "\n\n" + kValid2 + "\r\n" + kValid1 + "\n");
+
+  SECTION("--url-env") {
+    const Run r = run_send(dir, "--url-env ILERT_SUMO_TEST_URL --ndjson --compression zstd", in);
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(has_line(r.out, "events read", "3"));
+    CHECK(emu.count() == 3);
+    check_no_secret(r);
+  }
+  SECTION("--endpoint + --token-env, reading '-'") {
+    const Run r = run_send(dir, "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_TOKEN --ndjson -", in);
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(has_line(r.out, "sent", "3"));
+    REQUIRE(emu.requests().size() == 1);
+    CHECK(emu.requests()[0].route == "token");
+    check_no_secret(r);
+  }
+}
+
+TEST_CASE("ilert-sumo-send sends an invalid payload as a raw line with its error", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const auto good = dir.write("good.json", kValid1);
+  const auto bad = dir.write("bad.json", kInvalid);
+
+  SECTION("default: sent") {
+    const Run r = run_send(dir, "--url '" + emu.url() + "' '" + good + "' '" + bad + "'");
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(has_line(r.out, "events read", "2"));
+    CHECK(has_line(r.out, "invalid", "1"));
+    CHECK(has_line(r.out, "sent", "2"));
+    CHECK(r.err.find("invalid payload") != std::string::npos);
+    CHECK(r.err.find("bad.json") != std::string::npos);
+    CHECK(r.err.find("syntax") != std::string::npos);
+    const auto texts = emu.message_texts();
+    REQUIRE(texts.size() == 2);
+    CHECK(texts[0].find("alert-created") != std::string::npos);
+    CHECK(texts[1].find("ilert-sumo-invalid-payload") != std::string::npos);
+    CHECK(texts[1].find("\"rawBody\"") != std::string::npos);
+    CHECK(texts[1].find("cut off") != std::string::npos);
+    CHECK(texts[1].find("\"syntax\"") != std::string::npos);
+    check_no_secret(r);
+  }
+  SECTION("--skip-invalid: reported, not sent") {
+    const Run r = run_send(dir, "--url '" + emu.url() + "' --skip-invalid '" + good + "' '" + bad + "'");
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(has_line(r.out, "invalid", "1"));
+    CHECK(has_line(r.out, "sent", "1"));
+    CHECK(r.err.find("bad.json") != std::string::npos);
+    CHECK(r.err.find("skipped") != std::string::npos);
+    const auto texts = emu.message_texts();
+    REQUIRE(texts.size() == 1);
+    CHECK(texts[0].find("ilert-sumo-invalid-payload") == std::string::npos);
+  }
+}
+
+TEST_CASE("ilert-sumo-send exits 1 when Sumo refuses (401), without leaking the secret", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+
+  SECTION("injected 401 on the presigned URL") {
+    emu.fail_next(Fault::http(401), 1);
+    const Run r = run_send(dir, "--url '" + emu.url() + "' '" + a + "'");
+    INFO(r.out << r.err);
+    CHECK(r.status == 1);
+    CHECK(has_line(r.out, "failures", "1"));
+    CHECK(has_line(r.out, "requests", "1"));
+    CHECK(r.err.find("401") != std::string::npos);
+    CHECK(emu.request_count() == 1);
+    check_no_secret(r);
+  }
+  SECTION("wrong token") {
+    ::setenv("ILERT_SUMO_TEST_BAD_TOKEN", (std::string(kToken) + "-nope").c_str(), 1);
+    const Run r = run_send(dir, "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_BAD_TOKEN '" + a + "'");
+    INFO(r.out << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("401") != std::string::npos);
+    check_no_secret(r);
+  }
+  SECTION("budget exhausted on 503") {
+    emu.fail_for({503}, std::chrono::minutes(5));
+    const Run r = run_send(dir, "--url '" + emu.url() + "' --retry-budget 0.5 '" + a + "'");
+    INFO(r.out << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("503") != std::string::npos);
+    check_no_secret(r);
+  }
+}
+
+TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+  ::setenv("ILERT_SUMO_TEST_TOKEN", kToken, 1);
+  ::unsetenv("ILERT_SUMO_TEST_UNSET");
+  const std::string url = "--url '" + emu.url() + "' ";
+  std::string many_fields;
+  for (int i = 0; i < 31; ++i) many_fields += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
+
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"unknown flag", url + "--bogus '" + a + "'"},
+      {"flag without value", url + "--category"},
+      {"no destination", "'" + a + "'"},
+      {"both --url and --endpoint", url + "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_TOKEN '" + a + "'"},
+      {"--url twice", url + url + "'" + a + "'"},
+      {"--endpoint without --token-env", "--endpoint '" + emu.endpoint() + "' '" + a + "'"},
+      {"missing token env var", "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_UNSET '" + a + "'"},
+      {"missing url env var", "--url-env ILERT_SUMO_TEST_UNSET '" + a + "'"},
+      {"bad --fields syntax", url + "--fields team '" + a + "'"},
+      {"bad --fields empty key", url + "--fields =x '" + a + "'"},
+      {"too many fields (finalize)", url + "--fields " + many_fields + " '" + a + "'"},
+      {"bad category (finalize)", url + "--category \"$(printf 'a\\001b')\" '" + a + "'"},
+      {"bad compression", url + "--compression brotli '" + a + "'"},
+      {"http to a non-loopback host", std::string("--url http://example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
+      {"http to a look-alike host", std::string("--url http://127.0.0.1.example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
+      {"not a URL", std::string("--url ftp://host/receiver/v1/http/") + kCode + " '" + a + "'"},
+      {"missing input file", url + "'" + (dir.path / "nope.json").string() + "'"},
+      {"bad --retry-budget", url + "--retry-budget -1 '" + a + "'"},
+  };
+  for (const auto& [what, args] : cases) {
+    INFO(what << ": " << args);
+    const Run r = run_send(dir, args);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK_FALSE(r.err.empty());
+    check_no_secret(r);
+  }
+  CHECK(emu.request_count() == 0);
+
+  const Run http = run_send(dir, std::string("--url http://example.com/receiver/v1/http/") + kCode + " '" + a + "'");
+  CHECK(http.err.find("https://") != std::string::npos);
+  CHECK(http.err.find("loopback") != std::string::npos);
+}
+
+TEST_CASE("ilert-sumo-send accepts http:// for every loopback spelling", "[cli-send]") {
+  SumoEmulator emu;
+  const int port = emu.start(emulator_config());
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+  for (const std::string host : {"127.0.0.1", "localhost", "LOCALHOST"}) {
+    const std::string url = "http://" + host + ":" + std::to_string(port) + "/receiver/v1/http/" + kCode;
+    const Run r = run_send(dir, "--url '" + url + "' '" + a + "'");
+    INFO(host << ": " << r.out << r.err);
+    CHECK(r.status == 0);
+  }
+  CHECK(emu.count() == 3);
+}

@@ -1,0 +1,750 @@
+// tests/test_sender.cpp: SumoSender against a scripted in-memory HttpClient (no network):
+// batching and metadata grouping, the overflow policies with a tiny byte bound (the counts add up
+// exactly), Sumo-aware throttling (no request before Retry-After, same bytes re-sent, ramp-up),
+// permanent errors and budget exhaustion, flush/shutdown deadlines against a client that hangs
+// until cancelled, the write-ahead spool across a restart, stats and the report callback.
+#include <algorithm>
+#include <cstdio>
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ilert_sumo/sumo_line.hpp"
+#include "ilert_sumo/sumo_sender.hpp"
+#include "support/catch.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait.hpp"
+
+using namespace ilert_sumo;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using ilert_sumo::test::TempDir;
+using ilert_sumo::test::wait_until;
+
+namespace {
+
+constexpr const char* kSecretCode = "ZaVnC4dhaV3Ri1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+
+/// An HttpClient that answers from a script (default: 200) and can hold requests at a gate.
+class ScriptedHttp : public HttpClient {
+ public:
+  struct Reply {
+    int status = 200;
+    std::string retry_after;
+    /// Never answer: wait until cancelled or the deadline.
+    bool hang = false;
+    bool transport_error = false;
+  };
+  struct Seen {
+    Clock::time_point at;
+    std::string body;
+    std::vector<HttpHeader> headers;
+    int status = 0;
+    bool aborted = false;
+    std::string header(const std::string& name) const {
+      for (const auto& h : headers) {
+        if (h.name == name) return h.value;
+      }
+      return "";
+    }
+  };
+
+  void push(Reply r, int n = 1) {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (int i = 0; i < n; ++i) script_.push_back(r);
+  }
+  void close_gate() {
+    std::lock_guard<std::mutex> lk(mu_);
+    gate_closed_ = true;
+  }
+  void open_gate() {
+    std::lock_guard<std::mutex> lk(mu_);
+    gate_closed_ = false;
+    cv_.notify_all();
+  }
+
+  Expected<HttpResponse> post(const HttpRequest& req) override {
+    std::unique_lock<std::mutex> lk(mu_);
+    requests_.push_back(Seen{Clock::now(), std::string(req.body), req.headers, 0, false});
+    const std::size_t idx = requests_.size() - 1;
+    Reply r;
+    if (!script_.empty()) {
+      r = script_.front();
+      script_.pop_front();
+    }
+    auto aborted = [&] {
+      return (req.cancel != nullptr && req.cancel->load()) || Clock::now() >= req.deadline;
+    };
+    while ((gate_closed_ || r.hang) && !aborted()) cv_.wait_for(lk, 1ms);
+    if (gate_closed_ || r.hang) {
+      requests_[idx].aborted = true;
+      ++aborted_;
+      Error e;
+      e.code = ErrorCode::aborted;
+      e.message = "aborted by test client";
+      return e;
+    }
+    if (r.transport_error) {
+      Error e;
+      e.code = ErrorCode::transport;
+      e.message = std::string("connection refused to ") + kSecretCode;
+      return e;
+    }
+    requests_[idx].status = r.status;
+    HttpResponse resp;
+    resp.status = r.status;
+    if (!r.retry_after.empty()) resp.headers.push_back(HttpHeader{"Retry-After", r.retry_after});
+    return resp;
+  }
+
+  std::vector<Seen> requests() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return requests_;
+  }
+  std::size_t request_count() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return requests_.size();
+  }
+  int aborted() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return aborted_;
+  }
+  /// Lines of the requests answered 2xx, in order.
+  std::vector<std::string> delivered_lines() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::vector<std::string> out;
+    for (const auto& s : requests_) {
+      if (s.status < 200 || s.status > 299) continue;
+      std::size_t pos = 0;
+      while (pos < s.body.size()) {
+        const std::size_t nl = s.body.find('\n', pos);
+        out.push_back(s.body.substr(pos, nl - pos));
+        pos = nl + 1;
+      }
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Reply> script_;
+  std::vector<Seen> requests_;
+  bool gate_closed_ = false;
+  int aborted_ = 0;
+};
+
+FinalizedSumoConfig make_config(const std::function<void(SumoConfig&)>& tweak = nullptr) {
+  SumoConfig c;
+  c.url = std::string("http://127.0.0.1:9/receiver/v1/http/") + kSecretCode;
+  c.allow_insecure_http = true;
+  c.compression = Compression::none;
+  c.metadata.category = "default/cat";
+  c.batch.max_age = 5ms;
+  c.retry.initial_backoff = 1ms;
+  c.retry.max_backoff = 20ms;
+  c.shutdown_timeout = 2s;
+  if (tweak) tweak(c);
+  auto f = finalize(c);
+  if (!f) FAIL("finalize: " << f.error().to_string());
+  return std::move(f.value());
+}
+
+std::unique_ptr<SumoSender> make_sender(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> http,
+                                        SumoSender::ReportCallback cb = nullptr) {
+  auto s = SumoSender::create(std::move(cfg), std::move(http), std::move(cb));
+  if (!s) FAIL("create: " << s.error().to_string());
+  return std::move(s.value());
+}
+
+/// A 49-byte line (50 with its '\n') carrying a unique id.
+std::string line(int i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "%06d", i);
+  return std::string("{\"id\":\"") + id + "\",\"pad\":\"" + std::string(25, 'x') + "\"}";
+}
+
+std::uint64_t dropped_total(const SenderStats& s) {
+  return s.dropped_queue_full + s.dropped_oldest + s.dropped_too_large + s.dropped_permanent_error +
+         s.dropped_budget_exhausted + s.dropped_spool_evicted + s.dropped_spool_corrupt + s.dropped_at_shutdown +
+         s.dropped_bad_metadata + s.dropped_spool_error;
+}
+
+/// enqueued + recovered = delivered + dropped + pending + spooled, in stats and in a FlushResult.
+void check_identity(const SenderStats& s) {
+  INFO("enqueued=" << s.enqueued << " recovered=" << s.recovered << " delivered=" << s.delivered_events
+                   << " dropped=" << dropped_total(s) << " pending=" << s.queue_events << " backlog=" << s.spool_backlog);
+  CHECK(s.enqueued + s.recovered == s.delivered_events + dropped_total(s) + s.queue_events + s.spool_backlog);
+}
+void check_identity(const SenderStats& s, const FlushResult& r) {
+  check_identity(s);
+  CHECK(r.delivered == s.delivered_events);
+  CHECK(r.dropped == dropped_total(s));
+  CHECK(r.pending == s.queue_events);
+  CHECK(r.spooled == s.spool_backlog);
+  CHECK(s.enqueued + s.recovered == r.delivered + r.dropped + r.pending + r.spooled);
+}
+
+std::multiset<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+TEST_CASE("sender: every line arrives once, in order, batched under the limits", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  std::mutex mu;
+  std::vector<DeliveryReport> reports;
+  auto sender = make_sender(make_config([](SumoConfig& c) {
+                              c.batch.max_events = 100;
+                              c.batch.max_bytes = 2000;
+                              c.batch.max_age = 1h;  // only size, count and flush cut batches
+                            }),
+                            http, [&](const DeliveryReport& r) {
+                              std::lock_guard<std::mutex> lk(mu);
+                              reports.push_back(r);
+                            });
+  std::vector<std::string> want;
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+    want.push_back(line(i));
+  }
+  const FlushResult r = sender->flush(10s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 1000);
+  CHECK(r.pending == 0);
+  CHECK(http->delivered_lines() == want);
+  for (const auto& req : http->requests()) {
+    CHECK(req.body.size() <= 2000);
+    CHECK(std::count(req.body.begin(), req.body.end(), '\n') <= 100);
+    CHECK(req.body.back() == '\n');
+    CHECK(req.header("X-Sumo-Category") == "default/cat");
+  }
+  const SenderStats s = sender->stats();
+  CHECK(s.enqueued == 1000);
+  CHECK(s.delivered_events == 1000);
+  std::size_t raw = 0;
+  for (const auto& l : want) raw += l.size() + 1;
+  CHECK(s.delivered_raw_bytes == raw);
+  CHECK(s.delivered_compressed_bytes == raw);  // Compression::none
+  CHECK(s.requests_by_status.at(200) == http->request_count());
+  CHECK(s.last_success.has_value());
+  CHECK(s.last_error.empty());
+  check_identity(s, r);
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    std::size_t events = 0;
+    for (const auto& rep : reports) {
+      CHECK(rep.delivered);
+      events += rep.events;
+    }
+    CHECK(events == 1000);
+    CHECK(reports.size() == http->request_count());
+  }
+  const FlushResult fin = sender->shutdown(1s);
+  CHECK(fin.completed);
+  CHECK(sender->enqueue_line("late") == EnqueueStatus::closed);
+  CHECK(sender->stats().enqueued == 1000);  // closed calls are not counted
+}
+
+TEST_CASE("sender: a partly filled batch goes out after batch.max_age", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 30ms; }), http);
+  const auto t0 = Clock::now();
+  REQUIRE(sender->enqueue_line(line(1)) == EnqueueStatus::accepted);
+  REQUIRE(sender->enqueue_line(line(2)) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return http->delivered_lines().size() == 2; }, 5s));
+  CHECK(http->request_count() == 1);
+  CHECK(http->requests().front().at - t0 >= 25ms);
+}
+
+TEST_CASE("sender: a request never mixes metadata sets; equal sets share an id", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config(), http);
+  SumoMetadata a;
+  a.category = "cat/a";
+  a.fields = {{"team", "a"}};
+  SumoMetadata b;
+  b.category = "cat/b";
+  b.host = "host-b";
+  auto ia = sender->add_metadata(a);
+  auto ib = sender->add_metadata(b);
+  REQUIRE(ia.has_value());
+  REQUIRE(ib.has_value());
+  CHECK(*ia != *ib);
+  CHECK(*ia != 0);
+  CHECK(*sender->add_metadata(a) == *ia);
+  SumoMetadata bad;
+  bad.category = "line\nbreak";
+  CHECK_FALSE(sender->add_metadata(bad).has_value());
+
+  for (int i = 0; i < 300; ++i) {
+    const MetadataId id = i % 3 == 0 ? 0 : (i % 3 == 1 ? *ia : *ib);
+    REQUIRE(sender->enqueue_line("{\"set\":" + std::to_string(id) + ",\"i\":" + std::to_string(i) + "}", id) ==
+            EnqueueStatus::accepted);
+  }
+  CHECK(sender->enqueue_line("x", 999) == EnqueueStatus::dropped_bad_metadata);
+  REQUIRE(sender->flush(10s).completed);
+  std::map<std::string, std::string> category_of_set{{"0", "default/cat"},
+                                                     {std::to_string(*ia), "cat/a"},
+                                                     {std::to_string(*ib), "cat/b"}};
+  std::size_t lines = 0;
+  for (const auto& req : http->requests()) {
+    const std::string cat = req.header("X-Sumo-Category");
+    std::size_t pos = 0;
+    while (pos < req.body.size()) {
+      const std::size_t nl = req.body.find('\n', pos);
+      const std::string l = req.body.substr(pos, nl - pos);
+      const std::string set = l.substr(7, l.find(',') - 7);
+      CHECK(category_of_set[set] == cat);
+      ++lines;
+      pos = nl + 1;
+    }
+    if (cat == "cat/a") CHECK(req.header("X-Sumo-Fields") == "team=a");
+    if (cat == "cat/b") CHECK(req.header("X-Sumo-Host") == "host-b");
+  }
+  CHECK(lines == 300);
+  const SenderStats s = sender->stats();
+  CHECK(s.dropped_bad_metadata == 1);
+  check_identity(s);
+}
+
+TEST_CASE("sender: at most 1024 metadata sets", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config(), http);
+  std::size_t ok = 1;  // the default set
+  for (int i = 0; i < 1100; ++i) {
+    SumoMetadata m;
+    m.category = "c" + std::to_string(i);
+    auto id = sender->add_metadata(m);
+    if (!id) {
+      CHECK(id.error().code == ErrorCode::invalid_config);
+      break;
+    }
+    ++ok;
+  }
+  CHECK(ok == 1024);
+}
+
+TEST_CASE("sender: overflow policies with a tiny byte bound; the counts add up", "[sender]") {
+  // Each line is 50 bytes with its '\n'; the bound holds 20. Line 0 goes in flight first and is
+  // held at the gate, so the queue state is exact.
+  const std::size_t line_bytes = line(0).size() + 1;
+  REQUIRE(line_bytes == 50);
+  auto http = std::make_shared<ScriptedHttp>();
+  http->close_gate();
+  TempDir dir("ilert-sumo-sender");
+  auto cfg = [&](OverflowPolicy policy, std::chrono::milliseconds timeout) {
+    return make_config([&](SumoConfig& c) {
+      c.queue.max_bytes = 20 * line_bytes;
+      c.queue.overflow = policy;
+      c.queue.enqueue_timeout = timeout;
+      c.batch.max_age = 1ms;
+      if (policy == OverflowPolicy::spill) {
+        c.spool.dir = dir.path() + "/spool";
+        c.spool.mode = SpoolMode::overflow;
+        c.spool.fsync = FsyncPolicy::never;
+      }
+    });
+  };
+  std::vector<std::string> all;
+  for (int i = 0; i < 100; ++i) all.push_back(line(i));
+
+  SECTION("drop_newest keeps the first 20") {
+    auto sender = make_sender(cfg(OverflowPolicy::drop_newest, 0ms), http);
+    REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
+    REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+    int accepted = 1;
+    int dropped = 0;
+    for (int i = 1; i < 100; ++i) {
+      const auto st = sender->enqueue_line(all[static_cast<std::size_t>(i)]);
+      if (st == EnqueueStatus::accepted) ++accepted;
+      if (st == EnqueueStatus::dropped_queue_full) ++dropped;
+    }
+    CHECK(accepted == 20);
+    CHECK(dropped == 80);
+    SenderStats s = sender->stats();
+    CHECK(s.queue_bytes == 20 * line_bytes);
+    CHECK(s.queue_events == 20);
+    CHECK(s.dropped_queue_full == 80);
+    check_identity(s);
+    http->open_gate();
+    const FlushResult r = sender->flush(10s);
+    CHECK(r.completed);
+    CHECK(r.delivered == 20);
+    CHECK(http->delivered_lines() == std::vector<std::string>(all.begin(), all.begin() + 20));
+    check_identity(sender->stats(), r);
+  }
+  SECTION("drop_oldest keeps the in-flight line and the newest 19") {
+    auto sender = make_sender(cfg(OverflowPolicy::drop_oldest, 0ms), http);
+    REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
+    REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+    for (int i = 1; i < 100; ++i) CHECK(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    SenderStats s = sender->stats();
+    CHECK(s.dropped_oldest == 80);
+    CHECK(s.queue_events == 20);
+    check_identity(s);
+    http->open_gate();
+    const FlushResult r = sender->flush(10s);
+    CHECK(r.completed);
+    std::vector<std::string> want{all[0]};
+    want.insert(want.end(), all.begin() + 81, all.end());
+    CHECK(http->delivered_lines() == want);
+    check_identity(sender->stats(), r);
+  }
+  SECTION("block waits up to enqueue_timeout, then drops the new line") {
+    auto sender = make_sender(cfg(OverflowPolicy::block, 60ms), http);
+    REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
+    REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+    for (int i = 1; i < 20; ++i) REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    const auto t0 = Clock::now();
+    CHECK(sender->enqueue_line(all[20]) == EnqueueStatus::dropped_queue_full);
+    const auto waited = Clock::now() - t0;
+    CHECK(waited >= 55ms);
+    CHECK(waited < 2s);
+    check_identity(sender->stats());
+    http->open_gate();
+    const FlushResult r = sender->flush(10s);
+    CHECK(r.completed);
+    CHECK(r.delivered == 20);
+    CHECK(r.dropped == 1);
+    check_identity(sender->stats(), r);
+  }
+  SECTION("block returns accepted as soon as room appears") {
+    auto sender = make_sender(cfg(OverflowPolicy::block, 20s), http);
+    REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
+    REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+    for (int i = 1; i < 20; ++i) REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    std::atomic<int> status{-1};
+    std::thread producer([&] { status = static_cast<int>(sender->enqueue_line(all[20])); });
+    const auto t0 = Clock::now();
+    http->open_gate();
+    producer.join();
+    CHECK(Clock::now() - t0 < 10s);
+    CHECK(status == static_cast<int>(EnqueueStatus::accepted));
+    const FlushResult r = sender->flush(10s);
+    CHECK(r.delivered == 21);
+    check_identity(sender->stats(), r);
+  }
+  SECTION("spill writes the overflow to the spool and still delivers everything, once") {
+    auto sender = make_sender(cfg(OverflowPolicy::spill, 0ms), http);
+    REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
+    REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+    int accepted = 1;
+    int spilled = 0;
+    for (int i = 1; i < 100; ++i) {
+      const auto st = sender->enqueue_line(all[static_cast<std::size_t>(i)]);
+      if (st == EnqueueStatus::accepted) ++accepted;
+      if (st == EnqueueStatus::spilled) ++spilled;
+    }
+    CHECK(accepted == 20);
+    CHECK(spilled == 80);
+    SenderStats s = sender->stats();
+    CHECK(s.spool_backlog == 80);
+    CHECK(s.spooled == 80);
+    check_identity(s);
+    http->open_gate();
+    const FlushResult r = sender->flush(10s);
+    CHECK(r.completed);
+    CHECK(r.delivered == 100);
+    CHECK(r.spooled == 0);
+    CHECK(as_set(http->delivered_lines()) == as_set(all));
+    s = sender->stats();
+    CHECK(s.replayed == 80);
+    check_identity(s, r);
+    // Every spooled record was delivered: no segment is left.
+    CHECK(TempDir::files_in(dir.path() + "/spool", ".spool").empty());
+  }
+}
+
+TEST_CASE("sender: a line larger than the queue bound is dropped as too large", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config([](SumoConfig& c) { c.queue.max_bytes = 100; }), http);
+  CHECK(sender->enqueue_line(std::string(200, 'a')) == EnqueueStatus::dropped_too_large);
+  CHECK(sender->enqueue_line("small") == EnqueueStatus::accepted);
+  const FlushResult r = sender->flush(5s);
+  CHECK(r.delivered == 1);
+  const SenderStats s = sender->stats();
+  CHECK(s.dropped_too_large == 1);
+  check_identity(s, r);
+}
+
+TEST_CASE("sender: after a 429 with Retry-After no request (of any metadata set) is sent before the retry time",
+          "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{429, "1"});
+  auto sender = make_sender(make_config([](SumoConfig& c) {
+                              c.batch.max_bytes = 256 * 1024;
+                              c.batch.max_age = 1ms;
+                            }),
+                            http);
+  SumoMetadata other;
+  other.category = "other";
+  const MetadataId oid = *sender->add_metadata(other);
+  REQUIRE(sender->enqueue_line(line(0)) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+  const auto t429 = Clock::now();  // the 429 is answered immediately (no gate)
+  REQUIRE(wait_until([&] { return sender->stats().throttled; }, 5s));
+  // Data of another metadata set, ready to go, must wait too.
+  for (int i = 1; i < 20; ++i) REQUIRE(sender->enqueue_line(line(i), oid) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return http->request_count() >= 2; }, 5s));
+  const auto reqs = http->requests();
+  CHECK(reqs[1].at - reqs[0].at >= 1000ms);
+  CHECK(reqs[1].at - t429 >= 950ms);
+  CHECK(reqs[1].body == reqs[0].body);
+  REQUIRE(sender->flush(10s).completed);
+  const SenderStats s = sender->stats();
+  CHECK(s.requests_by_status.at(429) == 1);
+  CHECK(s.retries == 1);
+  CHECK_FALSE(s.throttled);
+  CHECK(s.delivered_events == 20);
+  check_identity(s);
+}
+
+TEST_CASE("sender: after a throttle, batches restart at 1/16 of the cap and double back", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{429, "0"});
+  // Only size and flush cut batches here, so their sizes are exact.
+  auto sender = make_sender(make_config([](SumoConfig& c) {
+                              c.batch.max_bytes = 256 * 1024;
+                              c.batch.max_age = 1h;
+                            }),
+                            http);
+  REQUIRE(sender->enqueue_line(line(0)) == EnqueueStatus::accepted);
+  REQUIRE(sender->flush(10s).completed);  // 429, then 200: throttled
+  REQUIRE(http->request_count() == 2);
+  for (int i = 0; i < 8000; ++i) REQUIRE(sender->enqueue_line(line(1000 + i)) == EnqueueStatus::accepted);
+  REQUIRE(sender->flush(20s).completed);
+  const auto reqs = http->requests();
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 2; i < reqs.size(); ++i) sizes.push_back(reqs[i].body.size());
+  REQUIRE(sizes.size() >= 5);
+  const std::size_t line_bytes = line(0).size() + 1;
+  for (std::size_t k = 0; k < 4; ++k) {
+    const std::size_t cap = (16 * 1024) << k;
+    INFO("request " << k << " after the throttle: " << sizes[k] << " bytes, cap " << cap);
+    CHECK(sizes[k] <= cap);
+    CHECK(sizes[k] > cap - line_bytes);
+  }
+  std::size_t total = 0;
+  for (std::size_t n : sizes) total += n;
+  CHECK(total == 8000 * line_bytes);
+  check_identity(sender->stats());
+}
+
+TEST_CASE("sender: 503 with and without Retry-After, and throttled data is never dropped while budget remains",
+          "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{503, "0"}, 3);
+  http->push(ScriptedHttp::Reply{429, "0"}, 3);
+  http->push(ScriptedHttp::Reply{503, ""}, 2);
+  http->push(ScriptedHttp::Reply{0, "", false, true}, 2);  // transport errors
+  auto sender = make_sender(make_config(), http);
+  for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  const FlushResult r = sender->flush(10s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 10);
+  CHECK(r.dropped == 0);
+  const SenderStats s = sender->stats();
+  CHECK(s.requests_by_status.at(503) == 5);
+  CHECK(s.requests_by_status.at(429) == 3);
+  CHECK(s.requests_by_status.at(0) == 2);
+  CHECK(s.retries == 10);
+  check_identity(s, r);
+}
+
+TEST_CASE("sender: permanent errors and an exhausted budget are counted (no spool); errors are redacted",
+          "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  SECTION("401 is permanent: one attempt") {
+    http->push(ScriptedHttp::Reply{401, "", false, false});
+    auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 1h; }), http);
+    for (int i = 0; i < 5; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+    const FlushResult r = sender->flush(5s);
+    CHECK(r.completed);  // nothing left open: dropped is final
+    const SenderStats s = sender->stats();
+    CHECK(s.dropped_permanent_error == 5);
+    CHECK(http->request_count() == 1);
+    CHECK_FALSE(s.last_error.empty());
+    check_identity(s, r);
+  }
+  SECTION("the retry budget runs out") {
+    http->push(ScriptedHttp::Reply{0, "", false, true}, 1000000);
+    auto sender = make_sender(make_config([](SumoConfig& c) { c.retry.budget = 150ms; }), http);
+    for (int i = 0; i < 5; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+    const FlushResult r = sender->flush(5s);
+    CHECK(r.completed);
+    const SenderStats s = sender->stats();
+    CHECK(s.dropped_budget_exhausted == 5);
+    CHECK(s.last_error.find("retry_budget_exhausted") != std::string::npos);
+    CHECK(s.last_error.find(kSecretCode) == std::string::npos);
+    CHECK(s.last_error.find(std::string(kSecretCode).substr(4, 20)) == std::string::npos);
+    check_identity(s, r);
+  }
+}
+
+TEST_CASE("sender: flush and shutdown hold their deadlines against a client that hangs; the transfer is aborted",
+          "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{200, "", true}, 100);
+  auto sender = make_sender(make_config(), http);
+  for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
+
+  auto t0 = Clock::now();
+  FlushResult f = sender->flush(300ms);
+  auto took = Clock::now() - t0;
+  CHECK(took >= 290ms);
+  CHECK(took <= 300ms + 200ms);
+  CHECK_FALSE(f.completed);
+  CHECK(f.pending == 10);
+  CHECK(f.delivered == 0);
+  CHECK(http->aborted() == 0);  // flush does not abort: the transfer may still succeed
+
+  t0 = Clock::now();
+  FlushResult r = sender->shutdown(300ms);
+  took = Clock::now() - t0;
+  CHECK(took >= 290ms);
+  CHECK(took <= 300ms + 200ms);
+  CHECK(http->aborted() == 1);
+  CHECK_FALSE(r.completed);
+  CHECK(r.pending == 0);
+  CHECK(r.delivered == 0);
+  CHECK(r.dropped == 10);
+  const SenderStats s = sender->stats();
+  CHECK(s.dropped_at_shutdown == 10);
+  check_identity(s, r);
+  // Idempotent.
+  const FlushResult again = sender->shutdown(1s);
+  CHECK(again.dropped == r.dropped);
+}
+
+TEST_CASE("sender: shutdown returns early when nothing can be sent before its deadline", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{429, "30"}, 10);
+  auto sender = make_sender(make_config(), http);
+  REQUIRE(sender->enqueue_line(line(1)) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return sender->stats().throttled; }, 5s));
+  const auto t0 = Clock::now();
+  const FlushResult r = sender->shutdown(5s);
+  CHECK(Clock::now() - t0 < 1s);  // a 30 s Retry-After cannot be honoured before the deadline
+  CHECK(r.dropped == 1);
+  check_identity(sender->stats(), r);
+}
+
+TEST_CASE("sender: shutdown spools what is undelivered; a new sender delivers it (overflow and write_ahead)",
+          "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  const SpoolMode mode = GENERATE(SpoolMode::overflow, SpoolMode::write_ahead);
+  INFO("mode " << static_cast<int>(mode));
+  auto cfg = [&] {
+    return make_config([&](SumoConfig& c) {
+      c.spool.dir = dir.path() + "/spool";
+      c.spool.mode = mode;
+      c.spool.fsync = FsyncPolicy::interval;
+      c.spool.fsync_interval = 20ms;
+      c.batch.max_events = 7;
+    });
+  };
+  std::vector<std::string> all;
+  for (int i = 0; i < 100; ++i) all.push_back(line(i));
+  {
+    auto down = std::make_shared<ScriptedHttp>();
+    down->push(ScriptedHttp::Reply{200, "", true}, 1000);
+    auto sender = make_sender(cfg(), down);
+    for (const auto& l : all) REQUIRE(sender->enqueue_line(l) == EnqueueStatus::accepted);
+    const auto t0 = Clock::now();
+    const FlushResult r = sender->shutdown(200ms);
+    CHECK(Clock::now() - t0 <= 200ms + 200ms);
+    CHECK(r.completed);  // nothing lost: on disk
+    CHECK(r.pending == 0);
+    CHECK(r.spooled == 100);
+    CHECK(r.dropped == 0);
+    check_identity(sender->stats(), r);
+  }
+  auto up = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(cfg(), up);
+  CHECK(sender->stats().recovered == 100);
+  const FlushResult r = sender->flush(10s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 100);
+  CHECK(as_set(up->delivered_lines()) == as_set(all));
+  const SenderStats s = sender->stats();
+  CHECK(s.replayed == 100);
+  check_identity(s, r);
+  CHECK(sender->shutdown(1s).completed);
+  CHECK(TempDir::files_in(dir.path() + "/spool", ".spool").empty());
+}
+
+TEST_CASE("sender: write_ahead puts every accepted line on disk before enqueue returns", "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  auto http = std::make_shared<ScriptedHttp>();
+  http->close_gate();
+  auto sender = make_sender(make_config([&](SumoConfig& c) {
+                              c.spool.dir = dir.path() + "/spool";
+                              c.spool.mode = SpoolMode::write_ahead;
+                              c.spool.fsync = FsyncPolicy::never;
+                            }),
+                            http);
+  for (int i = 0; i < 50; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  // Read the segment files directly: all 50 lines are there.
+  std::string data;
+  for (const auto& f : TempDir::files_in(dir.path() + "/spool", ".spool")) {
+    std::ifstream in(dir.path() + "/spool/" + f, std::ios::binary);
+    data.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  for (int i = 0; i < 50; ++i) CHECK(data.find(line(i) + "\n") != std::string::npos);
+  CHECK(sender->stats().spooled == 50);
+  http->open_gate();
+  REQUIRE(sender->flush(10s).completed);
+  // Delivered: acknowledged and deleted.
+  REQUIRE(wait_until([&] { return TempDir::files_in(dir.path() + "/spool", ".spool").empty(); }, 5s));
+}
+
+TEST_CASE("sender: many producer threads, every line exactly once", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_bytes = 64 * 1024; }), http);
+  constexpr int kThreads = 8;
+  constexpr int kPer = 5000;
+  std::vector<std::thread> threads;
+  std::atomic<int> not_accepted{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        if (sender->enqueue_line(line(t * kPer + i)) != EnqueueStatus::accepted) ++not_accepted;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(not_accepted == 0);
+  const FlushResult r = sender->flush(30s);
+  CHECK(r.completed);
+  CHECK(r.delivered == kThreads * kPer);
+  const auto lines = http->delivered_lines();
+  CHECK(lines.size() == static_cast<std::size_t>(kThreads * kPer));
+  CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == lines.size());
+  check_identity(sender->stats(), r);
+}
+
+TEST_CASE("sender: enqueue of events renders their Sumo line", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(make_config(), http);
+  AlertCreated ev;
+  ev.alert.id = 42;
+  ev.alert.event_id = "evt-123";
+  ev.alert.timestamp = Timestamp{"2024-05-01T10:00:00.000Z", parse_iso8601("2024-05-01T10:00:00.000Z")};
+  ev.received_type = "alert-created";
+  REQUIRE(sender->enqueue(Event(ev)) == EnqueueStatus::accepted);
+  REQUIRE(sender->flush(5s).completed);
+  const auto lines = http->delivered_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == to_sumo_line(Event(ev)));
+}

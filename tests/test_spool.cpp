@@ -1,0 +1,373 @@
+// tests/test_spool.cpp: the disk spool (src/spool.hpp) on the real disk, in a temp dir under /tmp:
+// framing and recovery of lines and metadata, segment rotation, the size cap (oldest-first
+// eviction, counted), damaged records (torn tail, flipped byte, lost frame) kept apart from the
+// intact ones, and deletion of segments once every record in them is acknowledged.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "../src/spool.hpp"
+#include "support/catch.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ilert_sumo;
+using namespace ilert_sumo::detail;
+using ilert_sumo::test::TempDir;
+
+namespace {
+
+SumoMetadata meta(const std::string& category) {
+  SumoMetadata m;
+  m.category = category;
+  m.name = "name-" + category;
+  m.host = "host";
+  m.fields = {{"env", "prod"}, {"team", category}};
+  return m;
+}
+
+struct Fixture {
+  TempDir dir{"ilert-sumo-spool"};
+  std::vector<SumoMetadata> sets{meta("a"), meta("b")};
+  SpoolOptions options() const {
+    SpoolOptions o;
+    o.dir = dir.path() + "/spool";
+    o.mode = SpoolMode::write_ahead;
+    o.fsync = FsyncPolicy::never;
+    return o;
+  }
+  std::unique_ptr<Spool> open(SpoolOptions o) {
+    auto s = Spool::open(o, [this](std::uint32_t id) -> const SumoMetadata* {
+      return id < sets.size() ? &sets[id] : nullptr;
+    });
+    REQUIRE(s.has_value());
+    return std::move(s.value());
+  }
+  std::unique_ptr<Spool> open() { return open(options()); }
+};
+
+std::string line(int i) { return "{\"n\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxxxxxx\"}\n"; }
+
+std::vector<SpoolRecord> read_all(Spool& s, TagCounts* corrupt_out = nullptr) {
+  std::vector<SpoolRecord> out;
+  TagCounts corrupt;
+  while (s.read_backlog(4096, out, corrupt) > 0) {
+  }
+  if (corrupt_out != nullptr) *corrupt_out = corrupt;
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+void spit(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+}  // namespace
+
+TEST_CASE("spool: records and their metadata survive a reopen, in order", "[spool]") {
+  Fixture f;
+  {
+    auto s = f.open();
+    CHECK(s->recovery().records == 0);
+    TagCounts evicted;
+    for (int i = 0; i < 100; ++i) {
+      auto ref = s->append(static_cast<std::uint32_t>(i % 2), line(i), /*disk_only=*/false, 7, evicted);
+      REQUIRE(ref.has_value());
+      CHECK(ref->valid());
+      CHECK(ref->index == static_cast<std::uint32_t>(i));
+    }
+    CHECK(evicted.total == 0);
+    CHECK(s->stats().outstanding == 100);
+    CHECK(s->backlog() == 0);  // this process keeps them in memory
+  }
+  auto s = f.open();
+  CHECK(s->recovery().records == 100);
+  CHECK(s->recovery().corrupt == 0);
+  CHECK(s->backlog() == 100);
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == 100);
+  for (int i = 0; i < 100; ++i) {
+    const SpoolRecord& r = recs[static_cast<std::size_t>(i)];
+    CHECK(r.line == line(i));
+    CHECK(r.recovered);
+    CHECK(r.tag == 0);
+    REQUIRE(r.recovered_metadata != nullptr);
+    CHECK(*r.recovered_metadata == f.sets[static_cast<std::size_t>(i % 2)]);
+  }
+  CHECK(s->backlog() == 0);
+}
+
+TEST_CASE("spool: disk-only records are read back in this process; kept ones are not", "[spool]") {
+  Fixture f;
+  auto s = f.open();
+  TagCounts evicted;
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(s->append(0, line(i), /*disk_only=*/i % 2 == 1, static_cast<std::uint32_t>(i), evicted).has_value());
+  }
+  CHECK(s->backlog() == 5);
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == 5);
+  for (std::size_t k = 0; k < 5; ++k) {
+    CHECK(recs[k].line == line(static_cast<int>(2 * k + 1)));
+    CHECK(recs[k].tag == 2 * k + 1);
+    CHECK_FALSE(recs[k].recovered);
+    CHECK(recs[k].metadata == 0);
+  }
+  // read_backlog honours its byte budget but always returns at least one record.
+  REQUIRE(s->append(1, line(99), true, 0, evicted).has_value());
+  REQUIRE(s->append(1, line(100), true, 0, evicted).has_value());
+  std::vector<SpoolRecord> out;
+  TagCounts corrupt;
+  CHECK(s->read_backlog(1, out, corrupt) == 1);
+  CHECK(s->read_backlog(1 << 20, out, corrupt) == 1);
+  CHECK(s->read_backlog(1 << 20, out, corrupt) == 0);
+}
+
+TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bulk", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();
+  o.segment_bytes = 2048;
+  o.max_bytes = 1 << 20;
+  {
+    auto s = f.open(o);
+    std::vector<std::string> lines;
+    for (int i = 0; i < 200; ++i) lines.push_back(line(i));
+    std::vector<SpoolItem> items;
+    for (int i = 0; i < 200; ++i) items.push_back(SpoolItem{static_cast<std::uint32_t>(i % 2), lines[static_cast<std::size_t>(i)], 3});
+    TagCounts evicted;
+    Error err;
+    CHECK(s->append_many(items.data(), items.size(), evicted, &err) == 200);
+    CHECK(err.message.empty());
+    CHECK(s->backlog() == 200);
+    const auto files = TempDir::files_in(o.dir, ".spool");
+    CHECK(files.size() > 5);
+    for (const auto& name : files) {
+      INFO(name);
+      CHECK(name.size() == std::string("seg-0000000000000001.spool").size());
+      struct stat st {};
+      REQUIRE(::stat((o.dir + "/" + name).c_str(), &st) == 0);
+      CHECK(static_cast<std::uint64_t>(st.st_size) <= o.segment_bytes);
+    }
+  }
+  auto s = f.open(o);
+  CHECK(s->recovery().records == 200);
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == 200);
+  for (int i = 0; i < 200; ++i) {
+    CHECK(recs[static_cast<std::size_t>(i)].line == line(i));
+    REQUIRE(recs[static_cast<std::size_t>(i)].recovered_metadata != nullptr);
+    CHECK(*recs[static_cast<std::size_t>(i)].recovered_metadata == f.sets[static_cast<std::size_t>(i % 2)]);
+  }
+}
+
+TEST_CASE("spool: the size cap evicts the oldest segments and counts what they held", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();
+  o.segment_bytes = 4096;
+  o.max_bytes = 16384;
+  auto s = f.open(o);
+  TagCounts evicted;
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(s->append(0, line(i), true, static_cast<std::uint32_t>(i < 500 ? 1 : 2), evicted).has_value());
+  }
+  const SpoolStats st = s->stats();
+  CHECK(st.bytes <= o.max_bytes);
+  CHECK(evicted.total > 0);
+  CHECK(st.evicted == evicted.total);
+  CHECK(st.backlog + evicted.total == static_cast<std::uint64_t>(n));
+  // The oldest went first: tag 1 (first half) before any tag 2.
+  REQUIRE(!evicted.runs.empty());
+  CHECK(evicted.runs.front().first == 1);
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == st.backlog);
+  // What is left is the newest, contiguous run.
+  const int first_kept = n - static_cast<int>(recs.size());
+  for (std::size_t k = 0; k < recs.size(); ++k) CHECK(recs[k].line == line(first_kept + static_cast<int>(k)));
+  // A record bigger than the whole cap is refused.
+  std::string huge(o.max_bytes, 'x');
+  auto r = s->append(0, huge, true, 0, evicted);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == ErrorCode::io);
+}
+
+TEST_CASE("spool: a torn last record and a flipped byte: replay keeps every intact record and reports the damaged ones",
+          "[spool]") {
+  Fixture f;
+  const int n = 20;
+  {
+    auto s = f.open();
+    TagCounts evicted;
+    for (int i = 0; i < n; ++i) REQUIRE(s->append(0, line(i), false, 0, evicted).has_value());
+  }
+  const auto files = TempDir::files_in(f.options().dir, ".spool");
+  REQUIRE(files.size() == 1);
+  const std::string path = f.options().dir + "/" + files[0];
+  std::string data = slurp(path);
+  // Flip one byte inside the line of record 7, and tear the last record in half.
+  const std::size_t at7 = data.find(line(7));
+  REQUIRE(at7 != std::string::npos);
+  data[at7 + 5] = static_cast<char>(data[at7 + 5] ^ 0x20);
+  const std::size_t at_last = data.find(line(n - 1));
+  REQUIRE(at_last != std::string::npos);
+  data.resize(at_last + 10);
+  spit(path, data);
+
+  auto s = f.open();
+  const SpoolRecovery& rec = s->recovery();
+  CHECK(rec.corrupt == 2);
+  CHECK(rec.error.code == ErrorCode::spool_corrupt);
+  CHECK(rec.error.message.find("2 damaged") != std::string::npos);
+  CHECK(rec.truncated_bytes > 0);
+  CHECK(rec.records == static_cast<std::uint64_t>(n - 2));
+  auto recs = read_all(*s);
+  std::vector<std::string> got;
+  for (const auto& r : recs) got.push_back(r.line);
+  std::vector<std::string> want;
+  for (int i = 0; i < n - 1; ++i) {
+    if (i != 7) want.push_back(line(i));
+  }
+  CHECK(got == want);
+  // The torn tail was cut off: the file ends at the last intact record.
+  const std::string after = slurp(path);
+  CHECK(after.size() == at_last - 24);  // 24 = frame + event header of the torn record
+  CHECK(s->stats().corrupt == 2);
+}
+
+TEST_CASE("spool: a damaged length field loses one record; the reader resyncs on the next frame", "[spool]") {
+  Fixture f;
+  {
+    auto s = f.open();
+    TagCounts evicted;
+    for (int i = 0; i < 10; ++i) REQUIRE(s->append(0, line(i), false, 0, evicted).has_value());
+  }
+  const std::string path = f.options().dir + "/" + TempDir::files_in(f.options().dir, ".spool").at(0);
+  std::string data = slurp(path);
+  const std::size_t at4 = data.find(line(4));
+  REQUIRE(at4 != std::string::npos);
+  // The frame header of record 4 starts 24 bytes before its line; byte 4..7 is the length.
+  data[at4 - 24 + 5] = static_cast<char>(data[at4 - 24 + 5] ^ 0x01);
+  // And garbage magic on record 8.
+  const std::size_t at8 = data.find(line(8));
+  data[at8 - 24] = 'X';
+  spit(path, data);
+  auto s = f.open();
+  CHECK(s->recovery().corrupt == 2);
+  auto recs = read_all(*s);
+  std::vector<std::string> got;
+  for (const auto& r : recs) got.push_back(r.line);
+  CHECK(got == std::vector<std::string>{line(0), line(1), line(2), line(3), line(5), line(6), line(7), line(9)});
+}
+
+TEST_CASE("spool: a segment is deleted once every record in it is acknowledged", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();
+  o.segment_bytes = 2048;
+  auto s = f.open(o);
+  TagCounts evicted;
+  std::vector<SpoolRef> refs;
+  for (int i = 0; i < 100; ++i) {
+    auto r = s->append(0, line(i), false, 0, evicted);
+    REQUIRE(r.has_value());
+    refs.push_back(*r);
+  }
+  const std::size_t segments = TempDir::files_in(o.dir, ".spool").size();
+  REQUIRE(segments > 3);
+  // Ack the first segment's records only: exactly that file goes.
+  std::vector<SpoolRef> first;
+  for (const auto& r : refs) {
+    if (r.segment == refs.front().segment) first.push_back(r);
+  }
+  s->ack(first.data(), first.size());
+  CHECK(TempDir::files_in(o.dir, ".spool").size() == segments - 1);
+  // Acking twice is harmless.
+  s->ack(first.data(), first.size());
+  CHECK(s->stats().outstanding == 100 - first.size());
+  // Ack everything (in reverse order): no segment is left, not even the active one.
+  std::vector<SpoolRef> rest(refs.rbegin(), refs.rend());
+  s->ack(rest.data(), rest.size());
+  CHECK(TempDir::files_in(o.dir, ".spool").empty());
+  CHECK(TempDir::files_in(o.dir, ".ack").empty());
+  CHECK(s->stats().outstanding == 0);
+  CHECK(s->stats().bytes == 0);
+  // And appending again starts a new segment.
+  REQUIRE(s->append(0, line(1000), false, 0, evicted).has_value());
+  CHECK(TempDir::files_in(o.dir, ".spool").size() == 1);
+}
+
+TEST_CASE("spool: acknowledgements survive a restart (no re-send of delivered records)", "[spool]") {
+  Fixture f;
+  {
+    auto s = f.open();
+    TagCounts evicted;
+    std::vector<SpoolRef> delivered;
+    for (int i = 0; i < 50; ++i) {
+      auto r = s->append(0, line(i), false, 0, evicted);
+      REQUIRE(r.has_value());
+      if (i % 3 != 0) delivered.push_back(*r);
+    }
+    s->ack(delivered.data(), delivered.size());
+    CHECK(TempDir::files_in(f.options().dir, ".ack").size() == 1);
+  }
+  auto s = f.open();
+  auto recs = read_all(*s);
+  std::vector<std::string> got;
+  for (const auto& r : recs) got.push_back(r.line);
+  std::vector<std::string> want;
+  for (int i = 0; i < 50; i += 3) want.push_back(line(i));
+  CHECK(got == want);
+  // Acking the recovered records deletes the old segment and its ack file.
+  std::vector<SpoolRef> refs;
+  for (const auto& r : recs) refs.push_back(r.ref);
+  s->ack(refs.data(), refs.size());
+  CHECK(TempDir::files_in(f.options().dir, ".spool").empty());
+  CHECK(TempDir::files_in(f.options().dir, ".ack").empty());
+}
+
+TEST_CASE("spool: one process per directory; fsync policies sync", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();
+  o.fsync = FsyncPolicy::per_batch;
+  auto s = f.open(o);
+  auto second = Spool::open(o, nullptr);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == ErrorCode::io);
+  TagCounts evicted;
+  REQUIRE(s->append(0, line(1), false, 0, evicted).has_value());
+  CHECK(s->stats().fsyncs >= 1);
+  s.reset();
+
+  o.fsync = FsyncPolicy::interval;
+  o.fsync_interval = std::chrono::milliseconds(50);
+  auto t = f.open(o);
+  REQUIRE(t->append(0, line(2), false, 0, evicted).has_value());
+  const auto due = t->next_sync_due();
+  CHECK(due != std::chrono::steady_clock::time_point::max());
+  CHECK(due <= std::chrono::steady_clock::now() + o.fsync_interval);
+  const auto before = t->stats().fsyncs;
+  t->sync_if_due(/*force=*/true);
+  CHECK(t->stats().fsyncs > before);
+  CHECK(t->next_sync_due() == std::chrono::steady_clock::time_point::max());
+}
+
+TEST_CASE("spool: bad options are refused", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();
+  o.max_bytes = 100;
+  auto s = Spool::open(o, nullptr);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error().code == ErrorCode::invalid_config);
+  o = f.options();
+  o.dir = "/proc/ilert-sumo-cannot-create";
+  s = Spool::open(o, nullptr);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error().code == ErrorCode::io);
+}

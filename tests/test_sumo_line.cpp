@@ -1,0 +1,517 @@
+// tests/test_sumo_line.cpp [line]: the Sumo line (to_sumo_line / append_sumo_line), dedup_id and
+// to_invalid_payload_line. Round trip over every valid fixture, the line's shape (valid compact
+// JSON checked with RapidJSON, no raw newline, `time` first, `dedupId` last, key order), legacy
+// names, unicode/NUL/invalid UTF-8, the time rule, the dedupId rule, raw JSON fields, and the
+// invalid-payload line for UTF-8 and non-UTF-8 bodies.
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ilert_sumo/events.hpp"
+#include "ilert_sumo/parse.hpp"
+#include "ilert_sumo/sumo_line.hpp"
+#include "support/catch.hpp"
+#include "support/fixtures.hpp"
+
+using namespace ilert_sumo;
+
+namespace {
+
+// The line as a DOM, parsed strictly (UTF-8 validated). Fails the test when it is not JSON.
+rapidjson::Document parse_json(const std::string& line) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+  INFO("line: " << line.substr(0, 300));
+  INFO("offset " << d.GetErrorOffset() << ": " << rapidjson::GetParseError_En(d.GetParseError()));
+  REQUIRE_FALSE(d.HasParseError());
+  REQUIRE(d.IsObject());
+  return d;
+}
+
+std::string str(const rapidjson::Value& v) {
+  REQUIRE(v.IsString());
+  return std::string(v.GetString(), v.GetStringLength());
+}
+
+std::vector<std::string> keys_of(const rapidjson::Value& obj) {
+  std::vector<std::string> keys;
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) keys.push_back(str(it->name));
+  return keys;
+}
+
+bool has_raw_line_break(const std::string& line) {
+  return line.find('\n') != std::string::npos || line.find('\r') != std::string::npos;
+}
+
+// `YYYY-MM-DDTHH:MM:SS.mmmZ`
+bool is_millis_iso(const std::string& s) {
+  if (s.size() != 24) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    switch (i) {
+      case 4: case 7: if (c != '-') return false; break;
+      case 10: if (c != 'T') return false; break;
+      case 13: case 16: if (c != ':') return false; break;
+      case 19: if (c != '.') return false; break;
+      case 23: if (c != 'Z') return false; break;
+      default: if (c < '0' || c > '9') return false;
+    }
+  }
+  return true;
+}
+
+bool is_lower_hex16(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Expected<Event> reparse(const std::string& line) {
+  ParseOptions options;
+  options.max_body_bytes = 64u * 1024u * 1024u;
+  return parse_event(line, options);
+}
+
+Event must_parse(std::string_view body) {
+  auto r = parse_event(body);
+  INFO("body: " << std::string(body.substr(0, 300)));
+  INFO("error: " << (r ? std::string("none") : r.error().to_string()));
+  REQUIRE(r);
+  return *r;
+}
+
+UtcTime utc_ms(std::int64_t epoch_ms) { return UtcTime(std::chrono::milliseconds(epoch_ms)); }
+
+
+std::string base64_decode(const std::string& in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  REQUIRE(in.size() % 4 == 0);
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + static_cast<std::size_t>(k)];
+      if (c == '=') {
+        v[k] = 0;
+        ++pad;
+      } else {
+        v[k] = value(c);
+        REQUIRE(v[k] >= 0);
+      }
+    }
+    const unsigned n = (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
+    out += static_cast<char>((n >> 16) & 0xFF);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xFF);
+    if (pad < 1) out += static_cast<char>(n & 0xFF);
+  }
+  return out;
+}
+
+AlertCreated minimal_created(std::int64_t id) {
+  AlertCreated e;
+  e.alert.id = id;
+  e.received_type = "alert-created";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
+  const auto files = test::list_fixtures("valid");
+  REQUIRE_FALSE(files.empty());
+  for (const auto& path : files) {
+    INFO("fixture: " << path);
+    const Event e = must_parse(test::read_file(path));
+    const EventBase& b = base_of(e);
+    const std::string line = to_sumo_line(e);
+
+    // Shape.
+    CHECK_FALSE(has_raw_line_break(line));
+    CHECK(line.rfind("{\"time\":\"", 0) == 0);
+    CHECK(line.back() == '}');
+    const rapidjson::Document d = parse_json(line);
+    const auto keys = keys_of(d);
+    REQUIRE(keys.size() >= 4);
+    CHECK(keys[0] == "time");
+    CHECK(keys[1] == "eventType");
+    CHECK(keys.back() == "dedupId");
+    CHECK(is_millis_iso(str(d["time"])));
+
+    // Event type: canonical, plus the received name only when it differs (legacy names).
+    CHECK(str(d["eventType"]) == std::string(canonical_event_type(e)));
+    const auto info = lookup_event_type(b.received_type);
+    if (info && info->legacy) {
+      REQUIRE(d.HasMember("receivedEventType"));
+      CHECK(str(d["receivedEventType"]) == b.received_type);
+      CHECK(keys[2] == "receivedEventType");
+    } else {
+      CHECK_FALSE(d.HasMember("receivedEventType"));
+      CHECK(keys[2] == "id");
+    }
+    CHECK(str(d["id"]) == std::to_string(b.alert.id));
+    CHECK(str(d["dedupId"]) == dedup_id(e));
+    if (b.alert.summary) CHECK(str(d["summary"]) == *b.alert.summary);
+    if (b.alert.details) CHECK(str(d["details"]) == *b.alert.details);
+    if (b.alert.alert_source && b.alert.alert_source->id) {
+      CHECK(d["alertSource"]["id"].IsInt64());
+      CHECK(d["alertSource"]["id"].GetInt64() == *b.alert.alert_source->id);
+    }
+    if (!b.alert.responders.empty()) CHECK(d["responders"].Size() == b.alert.responders.size());
+    else CHECK_FALSE(d.HasMember("responders"));
+
+    // Time: timestamp, else reportTime, when they parse.
+    const Alert& a = b.alert;
+    if (a.timestamp && a.timestamp->utc) {
+      CHECK(str(d["time"]) == format_iso8601_millis(*a.timestamp->utc));
+    } else if (a.report_time && a.report_time->utc) {
+      CHECK(str(d["time"]) == format_iso8601_millis(*a.report_time->utc));
+    }
+
+    // The round trip.
+    auto back = reparse(line);
+    INFO("re-parse error: " << (back ? std::string("none") : back.error().to_string()));
+    REQUIRE(back);
+    CHECK(back->index() == e.index());
+    CHECK(*back == e);
+    CHECK(to_sumo_line(*back).substr(34) == line.substr(34));  // same line after the time value
+
+    // append_sumo_line appends the same line after what is already there.
+    std::string out = "prefix\n";
+    append_sumo_line(out, e);
+    CHECK(out.substr(0, 7) == "prefix\n");
+    CHECK(out.substr(7 + 34) == line.substr(34));
+  }
+}
+
+TEST_CASE("a body with every field gives the documented key order and round-trips", "[line]") {
+  const std::string body = R"({
+    "id": "8532156", "eventType": "incident-comment-added",
+    "summary": "s", "details": "d", "status": "ACCEPTED", "priority": "HIGH",
+    "reportTime": "2024-03-14T09:26:53.589Z", "alertKey": "k",
+    "alertSource": {"id": 100345, "name": "src"}, "escalationPolicy": {"id": "2231", "name": "ep"},
+    "assignedTo": {"id": 1, "username": "u", "firstName": "F", "lastName": "L", "email": " e@x "},
+    "responders": [{"user": {"id": 2, "username": "v"}, "status": "ACCEPTED", "acceptedAt": "2024-03-14T09:29:12.004Z"}, {}],
+    "resolvedOn": "2024-03-14T10:02:48.376Z",
+    "links": [{"href": "h", "text": "t"}], "images": [{"src": "s", "href": "h", "alt": "a"}],
+    "comment": "c", "timestamp": "2024-03-14T09:30:00.123456789Z", "eventId": "ev-1", "correlationId": "co-1",
+    "mergeState": "MERGED", "mergedIntoId": 77, "mergedOn": "2024-03-14T09:31:00Z", "severity": "critical",
+    "labels": {"team": "dba"}, "customDetails": {"n": [1, 2]}, "someFutureField": {"x": 1}
+  })";
+  const Event e = must_parse(body);
+  REQUIRE(std::holds_alternative<AlertCommentAdded>(e));
+  const std::string line = to_sumo_line(e);
+  const auto d = parse_json(line);
+  const std::vector<std::string> expected = {
+      "time", "eventType", "receivedEventType", "id", "summary", "details", "status", "priority", "reportTime",
+      "alertKey", "alertSource", "escalationPolicy", "assignedTo", "responders", "resolvedOn", "links", "images",
+      "comment", "timestamp", "eventId", "correlationId", "mergeState", "mergedIntoId", "mergedOn", "severity",
+      "labels", "customDetails", "dedupId"};
+  CHECK(keys_of(d) == expected);
+  CHECK(str(d["time"]) == "2024-03-14T09:30:00.123Z");
+  CHECK(str(d["eventType"]) == "alert-comment-added");
+  CHECK(str(d["receivedEventType"]) == "incident-comment-added");
+  CHECK(str(d["id"]) == "8532156");
+  CHECK(d["escalationPolicy"]["id"].IsInt64());  // nested ids are numbers, whatever was received
+  CHECK(d["escalationPolicy"]["id"].GetInt64() == 2231);
+  CHECK(d["mergedIntoId"].GetInt64() == 77);
+  CHECK(keys_of(d["assignedTo"]) == std::vector<std::string>{"id", "username", "firstName", "lastName", "email"});
+  CHECK(str(d["assignedTo"]["email"]) == " e@x ");
+  CHECK(keys_of(d["responders"][0]) == std::vector<std::string>{"user", "status", "acceptedAt"});
+  CHECK(d["responders"][1].IsObject());
+  CHECK(d["responders"][1].MemberCount() == 0);
+  CHECK(str(d["timestamp"]) == "2024-03-14T09:30:00.123456789Z");  // raw text kept
+  CHECK(str(d["dedupId"]) == "ev-1");                                // eventId wins
+  CHECK(d["labels"].IsObject());
+  CHECK(d["customDetails"]["n"].IsArray());
+  CHECK_FALSE(d.HasMember("someFutureField"));
+  auto back = reparse(line);
+  REQUIRE(back);
+  CHECK(*back == e);
+}
+
+TEST_CASE("absent optionals and empty arrays are omitted", "[line]") {
+  const AlertCreated e = minimal_created(42);
+  const std::string line = to_sumo_line(e);
+  const auto d = parse_json(line);
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "id", "dedupId"});
+  CHECK(line.find(R"(,"eventType":"alert-created","id":"42","dedupId":")") != std::string::npos);
+}
+
+TEST_CASE("event types: canonical name, received legacy name kept, unknown kept as received", "[line]") {
+  SECTION("legacy auto-resolved") {
+    AlertResolved e;
+    e.alert.id = 7;
+    e.received_type = "incident-auto-resolved";
+    e.automatic = true;
+    const std::string line = to_sumo_line(e);
+    const auto d = parse_json(line);
+    CHECK(str(d["eventType"]) == "alert-auto-resolved");
+    CHECK(str(d["receivedEventType"]) == "incident-auto-resolved");
+    auto back = reparse(line);
+    REQUIRE(back);
+    REQUIRE(std::holds_alternative<AlertResolved>(*back));
+    CHECK(std::get<AlertResolved>(*back).automatic);
+    CHECK(std::get<AlertResolved>(*back).received_type == "incident-auto-resolved");
+    CHECK(*back == Event(e));
+  }
+  SECTION("current auto-resolved: no receivedEventType") {
+    AlertResolved e;
+    e.alert.id = 7;
+    e.received_type = "alert-auto-resolved";
+    e.automatic = true;
+    const auto d = parse_json(to_sumo_line(e));
+    CHECK(str(d["eventType"]) == "alert-auto-resolved");
+    CHECK_FALSE(d.HasMember("receivedEventType"));
+  }
+  SECTION("unknown type") {
+    UnknownEvent e;
+    e.alert.id = 9;
+    e.received_type = "alert-escalation-ended";
+    const std::string line = to_sumo_line(e);
+    const auto d = parse_json(line);
+    CHECK(str(d["eventType"]) == "alert-escalation-ended");
+    CHECK_FALSE(d.HasMember("receivedEventType"));
+    auto back = reparse(line);
+    REQUIRE(back);
+    CHECK(*back == Event(e));
+  }
+}
+
+TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[line]") {
+  AlertCreated e = minimal_created(5);
+  const std::string tricky = std::string("a\0b", 3) + "\"q\" \\ / \n\r\t\b\f \x01\x1f\x7f caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8 \xE6\x97\xA5\xE6\x9C\xAC";
+  e.alert.summary = tricky;
+  e.alert.details = std::string(40, 'x') + tricky + std::string(40, 'y');  // crosses the 16-byte scan
+  e.alert.comment = std::string("\0", 1);
+  e.alert.alert_key = "";
+  const std::string line = to_sumo_line(e);
+  for (const char c : line) CHECK(static_cast<unsigned char>(c) >= 0x20);  // no raw control byte at all
+  CHECK(line.find(R"(a\u0000b)") != std::string::npos);
+  CHECK(line.find(R"(\"q\" \\ / \n\r\t\b\f \u0001\u001f)") != std::string::npos);
+  CHECK(line.find("caf\xC3\xA9 \xF0\x9F\x98\x80") != std::string::npos);  // UTF-8 stays raw
+  const auto d = parse_json(line);
+  CHECK(str(d["summary"]) == tricky);
+  CHECK(str(d["details"]) == *e.alert.details);
+  CHECK(str(d["comment"]) == std::string("\0", 1));
+  CHECK(str(d["alertKey"]).empty());
+  auto back = reparse(line);
+  INFO("re-parse error: " << (back ? std::string("none") : back.error().to_string()));
+  REQUIRE(back);
+  CHECK(*back == Event(e));
+}
+
+TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD; the line stays valid", "[line]") {
+  AlertCreated e = minimal_created(5);
+  const std::string fffd = "\xEF\xBF\xBD";
+  struct Case {
+    std::string in;
+    std::string out;
+  };
+  const std::vector<Case> cases = {
+      {"ok\xFF", "ok" + fffd},
+      {"\xC3", fffd},                           // truncated 2-byte sequence at the end
+      {"\xE2\x82", fffd},                       // truncated 3-byte sequence: one replacement
+      {"\xED\xA0\x80", fffd + fffd + fffd},     // UTF-16 surrogate encoded in UTF-8
+      {"\xC0\xAF", fffd + fffd},                // overlong
+      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
+      {std::string(20, 'a') + "\x80" + std::string(20, 'b'), std::string(20, 'a') + fffd + std::string(20, 'b')},
+  };
+  for (const auto& c : cases) {
+    e.alert.summary = c.in;
+    const auto d = parse_json(to_sumo_line(e));  // parse_json validates the encoding
+    CHECK(str(d["summary"]) == c.out);
+  }
+}
+
+TEST_CASE("time: timestamp, else reportTime, else now; UTC milliseconds", "[line]") {
+  AlertCreated e = minimal_created(1);
+  SECTION("from timestamp, truncated to milliseconds") {
+    e.alert.timestamp = Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
+    e.alert.report_time = Timestamp{"x", utc_ms(0)};
+    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2024-03-14T09:26:53.601Z");
+  }
+  SECTION("from reportTime when timestamp does not parse") {
+    e.alert.timestamp = Timestamp{"2019-08-29T09: 52: 39.551Z", std::nullopt};
+    e.alert.report_time = Timestamp{"x", utc_ms(951868799000 + 7)};
+    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2000-02-29T23:59:59.007Z");
+  }
+  SECTION("before the epoch") {
+    e.alert.report_time = Timestamp{"x", utc_ms(-1)};
+    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "1969-12-31T23:59:59.999Z");
+  }
+  SECTION("edges of the representable range") {
+    e.alert.report_time = Timestamp{"x", UtcTime(std::chrono::nanoseconds(INT64_MAX))};
+    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2262-04-11T23:47:16.854Z");
+    e.alert.report_time = Timestamp{"x", UtcTime(std::chrono::nanoseconds(INT64_MIN))};
+    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "1677-09-21T00:12:43.145Z");
+  }
+  SECTION("now when neither parses") {
+    e.alert.report_time = Timestamp{"yesterday", std::nullopt};
+    const auto before = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const std::string t = str(parse_json(to_sumo_line(e))["time"]);
+    const auto after = std::chrono::system_clock::now();
+    REQUIRE(is_millis_iso(t));
+    const auto parsed = parse_iso8601(t);
+    REQUIRE(parsed);
+    CHECK(*parsed >= before);
+    CHECK(*parsed <= after);
+  }
+}
+
+TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]") {
+  SECTION("eventId") {
+    AlertCreated e = minimal_created(42);
+    e.alert.event_id = "7f1c2a9e-3b4d-4e8f-9a61-0c2d5e8b1f37";
+    CHECK(dedup_id(e) == "7f1c2a9e-3b4d-4e8f-9a61-0c2d5e8b1f37");
+    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == *e.alert.event_id);
+  }
+  SECTION("hash: 16 lowercase hex digits, same in the line, pinned across runs and machines") {
+    const AlertCreated e = minimal_created(42);
+    const std::string h = dedup_id(e);
+    CHECK(is_lower_hex16(h));
+    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == h);
+    // XXH64 (seed 0) of `"eventType":"alert-created","id":"42"`; pinned so a change is noticed.
+    CHECK(h == "d4b2e25380475046");
+  }
+  SECTION("an empty eventId is not an identity") {
+    AlertCreated e = minimal_created(42);
+    e.alert.event_id = "";
+    CHECK(is_lower_hex16(dedup_id(e)));
+  }
+  SECTION("the time field is not part of the hash") {
+    AlertCreated e = minimal_created(42);
+    e.alert.report_time = Timestamp{"not a time", std::nullopt};  // line time = now
+    const std::string h = dedup_id(e);
+    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == h);
+    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == h);
+  }
+  SECTION("different events, different ids") {
+    std::vector<std::string> ids;
+    ids.push_back(dedup_id(minimal_created(42)));
+    ids.push_back(dedup_id(minimal_created(43)));
+    AlertCreated s = minimal_created(42);
+    s.alert.summary = "a";
+    ids.push_back(dedup_id(s));
+    s.alert.summary = "b";
+    ids.push_back(dedup_id(s));
+    AlertCreated legacy = minimal_created(42);
+    legacy.received_type = "incident-created";
+    ids.push_back(dedup_id(legacy));
+    AlertAccepted acc;
+    acc.alert.id = 42;
+    acc.received_type = "alert-acknowledged";
+    ids.push_back(dedup_id(acc));
+    AlertCreated big = minimal_created(42);
+    big.alert.details = std::string(100000, 'z');
+    ids.push_back(dedup_id(big));
+    big.alert.details->back() = 'y';
+    ids.push_back(dedup_id(big));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      CHECK(is_lower_hex16(ids[i]));
+      for (std::size_t j = i + 1; j < ids.size(); ++j) CHECK(ids[i] != ids[j]);
+    }
+  }
+}
+
+TEST_CASE("labels and customDetails: raw JSON inserted compactly; non-JSON text becomes a string", "[line]") {
+  AlertCreated e = minimal_created(3);
+  SECTION("compact JSON verbatim") {
+    e.alert.labels_json = R"({"team":"dba","esc":"\u00e9\n","n":[1,-2.5e+3,true,false,null],"o":{}})";
+    e.alert.custom_details_json = R"("just a string")";
+    const std::string line = to_sumo_line(e);
+    CHECK(line.find(R"("labels":{"team":"dba","esc":"\u00e9\n","n":[1,-2.5e+3,true,false,null],"o":{}})") !=
+          std::string::npos);
+    CHECK(line.find(R"("customDetails":"just a string")") != std::string::npos);
+    parse_json(line);
+  }
+  SECTION("whitespace outside strings is dropped (no raw newline reaches the line)") {
+    e.alert.labels_json = "{\n  \"a\" : [ 1 , 2 ],\r\n\t\"b c\" : \" x \"\n}";
+    const std::string line = to_sumo_line(e);
+    CHECK_FALSE(has_raw_line_break(line));
+    CHECK(line.find(R"("labels":{"a":[1,2],"b c":" x "})") != std::string::npos);
+  }
+  SECTION("text that is not one JSON value is carried as a JSON string") {
+    for (const std::string bad : {"", "{", "{\"a\":1,}", "[1 2]", "01", "\"\\ud800\"", "\"a\nb\"", "{} {}", "nul",
+                                  "\"\xFF\""}) {
+      e.alert.labels_json = bad;
+      const std::string line = to_sumo_line(e);
+      CHECK_FALSE(has_raw_line_break(line));
+      const auto d = parse_json(line);
+      REQUIRE(d["labels"].IsString());
+      if (bad != "\"\xFF\"") CHECK(str(d["labels"]) == bad);
+    }
+  }
+}
+
+TEST_CASE("invalid payload line: UTF-8 bodies are kept as rawBody", "[line]") {
+  const std::string body = "{\"id\": \"1\", \"eventType\": \"alert-created\",\n \"summary\": \"tab\there\" \"oops\"}";
+  auto r = parse_event(body);
+  REQUIRE_FALSE(r);
+  const Error err = r.error();
+  const std::string line = to_invalid_payload_line(body, err);
+  CHECK(line.rfind("{\"time\":\"", 0) == 0);
+  CHECK_FALSE(has_raw_line_break(line));
+  const auto d = parse_json(line);
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBody"});
+  CHECK(is_millis_iso(str(d["time"])));
+  CHECK(str(d["eventType"]) == "ilert-sumo-invalid-payload");
+  const auto& er = d["error"];
+  CHECK(keys_of(er) == std::vector<std::string>{"code", "codeNumber", "path", "offset", "message"});
+  CHECK(str(er["code"]) == to_string(err.code));
+  CHECK(er["codeNumber"].GetInt() == static_cast<int>(err.code));
+  CHECK(str(er["path"]) == (err.path.empty() ? std::string("$") : err.path));
+  REQUIRE(err.offset != Error::npos);
+  CHECK(er["offset"].GetUint64() == err.offset);
+  CHECK(str(er["message"]) == err.message);
+  CHECK(str(d["rawBody"]) == body);
+}
+
+TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBodyBase64", "[line]") {
+  const std::string body = std::string("{\"id\":\"1\",\"eventType\":\"x\",\"summary\":\"\xFF\xFE\0z\"}", 40);
+  auto r = parse_event(body);
+  REQUIRE_FALSE(r);
+  const std::string line = to_invalid_payload_line(body, r.error());
+  const auto d = parse_json(line);
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBodyBase64"});
+  CHECK(base64_decode(str(d["rawBodyBase64"])) == body);
+
+  // Every padding length.
+  for (const std::string& b : {std::string("\xFF"), std::string("\xFF" "a"), std::string("\xFF" "ab"),
+                              std::string("\xFF" "abc"), std::string("ab\xC3")}) {
+    const auto dd = parse_json(to_invalid_payload_line(b, r.error()));
+    CHECK(base64_decode(str(dd["rawBodyBase64"])) == b);
+  }
+}
+
+TEST_CASE("invalid payload line: errors without a location, empty and control-character bodies", "[line]") {
+  Error err;
+  err.code = ErrorCode::too_large;
+  err.message = "body \"too\" large\n";
+  const auto d = parse_json(to_invalid_payload_line("", err));
+  CHECK(d["error"]["offset"].IsNull());
+  CHECK(str(d["error"]["path"]) == "$");
+  CHECK(str(d["error"]["message"]) == err.message);
+  CHECK(d["error"]["codeNumber"].GetInt() == 102);
+  CHECK(str(d["rawBody"]).empty());
+
+  const std::string ctl = std::string("\0\x01\r\n\x7f", 5);
+  const std::string line = to_invalid_payload_line(ctl, err);
+  CHECK_FALSE(has_raw_line_break(line));
+  CHECK(str(parse_json(line)["rawBody"]) == ctl);
+}
