@@ -34,14 +34,20 @@ install(FILES
   cmake/FindLibDeflate.cmake cmake/FindZstd.cmake
   DESTINATION ${ILERT_SUMO_CMAKE_DIR})
 
-# pkg-config: a static library must also name its private dependencies.
-set(ILERT_SUMO_PC_REQUIRES_PRIVATE "libcurl zlib")
-set(ILERT_SUMO_PC_LIBS_PRIVATE "-pthread")
+# pkg-config: a static library must also name its private dependencies. They are listed as
+# plain -l flags (not Requires.private), so `pkg-config --static` links the system's shared
+# libcurl instead of demanding static archives of curl's own dependencies.
+set(ILERT_SUMO_PC_LIBS_PRIVATE "-lcurl -lz")
 if(LibDeflate_FOUND)
-  string(APPEND ILERT_SUMO_PC_REQUIRES_PRIVATE " libdeflate")
+  string(APPEND ILERT_SUMO_PC_LIBS_PRIVATE " -ldeflate")
 endif()
 if(Zstd_FOUND)
-  string(APPEND ILERT_SUMO_PC_REQUIRES_PRIVATE " libzstd")
+  string(APPEND ILERT_SUMO_PC_LIBS_PRIVATE " -lzstd")
 endif()
+string(APPEND ILERT_SUMO_PC_LIBS_PRIVATE " -pthread")
+# Relocatable: the prefix is found relative to the .pc file, so `cmake --install --prefix X` works.
+file(RELATIVE_PATH ILERT_SUMO_PC_PREFIX_FROM_PCDIR
+     "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" ILERT_SUMO_PC_PREFIX_FROM_PCDIR "${ILERT_SUMO_PC_PREFIX_FROM_PCDIR}")
 configure_file(cmake/ilert_sumo.pc.in "${CMAKE_CURRENT_BINARY_DIR}/ilert_sumo.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/ilert_sumo.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -4,14 +4,14 @@
 // permanent errors and budget exhaustion, flush/shutdown deadlines against a client that hangs
 // until cancelled, the write-ahead spool across a restart, stats and the report callback.
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
