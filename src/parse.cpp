@@ -36,7 +36,11 @@
 //     wherever it is.
 //   * A Sumo line's `receivedEventType` (when a string) is the received type and is dispatched on;
 //     its `eventType` (canonical) must still be a string but is not cross-checked.
-//   * Out of memory while parsing gives too_large with the message "out of memory".
+//   * Out of memory while parsing gives too_large with the message "out of memory". Bodies of
+//     4 GiB - 64 bytes or more are too_large whatever max_body_bytes says (RapidJSON's lengths).
+//   * Paths: `a.b[2].c`; a key that is not [A-Za-z0-9_$-]+ is written `["k e y"]` (JSON-quoted,
+//     cut at 40 bytes). Paths deeper than 80 levels keep their first and last 40 components
+//     around "...". For syntax errors the path is the value being read when the reader stopped.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -1127,11 +1131,13 @@ constexpr std::size_t kRecursiveDepthLimit = 256;
 
 /// Parses `body` into `event` (which holds a default-constructed Event on entry); the error, if any.
 std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options) {
-  if (body.size() > options.max_body_bytes) {
+  // RapidJSON's string lengths are 32-bit: bodies near 4 GiB are too large whatever the option.
+  constexpr std::size_t kReaderLimit = std::size_t{0xFFFFFFFFu} - 64;
+  const std::size_t limit = std::min(options.max_body_bytes, kReaderLimit);
+  if (body.size() > limit) {
     return Error{ErrorCode::too_large,
-                 "body is " + std::to_string(body.size()) + " bytes, more than the limit of " +
-                     std::to_string(options.max_body_bytes),
-                 "", options.max_body_bytes};
+                 "body is " + std::to_string(body.size()) + " bytes, more than the limit of " + std::to_string(limit),
+                 "", limit};
   }
   std::size_t origin = 0;
   if (body.size() >= 3 && body.compare(0, 3, "\xEF\xBB\xBF") == 0) origin = 3;

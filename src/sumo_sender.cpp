@@ -637,7 +637,7 @@ class SenderCore {
 
       // 4. Sleep until something is due or we are woken.
       Clock::time_point wake = std::min(next_wake, sync_due);
-      if (backlog_ > 0 && spool_) wake = std::min(wake, backlog_hold_until_);
+      if (backlog_ > 0 && spool_ && backlog_hold_until_ > now) wake = std::min(wake, backlog_hold_until_);
       sender_waiting_ = true;
       sender_wake_ = wake;
       if (wake == Clock::time_point::max()) {
@@ -760,14 +760,27 @@ class SenderCore {
       }
       report = detail::deliver(*http_, *prepared, target_, env);
     }
+    // Acks (a write to the .ack file) and freeing the lines happen after the lock is released,
+    // so producers are not held up by them.
+    std::vector<Entry>& done = graveyard_;
+    std::shared_ptr<detail::Spool> spool;
     {
       std::unique_lock<std::mutex> lk(mu_);
       in_deliver_ = false;
       if (abandoned_) return;
-      finish_batch_locked(report);
-      if (!on_report_) return;
-      in_callback_ = true;
+      finish_batch_locked(report, done);
+      spool = spool_;
+      if (on_report_) in_callback_ = true;
     }
+    if (spool) {
+      acks_.clear();
+      for (const Entry& e : done) {
+        if (e.ref.valid()) acks_.push_back(e.ref);
+      }
+      if (!acks_.empty()) spool->ack(acks_.data(), acks_.size());
+    }
+    done.clear();
+    if (!on_report_) return;
     try {
       on_report_(report);
     } catch (...) {
@@ -776,7 +789,20 @@ class SenderCore {
     in_callback_ = false;
   }
 
-  void finish_batch_locked(const DeliveryReport& report) {
+  /// Closes the epochs of `entries` (consecutive equal epochs in one call).
+  void finish_epochs_locked(const std::vector<Entry>& entries) {
+    std::size_t i = 0;
+    while (i < entries.size()) {
+      std::size_t j = i + 1;
+      while (j < entries.size() && entries[j].epoch == entries[i].epoch) ++j;
+      epochs_.finish(entries[i].epoch, j - i);
+      i = j;
+    }
+  }
+
+  /// Accounts for the outcome of inflight_. Delivered entries are moved to `done` (the caller
+  /// acks their spool records and frees them without the lock).
+  void finish_batch_locked(const DeliveryReport& report, std::vector<Entry>& done) {
     std::uint64_t bytes = 0;
     for (const Entry& e : inflight_) bytes += e.line.size();
     const std::uint64_t n = inflight_.size();
@@ -786,7 +812,8 @@ class SenderCore {
       st_.delivered_raw_bytes += report.raw_bytes;
       st_.delivered_compressed_bytes += report.compressed_bytes;
       st_.last_success = std::chrono::system_clock::now();
-      finish_entries_locked();
+      finish_epochs_locked(inflight_);
+      done.swap(inflight_);
       batch_cap_ = batch_throttled_ ? ramp_floor() : std::min(cfg_.batch.max_bytes, batch_cap_ * 2);
     } else if (report.error && report.error->code == ErrorCode::aborted) {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
@@ -810,7 +837,8 @@ class SenderCore {
                                                  cfg_.retry.max_backoff, std::chrono::seconds(1));
       } else {
         (permanent ? st_.dropped_permanent_error : st_.dropped_budget_exhausted) += n;
-        for (const Entry& e : inflight_) epochs_.finish(e.epoch, 1);
+        finish_epochs_locked(inflight_);
+        done.swap(inflight_);
       }
     }
     memory_bytes_ -= std::min(memory_bytes_, bytes);
@@ -822,16 +850,6 @@ class SenderCore {
 
   std::size_t ramp_floor() const noexcept {
     return std::min(cfg_.batch.max_bytes, std::max(kMinRampBytes, cfg_.batch.max_bytes / 16));
-  }
-
-  /// Delivered: ack on disk, close their epochs.
-  void finish_entries_locked() {
-    std::vector<SpoolRef> refs;
-    for (const Entry& e : inflight_) {
-      epochs_.finish(e.epoch, 1);
-      if (e.ref.valid()) refs.push_back(e.ref);
-    }
-    if (!refs.empty() && spool_) spool_->ack(refs.data(), refs.size());
   }
 
   /// A batch that failed for good (permanent error, budget exhausted) while a spool exists: its
@@ -950,6 +968,8 @@ class SenderCore {
   detail::Compressor compressor_;
   std::vector<std::optional<std::vector<HttpHeader>>> headers_;
   std::uint64_t batch_index_ = 0;
+  std::vector<SpoolRef> acks_;
+  std::vector<Entry> graveyard_;  // finished entries, freed outside the lock
   const bool write_ahead_;
 
   // Metadata registry.

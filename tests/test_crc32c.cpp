@@ -30,7 +30,7 @@ TEST_CASE("crc32c: standard check values", "[spool][crc32c]") {
   CHECK(crc32c_portable(inc.data(), inc.size()) == 0x46DD794Eu);
 }
 
-TEST_CASE("crc32c: hardware and table paths agree; chaining equals one pass", "[spool][crc32c]") {
+TEST_CASE("crc32c: hardware and table paths agree, chaining equals one pass", "[spool][crc32c]") {
   std::string data;
   std::uint32_t x = 12345;
   for (int i = 0; i < 4096; ++i) {

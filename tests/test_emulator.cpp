@@ -373,7 +373,7 @@ TEST_CASE("injected reset: the client gets a transport error, nothing is recorde
   CHECK(emu.counters().resets == 2);
 }
 
-TEST_CASE("delay: answers after the delay; stop() interrupts a long delay", "[emulator]") {
+TEST_CASE("delay: answers after the delay, stop() interrupts a long delay", "[emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   emu.set_delay(200ms);
@@ -558,4 +558,39 @@ TEST_CASE("the sumo-emulator program rejects bad flags with exit status 2", "[em
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);
   }
+}
+
+TEST_CASE("decode_after_answer: acknowledged at once, decoded afterwards, nothing lost at stop", "[emulator]") {
+  SumoEmulator emu;
+  EmulatorConfig c = test_config();
+  c.decode_after_answer = true;
+  Poster p(emu.start(c));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i) {
+    const std::string body = "r" + std::to_string(i) + "-a\nr" + std::to_string(i) + "-b\n";
+    expected.push_back("r" + std::to_string(i) + "-a");
+    expected.push_back("r" + std::to_string(i) + "-b");
+    auto r = p.post(ilert_sumo::test::gzip_compress(body), {{"Content-Encoding", "gzip"}});
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  // A corrupt body is acknowledged too (like Sumo), and recorded with the status it would have had.
+  auto r = p.post("not gzip", {{"Content-Encoding", "gzip"}});
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  // Faults and authentication still apply before the answer.
+  emu.fail_next(Fault::http(503));
+  r = p.post("x\n");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  r = p.post("x\n", {}, "/receiver/v1/http/wrong");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+
+  REQUIRE(emu.wait_for_messages(100, 10s));
+  CHECK(emu.message_texts() == expected);
+  emu.stop();
+  const auto counters = emu.counters();
+  CHECK(counters.messages == 100);
+  CHECK(counters.by_status.at(400) == 1);
 }

@@ -132,7 +132,7 @@ TEST_CASE("ilert-parse: every good sample parses, exit 0", "[cli]") {
   CHECK(r.err.empty());
 }
 
-TEST_CASE("ilert-parse: a malformed sample is reported with code, path and byte; exit 1", "[cli]") {
+TEST_CASE("ilert-parse: a malformed sample is reported with code, path and byte, exit 1", "[cli]") {
   const std::string name = "14-malformed-truncated.json";
   auto parsed = parse_event(test::read_file(samples_dir() + "/" + name));
   REQUIRE_FALSE(parsed);
@@ -239,7 +239,7 @@ TEST_CASE("ilert-parse: control characters in eventType cannot garble the output
   CHECK(r.status == 0);
 }
 
-TEST_CASE("ilert-parse: usage errors exit 2; --help exits 0", "[cli]") {
+TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[cli]") {
   const Run bad = run(samples_dir(), "--bogus 01-alert-created.json");
   CHECK(bad.status == 2);
   CHECK(bad.out.empty());

@@ -438,7 +438,7 @@ TEST_CASE("unknown fields are ignored at every level", "[parse]") {
   CHECK_FALSE(alert_of(parse_ok(body_with(R"("Summary":"x","summary ":"y")"))).summary);
 }
 
-TEST_CASE("time fields keep the raw text; utc only when valid", "[parse]") {
+TEST_CASE("time fields keep the raw text, utc only when valid", "[parse]") {
   const Alert& odd = alert_of(fixture("docs-odd-reporttime.json"));
   CHECK(odd.report_time->raw == "2019-08-29T09: 52: 39.551Z");
   CHECK_FALSE(odd.report_time->utc);
@@ -884,7 +884,7 @@ TEST_CASE("the top-level value must be an object", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // Required fields, types, ids
 
-TEST_CASE("id and eventType are required; null counts as absent", "[parse]") {
+TEST_CASE("id and eventType are required, null counts as absent", "[parse]") {
   expect_error(R"({"eventType":"alert-created"})", ErrorCode::missing_field, "id", 0);
   expect_error(R"(  {"id":"1"})", ErrorCode::missing_field, "eventType", 2);
   expect_error(R"({"id":null,"eventType":"alert-created"})", ErrorCode::missing_field, "id", 6);

@@ -323,7 +323,7 @@ TEST_CASE("relay: Basic authentication", "[relay]") {
   }
 }
 
-TEST_CASE("relay: bodies over --max-body get 413 without being read", "[relay]") {
+TEST_CASE("relay: bodies over --max-body get 413 and are never buffered", "[relay]") {
   TempDir tmp;
   SumoEmulator emulator;
   emulator.start();
@@ -421,7 +421,7 @@ TEST_CASE("relay: /healthz degrades while Sumo fails and recovers after", "[rela
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: SIGTERM with Sumo down exits within the deadline; a restart delivers the spool", "[relay]") {
+TEST_CASE("relay: SIGTERM with Sumo down exits within the deadline, and a restart delivers the spool", "[relay]") {
   TempDir tmp;
   const fs::path spool = tmp.path / "spool";
   const std::string down_url = unreachable_sumo_url();

@@ -1,14 +1,20 @@
 // tests/test_send_cli.cpp [cli-send]: the built ilert-sumo-send program against an in-process Sumo
 // emulator: the summary and exit status on success, invalid payloads sent as raw lines with their
 // error (or skipped with --skip-invalid), exit 1 when Sumo refuses, exit 2 on usage errors (nothing
-// sent), and never a secret (URL code, token) in anything it prints.
+// sent), and never a secret (URL code, token) in anything it prints. With --spool-dir: Sumo down
+// -> exit 1 within --shutdown-timeout and the events stay spooled (no secret on disk); the next
+// run with the same spool and no FILE (stdin not read) delivers them all with their original
+// headers, also to a different URL; spooled events go before new ones; a good run leaves no
+// segment behind.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -109,6 +115,33 @@ EmulatorConfig emulator_config() {
   c.code = kCode;
   c.token = kToken;
   return c;
+}
+
+/// A valid alert-created body with its own id.
+std::string alert_body(int id) {
+  return R"({"id":")" + std::to_string(id) + R"(","eventType":"alert-created","summary":"spool test )" +
+         std::to_string(id) + R"(","status":"PENDING","priority":"HIGH","reportTime":"2024-03-14T09:26:53.601Z"})";
+}
+
+/// The segment files (`*.spool`) of a spool directory.
+std::vector<std::string> segment_files(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".spool") out.push_back(e.path().string());
+  }
+  return out;
+}
+
+/// The message texts carrying `"id":"<id>"`, counted per id.
+std::map<int, int> ids_received(const std::vector<std::string>& texts, int first, int last) {
+  std::map<int, int> seen;
+  for (const auto& t : texts) {
+    for (int id = first; id <= last; ++id) {
+      if (t.find("\"id\":\"" + std::to_string(id) + "\"") != std::string::npos) ++seen[id];
+    }
+  }
+  return seen;
 }
 
 }  // namespace
@@ -255,6 +288,7 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") 
   const auto a = dir.write("a.json", kValid1);
   ::setenv("ILERT_SUMO_TEST_TOKEN", kToken, 1);
   ::unsetenv("ILERT_SUMO_TEST_UNSET");
+  ::setenv("ILERT_SUMO_TEST_URL2", emu.url().c_str(), 1);
   const std::string url = "--url '" + emu.url() + "' ";
   std::string many_fields;
   for (int i = 0; i < 31; ++i) many_fields += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
@@ -278,6 +312,13 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") 
       {"not a URL", std::string("--url ftp://host/receiver/v1/http/") + kCode + " '" + a + "'"},
       {"missing input file", url + "'" + (dir.path / "nope.json").string() + "'"},
       {"bad --retry-budget", url + "--retry-budget -1 '" + a + "'"},
+      {"--url=URL form", "--url='" + emu.url() + "' '" + a + "'"},
+      {"the URL as an input file", "--url-env ILERT_SUMO_TEST_URL2 '" + emu.url() + "'"},
+      {"--shutdown-timeout without --spool-dir", url + "--shutdown-timeout 1 '" + a + "'"},
+      {"bad --shutdown-timeout", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 0 '" + a + "'"},
+      {"--shutdown-timeout not a number", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 1s '" + a + "'"},
+      {"--spool-dir without value", url + "'" + a + "' --spool-dir"},
+      {"--spool-dir is a file", url + "--spool-dir '" + a + "' '" + a + "'"},
   };
   for (const auto& [what, args] : cases) {
     INFO(what << ": " << args);
@@ -307,4 +348,139 @@ TEST_CASE("ilert-sumo-send accepts http:// for every loopback spelling", "[cli-s
     CHECK(r.status == 0);
   }
   CHECK(emu.count() == 3);
+}
+
+TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeout, the next run sends it all",
+          "[cli-send]") {
+  TempDir dir;
+  const fs::path spool = dir.path / "spool";
+  constexpr int kFirst = 9001;
+  constexpr int kLast = 9005;
+  std::string ndjson;
+  for (int id = kFirst; id <= kLast; ++id) ndjson += alert_body(id) + "\n";
+  ndjson += std::string(kInvalid) + "\n";  // sent (and spooled) as an invalid-payload line
+  const auto in = dir.write("in.ndjson", ndjson);
+  constexpr int kLines = kLast - kFirst + 2;
+
+  // A port with nothing listening: start an emulator to learn a free port, then stop it.
+  std::string down_url;
+  {
+    SumoEmulator probe;
+    probe.start(emulator_config());
+    down_url = probe.url();
+    probe.stop();
+  }
+
+  // Run 1: Sumo down. Exit 1 within the timeout (+ margin), everything spooled.
+  const auto t0 = std::chrono::steady_clock::now();
+  const Run r1 = run_send(dir, "--url '" + down_url + "' --category run1/cat --ndjson --spool-dir '" + spool.string() +
+                                   "' --shutdown-timeout 1 '" + in + "'");
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  INFO("run 1: " << r1.out << r1.err);
+  CHECK(r1.status == 1);
+  CHECK(elapsed < std::chrono::milliseconds(1000 + 2500));
+  CHECK(has_line(r1.out, "events read", std::to_string(kLines)));
+  CHECK(has_line(r1.out, "sent", "0"));
+  CHECK(has_line(r1.out, "replayed", "0"));
+  CHECK(has_line(r1.out, "spooled", std::to_string(kLines) + " (will be sent by the next run with --spool-dir " +
+                                        spool.string() + ")"));
+  CHECK(has_line(r1.out, "dropped", "0"));
+  CHECK(r1.err.find("not delivered within --shutdown-timeout") != std::string::npos);
+  check_no_secret(r1);
+  const auto segments = segment_files(spool);
+  REQUIRE_FALSE(segments.empty());
+  for (const auto& seg : segments) {  // lines and headers only: never the URL code
+    const std::string bytes = slurp(seg);
+    CHECK(bytes.find(kCode) == std::string::npos);
+    CHECK(bytes.find("9003") != std::string::npos);
+  }
+
+  // Run 2: Sumo up, on another port (the spool holds no URL, so a new one works).
+  SumoEmulator emu;
+  emu.start(emulator_config());
+
+  SECTION("no FILE: only the spool is sent, stdin is not read") {
+    const auto unread = dir.write("stdin.json", alert_body(9100));
+    const Run r2 = run_send(dir, "--url '" + emu.url() + "' --category run2/cat --spool-dir '" + spool.string() +
+                                     "' --shutdown-timeout 10",
+                            unread);
+    INFO("run 2: " << r2.out << r2.err);
+    CHECK(r2.status == 0);
+    CHECK(has_line(r2.out, "replayed", std::to_string(kLines)));
+    CHECK(has_line(r2.out, "events read", "0"));
+    CHECK(has_line(r2.out, "sent", std::to_string(kLines)));
+    CHECK(has_line(r2.out, "spooled", "0"));
+    CHECK(has_line(r2.out, "failures", "0"));
+    check_no_secret(r2);
+    const auto texts = emu.message_texts();
+    const auto seen = ids_received(texts, kFirst, 9100);
+    for (int id = kFirst; id <= kLast; ++id) {
+      INFO("id " << id);
+      CHECK(seen.count(id) == 1);
+    }
+    CHECK(seen.count(9100) == 0);  // stdin was not read
+    std::size_t invalid = 0;
+    for (const auto& t : texts) invalid += t.find("ilert-sumo-invalid-payload") != std::string::npos ? 1 : 0;
+    CHECK(invalid == 1);
+    for (const auto& m : emu.messages()) CHECK(m.category == "run1/cat");  // the headers they were spooled with
+    CHECK(segment_files(spool).empty());
+  }
+
+  SECTION("with new FILEs: the spooled events go first") {
+    const auto fresh = dir.write("fresh.json", alert_body(9200));
+    const Run r2 = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "' '" + fresh + "'");
+    INFO("run 2: " << r2.out << r2.err);
+    CHECK(r2.status == 0);
+    CHECK(has_line(r2.out, "replayed", std::to_string(kLines)));
+    CHECK(has_line(r2.out, "events read", "1"));
+    CHECK(has_line(r2.out, "sent", std::to_string(kLines + 1)));
+    const auto texts = emu.message_texts();
+    REQUIRE(texts.size() == static_cast<std::size_t>(kLines + 1));
+    CHECK(texts.back().find("\"id\":\"9200\"") != std::string::npos);
+    const auto seen = ids_received(texts, kFirst, kLast);
+    CHECK(seen.size() == static_cast<std::size_t>(kLast - kFirst + 1));
+    CHECK(segment_files(spool).empty());
+  }
+}
+
+TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leaves no segment behind", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const fs::path spool = dir.path / "new" / "spool";  // created, parents too
+  const auto a = dir.write("a.json", kValid1);
+  const auto b = dir.write("b.json", kInvalid);
+  const auto c = dir.write("c.json", kValid2);
+
+  const Run r = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "' '" + a + "' '" + b +
+                                  "' - '" + c + "'",
+                         dir.write("stdin.json", alert_body(9300)));
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(has_line(r.out, "spool dir", spool.string()));
+  CHECK(has_line(r.out, "replayed", "0"));
+  CHECK(has_line(r.out, "events read", "4"));
+  CHECK(has_line(r.out, "invalid", "1"));
+  CHECK(has_line(r.out, "sent", "4"));
+  CHECK(has_line(r.out, "failures", "0"));
+  CHECK(has_line(r.out, "spooled", "0"));
+  CHECK(has_line(r.out, "dropped", "0"));
+  check_no_secret(r);
+  const auto texts = emu.message_texts();
+  REQUIRE(texts.size() == 4);
+  CHECK(texts[0].find("\"id\":\"4711\"") != std::string::npos);
+  CHECK(texts[1].find("ilert-sumo-invalid-payload") != std::string::npos);
+  CHECK(texts[2].find("\"id\":\"9300\"") != std::string::npos);  // `-` reads stdin explicitly
+  CHECK(texts[3].find("alert-resolved") != std::string::npos);
+  CHECK(fs::is_directory(spool));
+  CHECK(segment_files(spool).empty());
+
+  SECTION("the next run with nothing spooled and no FILE sends nothing and succeeds") {
+    const Run again = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "'");
+    INFO(again.out << again.err);
+    CHECK(again.status == 0);
+    CHECK(has_line(again.out, "replayed", "0"));
+    CHECK(has_line(again.out, "sent", "0"));
+    CHECK(emu.count() == 4);
+  }
 }

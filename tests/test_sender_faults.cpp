@@ -173,7 +173,7 @@ TEST_CASE("faults: 429 and 503 for 5 s, then 200: 50 000 events from 8 threads a
   check_identity(s);
 }
 
-TEST_CASE("faults: emulator down: shutdown(2s) holds its deadline and spools; the next sender delivers all",
+TEST_CASE("faults: emulator down: shutdown(2s) holds its deadline and spools, the next sender delivers all",
           "[faults]") {
   const SpoolMode mode = GENERATE(SpoolMode::overflow, SpoolMode::write_ahead);
   INFO("spool mode " << (mode == SpoolMode::overflow ? "overflow" : "write_ahead"));

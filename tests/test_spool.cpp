@@ -105,7 +105,7 @@ TEST_CASE("spool: records and their metadata survive a reopen, in order", "[spoo
   CHECK(s->backlog() == 0);
 }
 
-TEST_CASE("spool: disk-only records are read back in this process; kept ones are not", "[spool]") {
+TEST_CASE("spool: disk-only records are read back in this process, kept ones are not", "[spool]") {
   Fixture f;
   auto s = f.open();
   TagCounts evicted;
@@ -242,7 +242,7 @@ TEST_CASE("spool: a torn last record and a flipped byte: replay keeps every inta
   CHECK(s->stats().corrupt == 2);
 }
 
-TEST_CASE("spool: a damaged length field loses one record; the reader resyncs on the next frame", "[spool]") {
+TEST_CASE("spool: a damaged length field loses one record, the reader resyncs on the next frame", "[spool]") {
   Fixture f;
   {
     auto s = f.open();
@@ -332,7 +332,7 @@ TEST_CASE("spool: acknowledgements survive a restart (no re-send of delivered re
   CHECK(TempDir::files_in(f.options().dir, ".ack").empty());
 }
 
-TEST_CASE("spool: one process per directory; fsync policies sync", "[spool]") {
+TEST_CASE("spool: one process per directory, fsync policies sync", "[spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.fsync = FsyncPolicy::per_batch;

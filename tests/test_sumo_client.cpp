@@ -596,7 +596,7 @@ TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger"
   for (const Seen& s : http->seen) CHECK(s.body == http->seen[0].body);
 }
 
-TEST_CASE("deliver: zero jitter retries at once; Retry-After still holds", "[client]") {
+TEST_CASE("deliver: zero jitter retries at once, Retry-After still holds", "[client]") {
   FakeWorld world;
   world.random = 0.0;
   auto http = std::make_shared<ScriptedHttp>();

@@ -316,7 +316,7 @@ TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[lin
   CHECK(*back == Event(e));
 }
 
-TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD; the line stays valid", "[line]") {
+TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays valid", "[line]") {
   AlertCreated e = minimal_created(5);
   const std::string fffd = "\xEF\xBF\xBD";
   struct Case {
@@ -339,7 +339,7 @@ TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD; the line stays va
   }
 }
 
-TEST_CASE("time: timestamp, else reportTime, else now; UTC milliseconds", "[line]") {
+TEST_CASE("time: timestamp, else reportTime, else now, UTC milliseconds", "[line]") {
   AlertCreated e = minimal_created(1);
   SECTION("from timestamp, truncated to milliseconds") {
     e.alert.timestamp = Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
@@ -429,7 +429,7 @@ TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]")
   }
 }
 
-TEST_CASE("labels and customDetails: raw JSON inserted compactly; non-JSON text becomes a string", "[line]") {
+TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text becomes a string", "[line]") {
   AlertCreated e = minimal_created(3);
   SECTION("compact JSON verbatim") {
     e.alert.labels_json = R"({"team":"dba","esc":"\u00e9\n","n":[1,-2.5e+3,true,false,null],"o":{}})";

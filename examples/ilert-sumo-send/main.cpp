@@ -3,34 +3,51 @@
 //   ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)
 //                   [--category C] [--name N] [--host H] [--fields k=v,...]
 //                   [--compression none|gzip|deflate|zstd] [--level N] [--ndjson] [--skip-invalid]
-//                   [--retry-budget SEC] [--timeout SEC] [FILE... | -]
+//                   [--retry-budget SEC] [--timeout SEC]
+//                   [--spool-dir DIR [--shutdown-timeout SEC]] [FILE... | -]
 //
-// Each FILE is one webhook body (with --ndjson: one body per line); no FILE or `-` reads stdin.
+// Each FILE is one webhook body (with --ndjson: one body per line); `-` reads stdin, and so does
+// no FILE at all unless --spool-dir is given (then no FILE means: only send what the spool holds).
 // Every body is parsed with parse_event(); valid events are sent as their Sumo line, invalid bodies
 // are reported on stderr with their parse error and sent as an `ilert-sumo-invalid-payload` line
-// that carries the raw body (unless --skip-invalid), so nothing is dropped silently. Delivery is
-// SumoClient: batched, compressed once, retried by the library's policy. A summary goes to stdout.
+// that carries the raw body (unless --skip-invalid), so nothing is dropped silently.
+//
+// Delivery, two ways:
+// - default: SumoClient (SyncLineSender): batched, compressed once, retried by the library's
+//   policy; what is not delivered when the retry budget runs out is lost (exit status 1).
+// - --spool-dir DIR: SumoSender with a write_ahead spool (SpoolLineSender): every event is on disk
+//   before it counts as accepted. Events an earlier run left in DIR are sent first; then the
+//   input; the program waits for Sumo at most --shutdown-timeout seconds in all (default 10), and
+//   what is still undelivered then stays in DIR for the next run with the same --spool-dir.
+// A summary goes to stdout.
 //
 // The presigned URL and the token are secrets: prefer --url-env / --token-env (the values then do
-// not show in `ps` or shell history); the program prints them only redacted. Plain http:// is
-// accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the sumo-emulator example.
+// not show in `ps` or shell history); the program prints them only redacted. The spool stores lines
+// and their metadata headers, never the URL or the token. Plain http:// is accepted only for
+// loopback hosts (127.0.0.0/8, ::1, localhost), e.g. the sumo-emulator example.
 //
-// Exit status: 0 every line that was to be sent was delivered (bodies skipped by --skip-invalid are
-// reported but are not failures), 1 something was not delivered, 2 usage error (nothing sent).
+// Exit status: 0 every line that was to be sent was delivered (with --spool-dir: also every event
+// replayed from the spool, and nothing is left in it; bodies skipped by --skip-invalid are reported
+// but are not failures), 1 something was not delivered (or is still spooled), 2 usage error
+// (nothing sent).
 //
 // Layout: parse_args() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
-// LineSender is the delivery step (SyncLineSender over SumoClient), so another sender (e.g. a
-// background SumoSender with a spool) can be added next to it.
+// LineSender is the delivery step: SyncLineSender over SumoClient, SpoolLineSender over SumoSender.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -42,6 +59,7 @@
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_line.hpp"
+#include "ilert_sumo/sumo_sender.hpp"
 
 namespace {
 
@@ -49,10 +67,11 @@ using namespace ilert_sumo;
 
 const char* const kUsage =
     "usage: ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)\n"
-    "                       [options] [FILE... | -]\n"
+    "                       [options] [--spool-dir DIR [--shutdown-timeout SEC]] [FILE... | -]\n"
     "\n"
-    "Parses iLert webhook bodies (one per FILE, or one per line with --ndjson; no FILE or `-`\n"
-    "reads stdin) and sends them to a Sumo Logic HTTP Logs source.\n"
+    "Parses iLert webhook bodies (one per FILE, or one per line with --ndjson; `-` reads stdin,\n"
+    "and so does no FILE at all, except with --spool-dir) and sends them to a Sumo Logic HTTP\n"
+    "Logs source.\n"
     "\n"
     "destination (exactly one):\n"
     "  --url URL             presigned source URL https://.../receiver/v1/http/<code>\n"
@@ -75,8 +94,19 @@ const char* const kUsage =
     "  --timeout SEC         whole-request timeout in seconds (default 20)\n"
     "  -h, --help            this text\n"
     "\n"
+    "spool (nothing accepted is lost, not even by a crash):\n"
+    "  --spool-dir DIR       write every event to DIR before it counts as accepted (created if\n"
+    "                        missing; one run at a time per DIR). Events an earlier run left\n"
+    "                        there are sent first, with their original headers (the spool keeps\n"
+    "                        lines and headers, never the URL or token). With --spool-dir and no\n"
+    "                        FILE, only the spool is sent: stdin is read only when `-` is given.\n"
+    "  --shutdown-timeout SEC  the longest to wait for Sumo, replay and new events together\n"
+    "                        (fractions allowed, default 10); what is undelivered then stays in\n"
+    "                        DIR for the next run with the same --spool-dir (exit status 1).\n"
+    "\n"
     "Summary on stdout; each invalid body and each failed request on stderr.\n"
-    "Exit status: 0 all delivered, 1 something was not delivered, 2 usage error.\n";
+    "Exit status: 0 all delivered (with --spool-dir: also all replayed events, and nothing left\n"
+    "spooled), 1 something was not delivered or is still spooled, 2 usage error (nothing sent).\n";
 
 /// A usage error: printed, exit status 2.
 struct UsageError {
@@ -99,11 +129,22 @@ struct Options {
   bool skip_invalid = false;
   std::optional<double> retry_budget_s;
   std::optional<double> timeout_s;
-  std::vector<std::string> inputs;  // "-" is stdin
+  std::string spool_dir;                     // --spool-dir; empty: synchronous delivery, no spool
+  std::optional<double> shutdown_timeout_s;  // --shutdown-timeout (only with --spool-dir)
+  std::vector<std::string> inputs;           // "-" is stdin
 };
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
+
+/// An argument as it may be printed: anything that looks like a URL is redacted (a presigned URL
+/// given by mistake as a file name or as `--url=...` must not be echoed), `--flag=value` keeps the
+/// flag only.
+std::string printable_arg(const std::string& arg) {
+  if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) return arg.substr(0, arg.find('=')) + "=...";
+  if (arg.find("://") != std::string::npos) return redact_url(arg);
+  return arg;
+}
 
 double parse_seconds(const std::string& flag, const std::string& text) {
   char* end = nullptr;
@@ -113,6 +154,14 @@ double parse_seconds(const std::string& flag, const std::string& text) {
   }
   return v;
 }
+
+/// Seconds (as parsed by parse_seconds) to milliseconds, rounded up: 0.0001 is 1 ms, not 0.
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
+}
+
+/// --shutdown-timeout's default.
+constexpr double kDefaultShutdownTimeoutSeconds = 10.0;
 
 Options parse_args(int argc, char** argv) {
   Options o;
@@ -175,8 +224,14 @@ Options parse_args(int argc, char** argv) {
       o.retry_budget_s = parse_seconds(a, value());
     } else if (a == "--timeout") {
       o.timeout_s = parse_seconds(a, value());
+    } else if (a == "--spool-dir") {
+      if (!o.spool_dir.empty()) throw UsageError{"--spool-dir given twice"};
+      o.spool_dir = value();
+      if (o.spool_dir.empty()) throw UsageError{"--spool-dir: empty directory name"};
+    } else if (a == "--shutdown-timeout") {
+      o.shutdown_timeout_s = parse_seconds(a, value());
     } else {
-      throw UsageError{"unknown option '" + a + "'"};
+      throw UsageError{"unknown option '" + printable_arg(a) + "'"};
     }
   }
   if (url_given && !o.endpoint.empty()) throw UsageError{"give either --url/--url-env or --endpoint, not both"};
@@ -184,8 +239,17 @@ Options parse_args(int argc, char** argv) {
   if (!o.endpoint.empty() && o.token_env.empty()) throw UsageError{"--endpoint needs --token-env VAR"};
   if (o.endpoint.empty() && !o.token_env.empty()) throw UsageError{"--token-env goes with --endpoint"};
   if (url_given && o.url.empty()) throw UsageError{"--url: empty URL"};
-  if (o.inputs.empty()) o.inputs.push_back("-");
+  if (o.shutdown_timeout_s && o.spool_dir.empty()) {
+    throw UsageError{"--shutdown-timeout goes with --spool-dir (without a spool, --retry-budget bounds the wait)"};
+  }
+  // With a spool, no FILE means "only send what the spool holds"; `-` still reads stdin.
+  if (o.inputs.empty() && o.spool_dir.empty()) o.inputs.push_back("-");
   return o;
+}
+
+/// The wait for Sumo with a spool: --shutdown-timeout, or its default.
+std::chrono::milliseconds shutdown_timeout(const Options& o) {
+  return seconds_to_ms(o.shutdown_timeout_s.value_or(kDefaultShutdownTimeoutSeconds));
 }
 
 /// `k=v,k2=v2` -> fields. Empty items and items without a key are usage errors; validation of the
@@ -275,9 +339,31 @@ SumoConfig build_config(const Options& o) {
   if (!codec) throw UsageError{"--compression: " + codec.error().message};
   c.compression = *codec;
   if (o.level) c.compression_level = *o.level;
-  if (o.retry_budget_s) c.retry.budget = std::chrono::milliseconds(static_cast<std::int64_t>(*o.retry_budget_s * 1000.0));
-  if (o.timeout_s) c.request_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*o.timeout_s * 1000.0));
+  if (o.retry_budget_s) c.retry.budget = seconds_to_ms(*o.retry_budget_s);
+  if (o.timeout_s) c.request_timeout = seconds_to_ms(*o.timeout_s);
+  if (!o.spool_dir.empty()) {
+    // Write-ahead: an event is on disk before enqueue() says accepted, so neither the deadline nor a
+    // crash loses it. `spill`: when the memory bound is reached (Sumo slow or down, a large input),
+    // new events go to the spool only instead of waiting or being dropped.
+    c.spool.dir = o.spool_dir;
+    c.spool.mode = SpoolMode::write_ahead;
+    c.queue.overflow = OverflowPolicy::spill;
+    c.shutdown_timeout = shutdown_timeout(o);
+  }
   return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/// stderr is written by the main thread and, with --spool-dir, by the sender thread (its report
+/// callback): one message at a time.
+std::mutex g_stderr_mu;
+
+/// One line on stderr, prefixed with the program name. Callers redact what they pass.
+void print_error(const std::string& message) {
+  std::lock_guard<std::mutex> lock(g_stderr_mu);
+  std::cerr << "ilert-sumo-send: " << message << "\n";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +380,11 @@ void check_inputs(const Options& o) {
   for (const auto& in : o.inputs) {
     if (in == "-") continue;
     std::ifstream f(in, std::ios::binary);
-    if (!f) throw UsageError{"cannot read " + in + ": " + std::strerror(errno)};
+    if (!f) {
+      const bool url = in.find("://") != std::string::npos;
+      throw UsageError{"cannot read " + printable_arg(in) + ": " + std::strerror(errno) +
+                       (url ? " (a URL goes after --url, or better in the variable named by --url-env)" : "")};
+    }
   }
 }
 
@@ -305,11 +395,11 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
   for (const auto& in : o.inputs) {
     std::ifstream file;
     std::istream* stream = &std::cin;
-    const std::string name = in == "-" ? std::string("<stdin>") : in;
+    const std::string name = in == "-" ? std::string("<stdin>") : printable_arg(in);
     if (in != "-") {
       file.open(in, std::ios::binary);
       if (!file) {
-        std::cerr << "ilert-sumo-send: cannot read " << in << ": " << std::strerror(errno) << "\n";
+        print_error("cannot read " + printable_arg(in) + ": " + std::strerror(errno));
         ok = false;
         continue;
       }
@@ -331,7 +421,7 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
       sink(Payload{name, body.str()});
     }
     if (stream->bad()) {
-      std::cerr << "ilert-sumo-send: error while reading " << name << "\n";
+      print_error("error while reading " + name);
       ok = false;
     }
   }
@@ -341,20 +431,32 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
+/// What the spool did (--spool-dir only).
+struct SpoolTotals {
+  std::string dir;
+  std::uint64_t replayed = 0;  // events an earlier run left in the spool (damaged records included)
+  std::uint64_t damaged = 0;   // of those, records found damaged (lost, also counted in `dropped`)
+  std::uint64_t spooled = 0;   // undelivered at the deadline: on disk, for the next run
+  std::uint64_t dropped = 0;   // lost, any reason
+};
+
 /// What was delivered.
 struct Totals {
   std::size_t sent = 0;      // lines delivered
-  std::size_t failed = 0;    // lines not delivered
+  std::size_t failed = 0;    // lines not delivered (with a spool: spooled + dropped)
   std::size_t requests = 0;  // requests made (at least one attempt)
   std::size_t retries = 0;
   std::size_t raw_bytes = 0;
   std::size_t compressed_bytes = 0;
+  std::optional<SpoolTotals> spool;
 };
 
 /// The delivery step: takes events and invalid-payload lines in order.
 class LineSender {
  public:
   virtual ~LineSender() = default;
+  /// Called once before the first payload.
+  virtual void begin() {}
   virtual void add_event(Event event) = 0;
   virtual void add_line(std::string line) = 0;
   /// Delivers what is pending and returns the totals.
@@ -397,14 +499,14 @@ class SyncLineSender final : public LineSender {
     const DeliverySummary s = events_.empty() ? client_.send_lines(lines_) : client_.send(events_);
     for (const auto& r : s.requests) {
       if (r.attempts > 0) ++totals_.requests;
-      if (!r.warning.empty()) std::cerr << "ilert-sumo-send: Sumo answered with a warning: " << redact(r.warning, config_) << "\n";
+      if (!r.warning.empty()) print_error("Sumo answered with a warning: " + redact(r.warning, config_));
       if (r.delivered) continue;
       const std::size_t first = offset_ + r.first_index + 1;
-      std::cerr << "ilert-sumo-send: lines " << first << ".." << first + r.events - 1 << " not delivered after "
-                << r.attempts << " attempt(s)";
-      if (r.final_status != 0) std::cerr << ", last status " << r.final_status;
-      if (r.error) std::cerr << ": " << redact(r.error->to_string(), config_);
-      std::cerr << "\n";
+      std::string message = "lines " + std::to_string(first) + ".." + std::to_string(first + r.events - 1) +
+                            " not delivered after " + std::to_string(r.attempts) + " attempt(s)";
+      if (r.final_status != 0) message += ", last status " + std::to_string(r.final_status);
+      if (r.error) message += ": " + redact(r.error->to_string(), config_);
+      print_error(message);
     }
     totals_.sent += s.events_delivered;
     totals_.failed += s.events_failed;
@@ -426,6 +528,147 @@ class SyncLineSender final : public LineSender {
   Totals totals_;
 };
 
+/// Delivery through SumoSender with a write_ahead spool in `dir`: every event is on disk before it
+/// counts as accepted; what an earlier run left there is sent first (begin()); finish() waits for
+/// Sumo until the deadline (`wait` in all, from begin()) and leaves the rest in the spool.
+class SpoolLineSender final : public LineSender {
+ public:
+  /// Opens the spool and starts the sender thread. Throws UsageError when the spool cannot be used
+  /// (not creatable, not writable, in use by another run): nothing has been sent then.
+  SpoolLineSender(FinalizedSumoConfig config, std::string dir, std::chrono::milliseconds wait)
+      : config_(config.config()), dir_(std::move(dir)), wait_(wait) {
+    auto created = SumoSender::create(std::move(config), nullptr, [this](const DeliveryReport& r) { on_report(r); });
+    if (!created) throw UsageError{"--spool-dir: " + redact(created.error().to_string(), config_)};
+    sender_ = std::move(created).value();
+  }
+
+  /// Events left by an earlier run go first: wait for them (at most the whole timeout) before
+  /// the new input is read, so they are delivered before this run's events.
+  void begin() override {
+    started_ = Clock::now();
+    // `recovered`, not `spool_backlog`: the sender thread may already have read them into memory.
+    if (sender_->stats().recovered == 0) return;
+    const FlushResult r = sender_->flush(wait_);
+    if (!r.completed) {
+      print_error("the events left in the spool were not all delivered within --shutdown-timeout; this "
+                  "run's events are kept in the spool behind them");
+    }
+  }
+
+  void add_event(Event event) override { count(sender_->enqueue(event)); }
+  void add_line(std::string line) override { count(sender_->enqueue_line(line)); }
+
+  Totals finish() override {
+    // flush() first: shutdown() alone would not read back events that are only on disk (spilled
+    // ones, a failed batch). Then shutdown() aborts what is in flight at the deadline; everything
+    // accepted is on disk already (write_ahead), so that costs nothing but time.
+    const Clock::time_point deadline = started_ + wait_;
+    sender_->flush(until(deadline));
+    const FlushResult r = sender_->shutdown(until(deadline));
+    const SenderStats s = sender_->stats();
+
+    Totals t;
+    t.sent = static_cast<std::size_t>(s.delivered_events);
+    std::uint64_t attempts = 0;
+    for (const auto& entry : s.requests_by_status) attempts += entry.second;
+    t.retries = static_cast<std::size_t>(s.retries);
+    t.requests = static_cast<std::size_t>(attempts - std::min(attempts, s.retries));
+    t.raw_bytes = static_cast<std::size_t>(s.delivered_raw_bytes);
+    t.compressed_bytes = static_cast<std::size_t>(s.delivered_compressed_bytes);
+    SpoolTotals sp;
+    sp.dir = dir_;
+    sp.replayed = s.recovered;
+    sp.damaged = s.dropped_spool_corrupt;
+    sp.spooled = r.spooled;
+    sp.dropped = r.dropped + closed_;
+    t.failed = static_cast<std::size_t>(r.spooled + r.pending + sp.dropped);
+    t.spool = sp;
+
+    const std::string last_error = s.last_error.empty() ? std::string() : "; last error: " + redact(s.last_error, config_);
+    if (r.spooled > 0) {
+      std::ostringstream timeout;
+      timeout << static_cast<double>(wait_.count()) / 1000.0;
+      print_error(std::to_string(r.spooled) + " event(s) not delivered within --shutdown-timeout " + timeout.str() +
+                  " s" + last_error + "; they stay in the spool and are sent by the next run with --spool-dir " +
+                  dir_);
+    }
+    if (sp.dropped > 0) print_error(std::to_string(sp.dropped) + " event(s) lost: " + drop_reasons(s) + last_error);
+    return t;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  /// Most "not accepted" messages printed (the summary counts them all).
+  static constexpr std::uint64_t kMaxRefusalMessages = 10;
+
+  static std::chrono::milliseconds until(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+  }
+
+  void count(EnqueueStatus status) {
+    ++index_;
+    if (status == EnqueueStatus::accepted || status == EnqueueStatus::spilled) return;
+    // Dropped events are counted by the sender (stats); `closed` is not, so count it here.
+    if (status == EnqueueStatus::closed) ++closed_;
+    if (++refused_ > kMaxRefusalMessages) return;
+    std::string message = "line " + std::to_string(index_) + " not accepted (" + to_string(status) + ")";
+    if (status == EnqueueStatus::dropped_spool_error) {
+      const std::string error = sender_->stats().last_error;
+      if (!error.empty()) message += ": " + redact(error, config_);
+    }
+    if (refused_ == kMaxRefusalMessages) message += " (further refusals are only counted)";
+    print_error(message);
+  }
+
+  /// "2 dropped_spool_error, 1 dropped_spool_corrupt" from the non-zero drop counters.
+  std::string drop_reasons(const SenderStats& s) const {
+    const std::pair<const char*, std::uint64_t> reasons[] = {
+        {"queue full", s.dropped_queue_full},
+        {"evicted (oldest)", s.dropped_oldest},
+        {"too large", s.dropped_too_large},
+        {"refused by Sumo", s.dropped_permanent_error},
+        {"retry budget exhausted", s.dropped_budget_exhausted},
+        {"evicted from the spool (size cap)", s.dropped_spool_evicted},
+        {"damaged in the spool", s.dropped_spool_corrupt},
+        {"undelivered at shutdown", s.dropped_at_shutdown},
+        {"bad metadata", s.dropped_bad_metadata},
+        {"spool write failed", s.dropped_spool_error},
+        {"sender closed", closed_},
+    };
+    std::string out;
+    for (const auto& [what, n] : reasons) {
+      if (n == 0) continue;
+      if (!out.empty()) out += ", ";
+      out += std::to_string(n) + " " + what;
+    }
+    return out;
+  }
+
+  /// On the sender thread, after each request's final outcome.
+  void on_report(const DeliveryReport& r) {
+    if (!r.warning.empty()) print_error("Sumo answered with a warning: " + redact(r.warning, config_));
+    if (r.delivered) return;
+    // Cut off by the deadline: the summary counts those events as spooled.
+    if (r.error && r.error->code == ErrorCode::aborted) return;
+    std::string message = std::to_string(r.events) + " line(s) not delivered after " + std::to_string(r.attempts) +
+                          " attempt(s)";
+    if (r.final_status != 0) message += ", last status " + std::to_string(r.final_status);
+    if (r.error) message += ": " + redact(r.error->to_string(), config_);
+    print_error(message + " (kept in the spool)");
+  }
+
+  SumoConfig config_;  // for redact()
+  std::string dir_;
+  std::chrono::milliseconds wait_;
+  Clock::time_point started_ = Clock::now();
+  std::uint64_t index_ = 0;
+  std::uint64_t refused_ = 0;
+  std::uint64_t closed_ = 0;
+  // Last: destroyed first, so its thread (which calls on_report) is gone before the rest.
+  std::unique_ptr<SumoSender> sender_;
+};
+
 /// What was read.
 struct ReadCounts {
   std::size_t read = 0;
@@ -445,8 +688,8 @@ ReadCounts process_payloads(const Options& o, LineSender& sender, bool& inputs_o
     }
     ++counts.invalid;
     const Error& err = parsed.error();
-    std::cerr << "ilert-sumo-send: invalid payload " << p.source << ": " << err.to_string()
-              << (o.skip_invalid ? " (skipped)" : " (sent as an invalid-payload line)") << "\n";
+    print_error("invalid payload " + p.source + ": " + err.to_string() +
+                (o.skip_invalid ? " (skipped)" : " (sent as an invalid-payload line)"));
     if (o.skip_invalid) {
       ++counts.skipped;
       return;
@@ -457,14 +700,26 @@ ReadCounts process_payloads(const Options& o, LineSender& sender, bool& inputs_o
 }
 
 void print_summary(const std::string& destination, const ReadCounts& c, const Totals& t) {
-  std::cout << "destination:      " << destination << "\n"
-            << "events read:      " << c.read << "\n"
+  std::cout << "destination:      " << destination << "\n";
+  if (t.spool) {
+    std::cout << "spool dir:        " << t.spool->dir << "\n"
+              << "replayed:         " << t.spool->replayed;
+    if (t.spool->damaged > 0) std::cout << " (" << t.spool->damaged << " damaged, lost)";
+    std::cout << "\n";
+  }
+  std::cout << "events read:      " << c.read << "\n"
             << "invalid:          " << c.invalid << (c.skipped ? " (skipped)" : "") << "\n"
             << "sent:             " << t.sent << "\n"
             << "requests:         " << t.requests << "\n"
             << "retries:          " << t.retries << "\n"
-            << "failures:         " << t.failed << "\n"
-            << "raw bytes:        " << t.raw_bytes << "\n"
+            << "failures:         " << t.failed << "\n";
+  if (t.spool) {
+    std::cout << "spooled:          " << t.spool->spooled;
+    if (t.spool->spooled > 0) std::cout << " (will be sent by the next run with --spool-dir " << t.spool->dir << ")";
+    std::cout << "\n"
+              << "dropped:          " << t.spool->dropped << "\n";
+  }
+  std::cout << "raw bytes:        " << t.raw_bytes << "\n"
             << "compressed bytes: " << t.compressed_bytes << "\n";
   std::cout.flush();
 }
@@ -472,26 +727,33 @@ void print_summary(const std::string& destination, const ReadCounts& c, const To
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::optional<FinalizedSumoConfig> config;
   Options options;
+  std::string destination;
+  std::unique_ptr<LineSender> sender;
   try {
     options = parse_args(argc, argv);
     SumoConfig raw = build_config(options);
     auto finalized = finalize(raw);
     // finalize()'s messages are redacted; redact again against this config, to be sure.
     if (!finalized) throw UsageError{"invalid configuration: " + redact(finalized.error().to_string(), raw)};
-    config.emplace(std::move(finalized).value());
     check_inputs(options);
+    destination = finalized->redacted_url();
+    // Last: with a spool, the sender starts sending what the spool holds at once.
+    if (options.spool_dir.empty()) {
+      sender = std::make_unique<SyncLineSender>(std::move(finalized).value());
+    } else {
+      sender = std::make_unique<SpoolLineSender>(std::move(finalized).value(), options.spool_dir,
+                                                 shutdown_timeout(options));
+    }
   } catch (const UsageError& e) {
-    std::cerr << "ilert-sumo-send: " << e.message << "\n(run with --help for usage)\n";
+    print_error(e.message + "\n(run with --help for usage)");
     return 2;
   }
 
-  const std::string destination = config->redacted_url();
-  SyncLineSender sender(std::move(*config));
+  sender->begin();
   bool inputs_ok = true;
-  const ReadCounts counts = process_payloads(options, sender, inputs_ok);
-  const Totals totals = sender.finish();
+  const ReadCounts counts = process_payloads(options, *sender, inputs_ok);
+  const Totals totals = sender->finish();
   print_summary(destination, counts, totals);
   return (totals.failed == 0 && inputs_ok) ? 0 : 1;
 }

@@ -53,8 +53,9 @@ struct FlushResult {
   std::uint64_t spooled = 0;
   /// Events dropped, any reason (lifetime total).
   std::uint64_t dropped = 0;
-  /// True when everything enqueued before the call was delivered (or spooled, for shutdown)
-  /// before the deadline.
+  /// flush: true when nothing enqueued before the call (or recovered from the spool) is still
+  /// pending: each such event was delivered or dropped (see `dropped`). shutdown: true when the
+  /// shutdown lost nothing: everything was delivered or is on disk (`spooled`).
   bool completed = false;
 };
 
@@ -103,6 +104,7 @@ struct SenderStats {
 class SumoSender {
  public:
   /// Called on the sender thread after each request's final outcome. Must not block for long.
+  /// DeliveryReport::first_index counts the events handed to delivery by this sender.
   using ReportCallback = std::function<void(const DeliveryReport&)>;
 
   /// Starts the sender thread (and replays the spool, if any). `http` defaults to libcurl.

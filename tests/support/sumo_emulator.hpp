@@ -50,6 +50,11 @@ struct EmulatorConfig {
   /// Check that the decoded body is valid UTF-8 (400 otherwise). A benchmark sink may turn it off;
   /// bodies are still fully decoded and split into lines.
   bool validate_utf8 = true;
+  /// Benchmark sink: answer 200 as soon as an authorised body is read and decode it on a background
+  /// thread afterwards (a real Sumo acknowledges before it processes, on other machines). Messages
+  /// and counters appear once decoded (wait_for_messages); a body that then fails to decode is
+  /// recorded with the status it would have had. Injected faults still apply.
+  bool decode_after_answer = false;
   /// Worker threads; each open (keep-alive) connection holds one.
   std::size_t threads = 16;
   /// Requests served on one keep-alive connection before the server closes it.
