@@ -7,7 +7,7 @@
 //      RapidJSON's SSE2 scanning) and streams events into Handler, which keeps a small frame stack
 //      (for paths, duplicate keys and depth) and fills Alert fields directly. Numbers arrive as raw
 //      text (kParseNumbersAsStringsFlag), so ids are checked exactly and `labels`/`customDetails`
-//      are re-serialized losslessly with a rapidjson::Writer while streaming.
+//      are re-serialized losslessly with a compact writer while streaming.
 //   3. After the root object: only whitespace may follow; then required fields and dispatch by
 //      event type (events.cpp holds the wire-name table).
 // Which error is reported when a body has several: JSON-level problems (syntax, invalid_utf8,
@@ -56,8 +56,8 @@
 
 #include <rapidjson/error/error.h>
 #include <rapidjson/reader.h>
-#include <rapidjson/writer.h>
 
+#include "compact_writer.hpp"
 #include "ilert_sumo/parse.hpp"
 #include "utf8.hpp"
 
@@ -335,7 +335,24 @@ struct StringSink {
   void Flush() {}
 };
 
-using RawWriter = rapidjson::Writer<StringSink>;
+/// The rapidjson::Writer-shaped face of CompactWriter (see compact_writer.hpp for why not
+/// rapidjson::Writer itself).
+class RawWriter {
+ public:
+  void Reset(StringSink& sink) { writer_.reset(sink.out); }
+  void Null() { writer_.null_value(); }
+  void Bool(bool value) { writer_.bool_value(value); }
+  void RawValue(const char* text, std::size_t length, rapidjson::Type) { writer_.raw_value(text, length); }
+  void String(const char* text, SizeType length) { writer_.string_value(text, length); }
+  void Key(const char* text, SizeType length) { writer_.key(text, length); }
+  void StartObject() { writer_.start_object(); }
+  void EndObject() { writer_.end_object(); }
+  void StartArray() { writer_.start_array(); }
+  void EndArray() { writer_.end_array(); }
+
+ private:
+  detail::CompactWriter writer_;
+};
 
 /// What the handler keeps between calls on one thread.
 struct ThreadState {
