@@ -5,7 +5,7 @@
 // (a libdeflate compressor, a zlib z_stream or a ZSTD_CCtx), so compressing a batch allocates
 // nothing but the output. Not thread-safe: one Compressor per thread / per sender.
 //
-// Implementations, fastest available first (see docs/perf-compress.md for the measurements):
+// Implementations, fastest available first (see docs/perf/compress.md for the measurements):
 //   gzip, deflate  libdeflate when compiled in (ILERT_SUMO_HAVE_LIBDEFLATE), else zlib
 //   zstd           libzstd (ILERT_SUMO_HAVE_ZSTD)
 //   none           no work: callers send the raw body

@@ -1,7 +1,7 @@
 // tests/test_compress.cpp [compress]: the private Compressor (src/compress.hpp). Every codec and
 // backend round-trips through an independent decoder (zlib inflate in strict gzip / zlib mode,
 // libzstd), emits the right container format, and keeps working when its context is reused.
-// Also the hidden [.compress-bench] case that produced docs/perf-compress.md.
+// Also the hidden [.compress-bench] case that produced docs/perf/compress.md.
 #include <zlib.h>
 #ifdef ILERT_SUMO_HAVE_ZSTD
 #include <zstd.h>

@@ -17,7 +17,7 @@
 // the naive baseline and delivery with 1 ms of server latency per request (loopback has no RTT).
 //
 // Usage: bench_delivery [--events N] [--reps R] [--naive-events N] [--verify]
-// Figures and the command: docs/perf-delivery.md.
+// Figures and the command: docs/perf/delivery.md.
 #include <zlib.h>
 #ifdef ILERT_SUMO_HAVE_ZSTD
 #include <zstd.h>

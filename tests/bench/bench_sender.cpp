@@ -1,6 +1,6 @@
 // tests/bench/bench_sender.cpp: producer-side cost of SumoSender::enqueue and end-to-end
 // throughput to the local Sumo emulator (an executable, run on demand; figures go to
-// docs/perf-sender.md).
+// docs/perf/sender.md).
 //
 // Part 1, enqueue cost: ns per event (median and p99 of blocks of 64 calls, over all threads) with 1
 // and 8 producer threads, for enqueue_line (a pre-built line) and enqueue(Event) (renders the Sumo
