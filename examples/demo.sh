@@ -118,17 +118,26 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "2/6 Build (Release): libilert_sumo, ilert-sumo-relay, sumo-emulator -> $BUILD_DIR"
+step "2/6 Build (Release): libilert_sumo, ilert-parse, ilert-sumo-relay, sumo-emulator -> $BUILD_DIR"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/ilert-sumo-demo.XXXXXX")"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DILERT_SUMO_BUILD_EXAMPLES=ON -DILERT_SUMO_BUILD_TESTS=OFF -DILERT_SUMO_BUILD_BENCHMARKS=OFF \
   >"$TMP/configure.log" 2>&1 || { tail -n 30 "$TMP/configure.log" >&2; die "cmake configure failed"; }
-cmake --build "$BUILD_DIR" -j "$JOBS" --target ilert-sumo-relay sumo-emulator >"$TMP/build.log" 2>&1 ||
+cmake --build "$BUILD_DIR" -j "$JOBS" --target ilert-sumo-relay sumo-emulator ilert-parse >"$TMP/build.log" 2>&1 ||
   { tail -n 30 "$TMP/build.log" >&2; die "build failed"; }
 tail -n 1 "$TMP/build.log"
 RELAY_BIN="$BUILD_DIR/bin/ilert-sumo-relay"
 EMU_BIN="$BUILD_DIR/bin/sumo-emulator"
-[[ -x "$RELAY_BIN" && -x "$EMU_BIN" ]] || die "the programs were not built"
+PARSE_BIN="$BUILD_DIR/bin/ilert-parse"
+[[ -x "$RELAY_BIN" && -x "$EMU_BIN" && -x "$PARSE_BIN" ]] || die "the programs were not built"
+
+echo
+echo "The parser alone: ilert-parse examples/samples/*.json (typed event, or an error with path and byte):"
+parse_rc=0
+(cd "$ROOT" && "$PARSE_BIN" examples/samples/*.json) >"$TMP/parse.out" 2>&1 || parse_rc=$?
+sed 's/^/  /' "$TMP/parse.out"
+# Exit status 1 is expected: the malformed sample is reported as an ERROR.
+[[ $parse_rc -eq 1 ]] || die "ilert-parse exited with $parse_rc (expected 1: one malformed sample)"
 
 # ---------------------------------------------------------------------------------------------
 step "3/6 Start a local Sumo Logic HTTP source (sumo-emulator) and the relay, on 127.0.0.1"
