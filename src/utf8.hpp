@@ -1,11 +1,13 @@
-// src/utf8.hpp (private): UTF-8 validation and the pre-scan of a body for parse_event.
+// src/utf8.hpp (private): the pre-scan of a body for parse_event: UTF-8 validation and lone
+// low surrogate escapes.
 //
 // parse_event() checks a whole body before the JSON reader sees it, so that the reader can run
 // with RapidJSON's SIMD string scanning (RapidJSON switches that off when it validates encoding
-// itself). scan_body() copies the body into the reader's buffer while validating it, 16 bytes at a
-// time with SSE2 where available, and also notes whether the body contains a surrogate escape
-// (`\uD...`): only then must the parser look for lone low surrogates. Strict RFC 3629: no overlong forms, no UTF-16 surrogates
-// (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
+// itself). scan_body() copies the body into the reader's buffer while validating it (32/16 bytes
+// at a time with SSE2 where available; only non-ASCII sequences and backslashes are looked at one
+// by one) and stops at the first problem: an ill-formed UTF-8 sequence (strict RFC 3629: no
+// overlong forms, no UTF-16 surrogates U+D800..U+DFFF, nothing above U+10FFFF, no truncated
+// sequences) or a lone low surrogate escape, which RapidJSON 1.1.0 would silently accept.
 #pragma once
 
 #include <cstddef>
@@ -18,31 +20,37 @@
 
 namespace ilert_sumo::detail {
 
+/// For each lead byte >= 0x80: the sequence length (0 = not a lead byte) and the allowed range of
+/// the second byte (RFC 3629 table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+struct Utf8Lead {
+  unsigned char length, lo, hi;
+};
+constexpr Utf8Lead utf8_lead(unsigned c) noexcept {
+  if (c >= 0xC2 && c <= 0xDF) return {2, 0x80, 0xBF};
+  if (c == 0xE0) return {3, 0xA0, 0xBF};
+  if (c == 0xED) return {3, 0x80, 0x9F};
+  if (c >= 0xE1 && c <= 0xEF) return {3, 0x80, 0xBF};
+  if (c == 0xF0) return {4, 0x90, 0xBF};
+  if (c == 0xF4) return {4, 0x80, 0x8F};
+  if (c >= 0xF1 && c <= 0xF3) return {4, 0x80, 0xBF};
+  return {0, 0, 0};  // continuation byte, C0/C1 (overlong) or F5..FF
+}
+struct Utf8LeadTable {
+  Utf8Lead entry[128];
+  constexpr Utf8LeadTable() : entry() {
+    for (unsigned c = 0; c < 128; ++c) entry[c] = utf8_lead(c + 0x80);
+  }
+};
+inline constexpr Utf8LeadTable kUtf8Leads{};
+
 /// Length (2..4) of the well-formed multi-byte sequence at p[0..avail), or 0 when it is not one.
 /// p[0] must be >= 0x80.
 inline std::size_t utf8_multibyte_length(const unsigned char* p, std::size_t avail) noexcept {
-  const unsigned char c = p[0];
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;  // continuation byte, C0/C1 (overlong) or F5..FF
-  }
-  if (avail < n) return 0;
-  if (p[1] < lo || p[1] > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (p[k] < 0x80 || p[k] > 0xBF) return 0;
-  }
+  const Utf8Lead lead = kUtf8Leads.entry[p[0] - 0x80];
+  const std::size_t n = lead.length;
+  if (n == 0 || avail < n || p[1] < lead.lo || p[1] > lead.hi) return 0;
+  if (n >= 3 && (p[2] & 0xC0) != 0x80) return 0;
+  if (n == 4 && (p[3] & 0xC0) != 0x80) return 0;
   return n;
 }
 
@@ -130,10 +138,12 @@ inline BodyScan scan_body(const char* src, std::size_t size, char* dst) noexcept
     return true;
   };
 #if defined(__SSE2__)
-  // 32 or 16 bytes at a time: copy; plain ASCII without a backslash needs nothing else.
+  // 32 or 16 bytes at a time: copy; plain ASCII without a backslash needs nothing else. Otherwise
+  // only the interesting bytes are looked at, in order: each non-ASCII sequence is validated once
+  // and each backslash followed by `u` is checked.
   const __m128i backslash = _mm_set1_epi8('\\');
   while (size - i >= 16) {
-    if (size - i >= 32) {  // 32 plain bytes at once
+    if (size - i >= 32) {
       const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), a);
@@ -147,24 +157,36 @@ inline BodyScan scan_body(const char* src, std::size_t size, char* dst) noexcept
     }
     const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), block);
-    const __m128i is_backslash = _mm_cmpeq_epi8(block, backslash);
-    if (_mm_movemask_epi8(_mm_or_si128(block, is_backslash)) == 0) {
-      i += 16;
-      continue;
-    }
-    if (_mm_movemask_epi8(block) != 0) {  // non-ASCII: one byte at a time, so problems come in order
-      if (!slow(i + 16)) return out;
-      continue;
-    }
-    for (auto bits = static_cast<unsigned>(_mm_movemask_epi8(is_backslash)); bits != 0; bits &= bits - 1) {
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(block, _mm_cmpeq_epi8(block, backslash))));
+    std::size_t done = i;  // end of the last sequence validated
+    while (bits != 0) {
       const std::size_t j = i + static_cast<std::size_t>(__builtin_ctz(bits));
-      if (j + 1 < size && p[j + 1] == 'u' && lone_low_surrogate_at(p, size, j)) {
+      if (p[j] == '\\') {
+        bits &= bits - 1;
+        if (j + 1 < size && p[j + 1] == 'u' && lone_low_surrogate_at(p, size, j)) {
+          out.valid = j;
+          out.problem = BodyScan::Problem::lone_low_surrogate;
+          return out;
+        }
+        continue;
+      }
+      const std::size_t n = utf8_multibyte_length(p + j, size - j);
+      if (n == 0) {
         out.valid = j;
-        out.problem = BodyScan::Problem::lone_low_surrogate;
+        out.problem = BodyScan::Problem::invalid_utf8;
         return out;
       }
+      done = j + n;
+      const std::size_t consumed = done - i;  // drop the bits of the continuation bytes
+      bits = consumed >= 16 ? 0u : bits & (~0u << consumed);
     }
-    i += 16;
+    const std::size_t block_end = i + 16;
+    if (done > block_end) {  // the last sequence runs into the next block
+      std::memcpy(dst + block_end, p + block_end, done - block_end);
+      i = done;
+    } else {
+      i = block_end;
+    }
   }
 #endif
   // The tail (and everything without SSE2).

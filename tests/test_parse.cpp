@@ -721,6 +721,34 @@ TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[par
   CHECK(parse_err(body_with(R"("summary":"\uDE00")")).message.find("DE00") != std::string::npos);
 }
 
+TEST_CASE("lone surrogates and backslash runs are found at every alignment", "[parse]") {
+  const std::size_t h = kHead.size();
+  const std::string start = "\"summary\":\"";
+  for (std::size_t pad = 0; pad < 40; ++pad) {
+    INFO(pad);
+    const std::string text(pad, 'x');
+    const std::size_t at = h + start.size() + pad;
+    // A lone low escape, alone and after non-ASCII text in the same 16 bytes.
+    expect_error(body_with(start + text + R"(\uDC00")"), ErrorCode::invalid_unicode_escape, "summary", at);
+    expect_error(body_with(start + text + "\xC3\xA9" R"(\uDC00")"), ErrorCode::invalid_unicode_escape, "summary",
+                 at + 2);
+    // Whichever problem comes first is reported.
+    expect_error(body_with(start + text + "\xFF" R"(\uDC00")"), ErrorCode::invalid_utf8, "summary", at);
+    expect_error(body_with(start + text + R"(\uDC00)" "\xFF\""), ErrorCode::invalid_unicode_escape, "summary", at);
+    // Escaped backslashes: `\\uDC00` is text, `\\\uDC00` is a lone escape after a backslash.
+    CHECK(*alert_of(parse_ok(body_with(start + text + R"(\\uDC00")"))).summary == text + "\\uDC00");
+    expect_error(body_with(start + text + R"(\\\uDC00")"), ErrorCode::invalid_unicode_escape, "summary", at + 2);
+    CHECK(*alert_of(parse_ok(body_with(start + text + R"(\\\uD83D\uDE00")"))).summary ==
+          text + "\\\xF0\x9F\x98\x80");
+    // A pair split across blocks, and pairs back to back.
+    CHECK(*alert_of(parse_ok(body_with(start + text + R"(\uD83D\uDE00\uD83D\uDE00")"))).summary ==
+          text + "\xF0\x9F\x98\x80\xF0\x9F\x98\x80");
+  }
+  // A lone low escape outside any string is a syntax error at its backslash.
+  expect_error(body_with(R"("x":1,\uDC00)"), ErrorCode::syntax, "", h + 6);
+  expect_error(R"({"id":1,"eventType":"x"} \uDC00)", ErrorCode::syntax, "", 25);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Duplicate keys
 

@@ -100,9 +100,10 @@ const char* const kUsage =
     "                        there are sent first, with their original headers (the spool keeps\n"
     "                        lines and headers, never the URL or token). With --spool-dir and no\n"
     "                        FILE, only the spool is sent: stdin is read only when `-` is given.\n"
-    "  --shutdown-timeout SEC  the longest to wait for Sumo, replay and new events together\n"
-    "                        (fractions allowed, default 10); what is undelivered then stays in\n"
-    "                        DIR for the next run with the same --spool-dir (exit status 1).\n"
+    "  --shutdown-timeout SEC\n"
+    "                        the longest to wait for Sumo, for the replay and this run's events\n"
+    "                        together (fractions allowed, default 10); what is undelivered then\n"
+    "                        stays in DIR for the next run with the same --spool-dir (exit 1).\n"
     "\n"
     "Summary on stdout; each invalid body and each failed request on stderr.\n"
     "Exit status: 0 all delivered (with --spool-dir: also all replayed events, and nothing left\n"
@@ -111,6 +112,8 @@ const char* const kUsage =
 /// A usage error: printed, exit status 2.
 struct UsageError {
   std::string message;
+  /// Add "(run with --help for usage)": false when the command line was fine (e.g. a locked spool).
+  bool hint = true;
 };
 
 /// Command-line options, as given.
@@ -538,7 +541,7 @@ class SpoolLineSender final : public LineSender {
   SpoolLineSender(FinalizedSumoConfig config, std::string dir, std::chrono::milliseconds wait)
       : config_(config.config()), dir_(std::move(dir)), wait_(wait) {
     auto created = SumoSender::create(std::move(config), nullptr, [this](const DeliveryReport& r) { on_report(r); });
-    if (!created) throw UsageError{"--spool-dir: " + redact(created.error().to_string(), config_)};
+    if (!created) throw UsageError{"--spool-dir: " + redact(created.error().to_string(), config_), false};
     sender_ = std::move(created).value();
   }
 
@@ -584,7 +587,7 @@ class SpoolLineSender final : public LineSender {
     t.failed = static_cast<std::size_t>(r.spooled + r.pending + sp.dropped);
     t.spool = sp;
 
-    const std::string last_error = s.last_error.empty() ? std::string() : "; last error: " + redact(s.last_error, config_);
+    const std::string last_error = s.last_error.empty() ? std::string() : " (" + redact(s.last_error, config_) + ")";
     if (r.spooled > 0) {
       std::ostringstream timeout;
       timeout << static_cast<double>(wait_.count()) / 1000.0;
@@ -746,7 +749,7 @@ int main(int argc, char** argv) {
                                                  shutdown_timeout(options));
     }
   } catch (const UsageError& e) {
-    print_error(e.message + "\n(run with --help for usage)");
+    print_error(e.message + (e.hint ? "\n(run with --help for usage)" : ""));
     return 2;
   }
 
