@@ -319,7 +319,9 @@ class SenderCore {
     const std::uint32_t target = epochs_.advance();
     ++flush_waiters_;
     work_cv_.notify_all();
-    done_cv_.wait_until(lk, deadline, [&] { return epochs_.done_through(target) || thread_exited_; });
+    // Also wait for a report callback in progress, so every report of the flushed events has been
+    // delivered to the callback when flush returns.
+    done_cv_.wait_until(lk, deadline, [&] { return (epochs_.done_through(target) && !in_callback_) || thread_exited_; });
     --flush_waiters_;
     FlushResult r = result_locked();
     r.completed = epochs_.done_through(target);
@@ -787,6 +789,7 @@ class SenderCore {
     }
     std::lock_guard<std::mutex> lk(mu_);
     in_callback_ = false;
+    if (flush_waiters_ > 0) done_cv_.notify_all();
   }
 
   /// Closes the epochs of `entries` (consecutive equal epochs in one call).
