@@ -319,9 +319,10 @@ class SenderCore {
     const std::uint32_t target = epochs_.advance();
     ++flush_waiters_;
     work_cv_.notify_all();
-    // Also wait for a report callback in progress, so every report of the flushed events has been
-    // delivered to the callback when flush returns.
-    done_cv_.wait_until(lk, deadline, [&] { return (epochs_.done_through(target) && !in_callback_) || thread_exited_; });
+    // Also wait for the after-batch work in progress (spool acks, which delete fully delivered
+    // segments, and the report callback), so when flush returns the flushed events' segments are
+    // gone and their reports have been seen.
+    done_cv_.wait_until(lk, deadline, [&] { return (epochs_.done_through(target) && !in_after_batch_) || thread_exited_; });
     --flush_waiters_;
     FlushResult r = result_locked();
     r.completed = epochs_.done_through(target);
@@ -772,7 +773,7 @@ class SenderCore {
       if (abandoned_) return;
       finish_batch_locked(report, done);
       spool = spool_;
-      if (on_report_) in_callback_ = true;
+      in_after_batch_ = true;
     }
     if (spool) {
       acks_.clear();
@@ -782,13 +783,14 @@ class SenderCore {
       if (!acks_.empty()) spool->ack(acks_.data(), acks_.size());
     }
     done.clear();
-    if (!on_report_) return;
-    try {
-      on_report_(report);
-    } catch (...) {
+    if (on_report_) {
+      try {
+        on_report_(report);
+      } catch (...) {
+      }
     }
     std::lock_guard<std::mutex> lk(mu_);
-    in_callback_ = false;
+    in_after_batch_ = false;
     if (flush_waiters_ > 0) done_cv_.notify_all();
   }
 
@@ -1009,7 +1011,7 @@ class SenderCore {
   bool thread_exited_ = false;
   bool abandoned_ = false;
   bool in_deliver_ = false;
-  bool in_callback_ = false;
+  bool in_after_batch_ = false;  // acks + report callback of the last batch are running
   int flush_waiters_ = 0;
   int blocked_producers_ = 0;
   bool sender_waiting_ = false;
