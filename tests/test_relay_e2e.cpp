@@ -25,6 +25,7 @@
 
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
+#include "support/net.hpp"
 #include "support/process.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
@@ -126,20 +127,11 @@ class RelayProcess {
   int port_ = 0;
 };
 
-// A Sumo URL on 127.0.0.1 where nothing listens (a port just bound and released): every
-// connection is refused, like a Sumo that is down.
+// A Sumo URL on 127.0.0.1 where nothing listens: every connection is refused, like a Sumo that
+// is down.
 std::string unreachable_sumo_url() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/receiver/v1/http/emulator-test-code";
+  return "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) +
+         "/receiver/v1/http/emulator-test-code";
 }
 
 // Waits for `n` messages at the emulator; on timeout fails with what the relay logged.

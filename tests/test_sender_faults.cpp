@@ -31,6 +31,7 @@
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 #include "support/catch.hpp"
+#include "support/net.hpp"
 #include "support/process.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/temp_dir.hpp"
@@ -104,21 +105,6 @@ void check_identity(const SenderStats& s) {
   CHECK(s.enqueued + s.recovered == s.delivered_events + dropped_total(s) + s.queue_events + s.spool_backlog);
 }
 
-/// A loopback TCP port that was free a moment ago and has no listener now.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string self_exe() {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -179,7 +165,7 @@ TEST_CASE("faults: emulator down: shutdown(2s) holds its deadline and spools, th
   INFO("spool mode " << (mode == SpoolMode::overflow ? "overflow" : "write_ahead"));
   TempDir dir("ilert-sumo-faults");
   // A loopback port nobody listens on: connection refused.
-  const std::string down_url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/receiver/v1/http/emulator-test-code";
+  const std::string down_url = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) + "/receiver/v1/http/emulator-test-code";
   constexpr int kEvents = 1000;
   {
     SumoConfig c = base_config(down_url);
