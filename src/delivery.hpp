@@ -247,4 +247,12 @@ RetryEnvironment default_retry_environment();
 DeliveryReport deliver(HttpClient& http, const PreparedRequest& request, const DeliveryTarget& target,
                        const RetryEnvironment& env);
 
+// ---------------------------------------------------------------------------------------------
+// Test hook
+
+/// Called by a SumoClient compression thread each time it has compressed a request, with the
+/// request's first_index (tests observe the pipeline with it). Set it only while no SumoClient
+/// exists; empty (the default) in production.
+extern std::function<void(std::size_t first_index)> on_request_compressed_for_tests;
+
 }  // namespace ilert_sumo::detail

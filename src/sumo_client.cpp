@@ -1,12 +1,21 @@
 // src/sumo_client.cpp: the pure retry policy (classify, parse_retry_after, backoff_delay) and the
 // synchronous SumoClient, which strings the delivery.hpp pieces together: lines -> batches ->
-// compressed once -> POST with retries, one DeliveryReport per request, in input order.
+// compressed once -> POST with retries, one DeliveryReport per request, in input order. Requests
+// are compressed ahead by a small thread pool while the calling thread POSTs (see Pipeline).
 #include "ilert_sumo/sumo_client.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
 #include <utility>
 
 #include "compress.hpp"
@@ -209,6 +218,121 @@ std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t
 // ---------------------------------------------------------------------------------------------
 // SumoClient
 
+namespace detail {
+std::function<void(std::size_t first_index)> on_request_compressed_for_tests;
+}  // namespace detail
+
+namespace {
+
+/// Number of compression threads a config asks for (resolving -1 = automatic).
+unsigned resolve_compression_threads(const SumoConfig& config) noexcept {
+  if (config.compression == Compression::none) return 0;  // nothing to overlap
+  if (config.compression_threads >= 0) return static_cast<unsigned>(config.compression_threads);
+  const unsigned hw = std::thread::hardware_concurrency();
+  return std::clamp(hw, 1u, 4u);
+}
+
+/// One request on its way through the pipeline.
+struct PipelineJob {
+  detail::Batch batch;
+  /// Set by the worker that compressed it (under CompressionPool's mutex).
+  std::optional<Expected<detail::PreparedRequest>> result;
+};
+
+/// Threads that compress batches ahead of the sending thread. Each worker owns its Compressor
+/// (they are not thread-safe). Jobs complete in any order; the caller waits for the one it needs.
+class CompressionPool {
+ public:
+  CompressionPool(Compression codec, int level, std::vector<HttpHeader> headers, unsigned threads)
+      : codec_(codec), level_(level), headers_(std::move(headers)) {
+    threads_.reserve(threads);
+    try {
+      for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+    } catch (...) {
+      stop_and_join();
+      throw;
+    }
+  }
+  ~CompressionPool() { stop_and_join(); }
+  CompressionPool(const CompressionPool&) = delete;
+  CompressionPool& operator=(const CompressionPool&) = delete;
+
+  void submit(std::shared_ptr<PipelineJob> job) {
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+    }
+    work_cv_.notify_one();
+  }
+
+  /// Blocks until `job` is compressed; moves its result out.
+  Expected<detail::PreparedRequest> wait(PipelineJob& job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return job.result.has_value(); });
+    Expected<detail::PreparedRequest> result = std::move(*job.result);
+    job.result.reset();
+    return result;
+  }
+
+ private:
+  void stop_and_join() {
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  void run() {
+    std::optional<detail::Compressor> compressor;
+    std::optional<Error> compressor_error;
+    auto made = detail::Compressor::create(codec_, level_);
+    if (made) {
+      compressor.emplace(std::move(made).value());
+    } else {
+      compressor_error = made.error();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;  // the caller waits for nothing any more (it only stops between sends)
+      std::shared_ptr<PipelineJob> job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      std::optional<Expected<detail::PreparedRequest>> result;
+      const std::size_t first_index = job->batch.first_index;
+      try {
+        if (compressor) {
+          result.emplace(detail::prepare_request(std::move(job->batch), headers_, *compressor));
+        } else {
+          result.emplace(*compressor_error);
+        }
+      } catch (const std::bad_alloc&) {
+        result.emplace(Error{ErrorCode::compression_failed, "out of memory while compressing", {}, Error::npos});
+      }
+      if (detail::on_request_compressed_for_tests) detail::on_request_compressed_for_tests(first_index);
+      lock.lock();
+      job->result = std::move(result);
+      done_cv_.notify_all();
+    }
+  }
+
+  const Compression codec_;
+  const int level_;
+  const std::vector<HttpHeader> headers_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<std::shared_ptr<PipelineJob>> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
 struct SumoClient::Impl {
   FinalizedSumoConfig config;
   std::shared_ptr<HttpClient> http;
@@ -217,39 +341,52 @@ struct SumoClient::Impl {
   std::vector<HttpHeader> headers;
   detail::DeliveryTarget target;
   detail::RetryEnvironment env;
+  unsigned compression_threads = 0;
+  std::unique_ptr<CompressionPool> pool;  // started by the first send() with two requests
 
   Impl(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> client)
       : config(std::move(cfg)),
         http(std::move(client)),
         headers(detail::build_request_headers(config.config(), config.config().metadata)),
         target(detail::DeliveryTarget::from(config)),
-        env(detail::default_retry_environment()) {
+        env(detail::default_retry_environment()),
+        compression_threads(resolve_compression_threads(config.config())) {
     if (!http) http = make_curl_http_client(config.config().http);
     auto made = detail::Compressor::create(config.config().compression, config.config().compression_level);
     if (made) {
       compressor.emplace(std::move(made).value());
     } else {
       compressor_error = made.error();
+      compression_threads = 0;  // every request fails the same way; no threads for that
     }
   }
 
-  void send(detail::Batch batch, DeliverySummary& summary) {
+  static DeliveryReport unsent_report(const detail::Batch& batch) {
     DeliveryReport report;
     report.first_index = batch.first_index;
     report.events = batch.events;
     report.raw_bytes = batch.body.size();
     report.truncated_events = batch.truncated_events;
-    if (!compressor) {
-      report.error = compressor_error;
-    } else if (auto prepared = detail::prepare_request(std::move(batch), headers, *compressor)) {
-      report = detail::deliver(*http, *prepared, target, env);
-    } else {
-      report.error = prepared.error();
-    }
-    add(std::move(report), summary);
+    return report;
   }
 
-  void too_large(std::size_t index, DeliverySummary& summary) {
+  /// Compresses on the calling thread.
+  Expected<detail::PreparedRequest> prepare_here(detail::Batch batch) {
+    if (!compressor) return *compressor_error;
+    return detail::prepare_request(std::move(batch), headers, *compressor);
+  }
+
+  /// POSTs a prepared request (with retries) from the calling thread, or reports why it has none.
+  void post(DeliveryReport unsent, Expected<detail::PreparedRequest> prepared, DeliverySummary& summary) {
+    if (prepared) {
+      add(detail::deliver(*http, *prepared, target, env), summary);
+    } else {
+      unsent.error = prepared.error();
+      add(std::move(unsent), summary);
+    }
+  }
+
+  DeliveryReport too_large_report(std::size_t index) const {
     DeliveryReport report;
     report.first_index = index;
     report.events = 1;
@@ -257,7 +394,7 @@ struct SumoClient::Impl {
                          "line " + std::to_string(index) + " cannot be made to fit batch.max_bytes (" +
                              std::to_string(config.config().batch.max_bytes) + " bytes), even truncated",
                          {}, Error::npos};
-    add(std::move(report), summary);
+    return report;
   }
 
   static void add(DeliveryReport report, DeliverySummary& summary) {
@@ -272,16 +409,102 @@ struct SumoClient::Impl {
     summary.requests.push_back(std::move(report));
   }
 
+  /// What comes next in input order: a request (compressed by the pool once `submitted`), or a
+  /// line that could not be made to fit.
+  struct Pending {
+    std::shared_ptr<PipelineJob> job;  // null: too_large
+    DeliveryReport unsent;             // the report skeleton (too_large: the whole report)
+    bool submitted = false;
+  };
+
+  /// The pipeline of one send(): batches are cut on the calling thread; while it POSTs request n
+  /// the pool compresses requests n+1..n+threads. Requests go out one at a time, in order, from the
+  /// calling thread (the HttpClient is never used from another thread). The first request is held
+  /// back until a second one exists, so a send() that makes one request never touches the pool.
+  class Pipeline {
+   public:
+    Pipeline(Impl& impl, DeliverySummary& summary) : impl_(impl), summary_(summary) {}
+
+    void add_batch(detail::Batch batch) {
+      if (impl_.compression_threads == 0) {
+        DeliveryReport unsent = unsent_report(batch);
+        impl_.post(std::move(unsent), impl_.prepare_here(std::move(batch)), summary_);
+        return;
+      }
+      // At most threads + 1 requests compressed or being compressed ahead: bounded memory.
+      while (jobs_ >= impl_.compression_threads + 1) post_front();
+      Pending p;
+      p.unsent = unsent_report(batch);
+      p.job = std::make_shared<PipelineJob>();
+      p.job->batch = std::move(batch);
+      pending_.push_back(std::move(p));
+      ++jobs_;
+      if (jobs_ >= 2 || started_) start();
+    }
+
+    void add_too_large(std::size_t index) {
+      if (pending_.empty()) {
+        add(impl_.too_large_report(index), summary_);
+        return;
+      }
+      Pending p;
+      p.unsent = impl_.too_large_report(index);
+      pending_.push_back(std::move(p));
+    }
+
+    void finish() {
+      while (!pending_.empty()) post_front();
+    }
+
+   private:
+    /// Hands every held request to the pool.
+    void start() {
+      if (!impl_.pool) {
+        impl_.pool = std::make_unique<CompressionPool>(impl_.config.config().compression,
+                                                       impl_.config.config().compression_level, impl_.headers,
+                                                       impl_.compression_threads);
+      }
+      started_ = true;
+      for (Pending& p : pending_) {
+        if (p.job && !p.submitted) {
+          impl_.pool->submit(p.job);
+          p.submitted = true;
+        }
+      }
+    }
+
+    void post_front() {
+      Pending p = std::move(pending_.front());
+      pending_.pop_front();
+      if (!p.job) {
+        add(std::move(p.unsent), summary_);
+        return;
+      }
+      --jobs_;
+      Expected<detail::PreparedRequest> prepared =
+          p.submitted ? impl_.pool->wait(*p.job) : impl_.prepare_here(std::move(p.job->batch));
+      impl_.post(std::move(p.unsent), std::move(prepared), summary_);
+    }
+
+    Impl& impl_;
+    DeliverySummary& summary_;
+    std::deque<Pending> pending_;
+    std::size_t jobs_ = 0;  // requests in pending_
+    bool started_ = false;
+  };
+
   template <class Add>
   DeliverySummary run(std::size_t count, Add&& add_item) {
     DeliverySummary summary;
+    Pipeline pipeline(*this, summary);
     detail::BatchBuilder builder(config.config().batch);
     for (std::size_t i = 0; i < count; ++i) {
       detail::BatchBuilder::AddResult result = add_item(builder, i);
-      if (result.completed) send(std::move(*result.completed), summary);
-      if (result.fit == detail::LineFit::too_large) too_large(i, summary);
+      if (result.completed) pipeline.add_batch(std::move(*result.completed));
+      if (result.fit == detail::LineFit::too_large) pipeline.add_too_large(i);
     }
-    if (auto last = builder.finish()) send(std::move(*last), summary);
+    if (auto last = builder.finish()) pipeline.add_batch(std::move(*last));
+    pipeline.finish();
     return summary;
   }
 };

@@ -45,6 +45,7 @@ constexpr std::chrono::milliseconds kMaxRequestTimeout{60000};
 constexpr std::chrono::milliseconds kMaxBackoff{std::chrono::hours(1)};
 constexpr std::chrono::milliseconds kMaxAge{std::chrono::hours(1)};
 constexpr std::chrono::milliseconds kMaxEnqueueTimeout{std::chrono::minutes(1)};
+constexpr int kMaxCompressionThreads = 64;
 constexpr std::uint64_t kMinSegmentBytes = 4096;
 
 Error make_error(ErrorCode code, std::string message) {
@@ -246,6 +247,10 @@ Expected<void> check_limits(const SumoConfig& c) {
   // A connect_timeout above request_timeout is allowed: the whole-request timeout bounds it anyway.
   if (c.connect_timeout < std::chrono::milliseconds(1) || c.connect_timeout > kMaxRequestTimeout) {
     return invalid("connect_timeout " + ms(c.connect_timeout) + " is out of range (1ms.." + ms(kMaxRequestTimeout) + ")");
+  }
+  if (c.compression_threads < -1 || c.compression_threads > kMaxCompressionThreads) {
+    return invalid("compression_threads " + std::to_string(c.compression_threads) + " is out of range (-1 = automatic, 0.." +
+                   std::to_string(kMaxCompressionThreads) + ")");
   }
   if (c.shutdown_timeout < std::chrono::milliseconds(0)) {
     return invalid("shutdown_timeout " + ms(c.shutdown_timeout) + " must not be negative");
@@ -525,6 +530,8 @@ std::string to_string(const SumoConfig& c) {
   if (c.compression_level == -1) s += " (default " + std::to_string(detail::default_compression_level(c.compression)) + ")";
   s += ", batch={max_bytes=" + std::to_string(c.batch.max_bytes) + ", max_events=" + std::to_string(c.batch.max_events) +
        ", max_age=" + ms(c.batch.max_age) + "}";
+  s += ", compression_threads=" + std::to_string(c.compression_threads);
+  if (c.compression_threads == -1) s += " (automatic)";
   s += ", retry={initial_backoff=" + ms(c.retry.initial_backoff) + ", max_backoff=" + ms(c.retry.max_backoff) +
        ", budget=" + ms(c.retry.budget) + ", max_attempts=" + std::to_string(c.retry.max_attempts) + "}";
   s += ", connect_timeout=" + ms(c.connect_timeout) + ", request_timeout=" + ms(c.request_timeout);

@@ -5,6 +5,13 @@
 // `details` truncated and is marked), compresses each request once, POSTs it and retries by the
 // pure policy below, re-sending the same compressed bytes. It returns a DeliveryReport per request.
 // It blocks the calling thread; SumoSender (sumo_sender.hpp) is the background variant.
+//
+// Pipelining: when a send() makes more than one request, up to SumoConfig::compression_threads
+// threads (started on first need, kept until the SumoClient is destroyed) compress the next
+// requests while the calling thread POSTs the current one, so compression, the network and the
+// server overlap. Requests still go out one at a time, in input order, from the calling thread:
+// the HttpClient is only ever used from there, and Sumo receives them in order. At most
+// compression_threads + 1 requests are compressed ahead of the one being sent.
 #pragma once
 
 #include <chrono>

@@ -137,6 +137,12 @@ struct SumoConfig {
   int compression_level = -1;
   /// Request cutting.
   BatchOptions batch;
+  /// SumoClient: threads that compress the next requests while the calling thread sends the
+  /// current one (a pipeline; requests still go out one at a time, in order, from the calling
+  /// thread). -1 = automatic (the number of hardware threads, at least 1, at most 4); 0 = no
+  /// threads (compress on the calling thread); at most 64. A send() whose events fit in one
+  /// request never uses them. SumoSender ignores it (it compresses on its own thread).
+  int compression_threads = -1;
   /// Retry policy.
   RetryOptions retry;
   /// Connection-establishment timeout.

@@ -38,6 +38,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ilert_sumo/events.hpp"
@@ -282,6 +283,8 @@ struct Row {
   std::vector<Sample> inline_ev;     // send(events), emulator decodes before answering
   std::vector<Sample> deferred_ev;   // send(events), emulator answers, then decodes (cpu: until decoded)
   std::vector<Sample> deferred_ln;   // send_lines(lines), same
+  std::vector<Sample> deferred_seq;  // send(events), deferred emulator, compression_threads = 0
+  std::vector<Sample> bare_parallel; // the bare compressor on pool_threads threads
   std::vector<double> naive_eps;     // one POST per event, same codec
   std::size_t wire_bytes = 0;
   std::size_t requests = 0;
@@ -337,6 +340,8 @@ int main(int argc, char** argv) {
     }
   }
   if (n_events == 0 || reps < 1 || naive_events == 0) return 2;
+  // What SumoConfig::compression_threads = -1 (automatic) resolves to.
+  const unsigned pool_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
 
   // --- data ---
   std::vector<Event> events;
@@ -369,8 +374,9 @@ int main(int argc, char** argv) {
               verify ? "verify mode (UTF-8 check, messages stored)" : "sink mode (every body decoded and split; no UTF-8 check, nothing stored)");
 
   auto client_for = [&](const test::SumoEmulator& emu, Compression codec, int level, std::size_t max_events,
-                        std::shared_ptr<HttpClient> http = nullptr) {
+                        int threads, std::shared_ptr<HttpClient> http = nullptr) {
     SumoConfig c;
+    c.compression_threads = threads;
     c.url = emu.url();
     c.allow_insecure_http = true;
     c.compression = codec;
@@ -403,16 +409,21 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<SumoClient>> deferred_clients;
   std::vector<std::unique_ptr<SumoClient>> naive_clients;
   std::vector<std::unique_ptr<SumoClient>> null_clients;
+  std::vector<std::unique_ptr<SumoClient>> sequential_clients;
   const std::vector<Event> warm(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(100, n_events)));
   const std::vector<Event> naive_sample(events.begin(),
                                         events.begin() + static_cast<std::ptrdiff_t>(std::min(naive_events, n_events)));
   for (const auto& c : configs) {
-    inline_clients.push_back(client_for(inline_emu, c.codec, c.level, 10000));
-    deferred_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000));
-    naive_clients.push_back(client_for(deferred_emu, c.codec, c.level, 1));
-    null_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, std::make_shared<NullHttp>()));
-    // Warm up: connection, allocator, compressor context.
-    for (auto* cl : {inline_clients.back().get(), deferred_clients.back().get(), naive_clients.back().get()}) {
+    inline_clients.push_back(client_for(inline_emu, c.codec, c.level, 10000, -1));
+    deferred_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, -1));
+    sequential_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, 0));
+    // The naive sender compresses and POSTs each event in turn: no pipeline.
+    naive_clients.push_back(client_for(deferred_emu, c.codec, c.level, 1, 0));
+    // The library's own cost on one thread (compare with the bare compressor, one thread).
+    null_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, 0, std::make_shared<NullHttp>()));
+    // Warm up: connection, allocator, compressor context, compression threads.
+    for (auto* cl : {inline_clients.back().get(), deferred_clients.back().get(), sequential_clients.back().get(),
+                     naive_clients.back().get()}) {
       if (!cl->send(warm).all_delivered()) ++failures;
     }
   }
@@ -448,6 +459,22 @@ int main(int argc, char** argv) {
       } else {
         compressed = requests;
         row.wire_bytes = raw;
+      }
+      if (library_equivalent(c, &row.impl)) {
+        // The bare compressor on `pool_threads` threads, requests dealt round robin: what the
+        // pipeline's compression threads could do at best with nothing else to do.
+        std::vector<std::unique_ptr<Bare>> bares;
+        for (unsigned t = 0; t < pool_threads; ++t) bares.push_back(library_equivalent(c, &row.impl));
+        Stopwatch sw;
+        std::vector<std::thread> workers;
+        for (unsigned t = 0; t < pool_threads; ++t) {
+          workers.emplace_back([&, t] {
+            std::string o;
+            for (std::size_t i = t; i < requests.size(); i += pool_threads) bares[t]->compress(requests[i], o);
+          });
+        }
+        for (auto& w : workers) w.join();
+        row.bare_parallel.push_back({sw.wall(), sw.cpu()});
       }
       if (c.codec == Compression::gzip || c.codec == Compression::deflate) {
         ZlibBare z(c.level, c.codec == Compression::gzip);
@@ -485,6 +512,14 @@ int main(int argc, char** argv) {
         const double wall = sw.wall();
         if (!delivered_all(deferred_emu, before, n_events, s)) ++failures;
         row.deferred_ev.push_back({wall, sw.cpu()});
+      }
+      {
+        const auto before = deferred_emu.counters().messages;
+        Stopwatch sw;
+        const auto s = sequential_clients[k]->send(events);
+        const double wall = sw.wall();
+        if (!delivered_all(deferred_emu, before, n_events, s)) ++failures;
+        row.deferred_seq.push_back({wall, sw.cpu()});
       }
       {
         const auto before = deferred_emu.counters().messages;
@@ -551,9 +586,13 @@ int main(int argc, char** argv) {
 
   std::printf("\n1. Throughput, wall clock. MB/s = uncompressed MB of Sumo lines per second: median (best) of %d;\n"
               "   %% = median vs the bare compressor's median.\n\n", reps);
-  std::printf("| codec | level | ratio | bare impl | bare MB/s | zlib MB/s | library alone MB/s | %% | "
-              "inline emulator MB/s | %% | deferred emulator MB/s | %% | deferred, lines MB/s |\n");
-  std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("   Delivery columns use the default compression_threads (automatic: %u here) unless marked\n"
+              "   '0 threads'; 'library alone' is on one thread. bare xN = the bare compressor on N threads.\n\n",
+              pool_threads);
+  std::printf("| codec | level | ratio | bare impl | bare MB/s | bare x%u MB/s | zlib MB/s | library alone MB/s | %% | "
+              "deferred, 0 threads MB/s | %% | inline emulator MB/s | %% | deferred emulator MB/s | %% | %% of bare x%u | "
+              "deferred, lines MB/s |\n", pool_threads, pool_threads);
+  std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   bool bare_met = true;
   bool naive_met = true;
   std::vector<Rate> deferred_rates;
@@ -564,30 +603,34 @@ int main(int argc, char** argv) {
     const Rate lib = rate(r.library, raw_mb);
     const Rate inl = rate(r.inline_ev, raw_mb);
     const Rate def = rate(r.deferred_ev, raw_mb);
+    const Rate seq = rate(r.deferred_seq, raw_mb);
+    const Rate par = rate(r.bare_parallel, raw_mb);
     deferred_rates.push_back(def);
     if (bare.median > 0 && def.median / bare.median < 0.70) bare_met = false;
-    std::printf("| %s | %d | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.name, c.level,
-                static_cast<double>(raw) / static_cast<double>(r.wire_bytes), r.impl, mbs(bare).c_str(),
-                mbs(rate(r.zlib, raw_mb)).c_str(), mbs(lib).c_str(), pct(lib.median, bare.median).c_str(),
+    std::printf("| %s | %d | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.name,
+                c.level, static_cast<double>(raw) / static_cast<double>(r.wire_bytes), r.impl, mbs(bare).c_str(),
+                mbs(par).c_str(), mbs(rate(r.zlib, raw_mb)).c_str(), mbs(lib).c_str(),
+                pct(lib.median, bare.median).c_str(), mbs(seq).c_str(), pct(seq.median, bare.median).c_str(),
                 mbs(inl).c_str(), pct(inl.median, bare.median).c_str(), mbs(def).c_str(),
-                pct(def.median, bare.median).c_str(), mbs(rate(r.deferred_ln, raw_mb)).c_str());
+                pct(def.median, bare.median).c_str(), pct(def.median, par.median).c_str(),
+                mbs(rate(r.deferred_ln, raw_mb)).c_str());
   }
 
   std::printf("\n2. CPU cost: MB per CPU-second of the whole process (client, curl, emulator), median; not\n"
               "   inflated by other processes on the shared cores.\n\n");
-  std::printf("| codec | level | bare | library alone | %% | emulator decode alone | inline, client+emulator | "
-              "deferred, client+emulator |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| codec | level | bare | library alone | %% | emulator decode alone | deferred, 0 threads | "
+              "inline, client+emulator | deferred, client+emulator |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::size_t k = 0; k < configs.size(); ++k) {
     const Row& r = rows[k];
     const Rate bare = rate(r.bare, raw_mb);
     const Rate lib = rate(r.library, raw_mb);
     char bare_text[32] = "-";
     if (bare.cpu_median > 0) std::snprintf(bare_text, sizeof bare_text, "%.0f", bare.cpu_median);
-    std::printf("| %s | %d | %s | %.0f | %s | %.0f | %.0f | %.0f |\n", configs[k].name, configs[k].level,
+    std::printf("| %s | %d | %s | %.0f | %s | %.0f | %.0f | %.0f | %.0f |\n", configs[k].name, configs[k].level,
                 bare_text, lib.cpu_median, pct(lib.cpu_median, bare.cpu_median).c_str(),
-                rate(r.decode, raw_mb).cpu_median, rate(r.inline_ev, raw_mb).cpu_median,
-                rate(r.deferred_ev, raw_mb).cpu_median);
+                rate(r.decode, raw_mb).cpu_median, rate(r.deferred_seq, raw_mb).cpu_median,
+                rate(r.inline_ev, raw_mb).cpu_median, rate(r.deferred_ev, raw_mb).cpu_median);
   }
 
   const double naive_none = median(rows[0].naive_eps);
@@ -596,16 +639,19 @@ int main(int argc, char** argv) {
               "   (emulator --delay 1; naive: %zu events; medians).\n\n",
               naive_sample.size(), latency_sample.size());
   std::printf("| codec | level | delivery events/s | naive, same codec | vs naive | vs naive none | "
-              "1 ms: delivery events/s | 1 ms: vs naive none (%.2f k/s) |\n", latency_naive / 1e3);
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+              "0 threads: events/s | 0 threads: vs naive | 1 ms: delivery events/s | 1 ms: vs naive none (%.2f k/s) |\n",
+              latency_naive / 1e3);
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::size_t k = 0; k < configs.size(); ++k) {
     const Row& r = rows[k];
-    const double eps = deferred_rates[k].median * 1e6 / (static_cast<double>(raw) / static_cast<double>(n_events));
+    const double bytes_per_event = static_cast<double>(raw) / static_cast<double>(n_events);
+    const double eps = deferred_rates[k].median * 1e6 / bytes_per_event;
+    const double seq_eps = rate(r.deferred_seq, raw_mb).median * 1e6 / bytes_per_event;
     const double naive = median(r.naive_eps);
     if (eps / naive < 10) naive_met = false;
-    std::printf("| %s | %d | %.0f k | %.1f k | %.1fx | %.1fx | %.0f k | %.0fx |\n", configs[k].name, configs[k].level,
-                eps / 1e3, naive / 1e3, eps / naive, eps / naive_none, latency_eps[k] / 1e3,
-                latency_eps[k] / latency_naive);
+    std::printf("| %s | %d | %.0f k | %.1f k | %.1fx | %.1fx | %.0f k | %.1fx | %.0f k | %.0fx |\n", configs[k].name,
+                configs[k].level, eps / 1e3, naive / 1e3, eps / naive, eps / naive_none, seq_eps / 1e3,
+                seq_eps / naive, latency_eps[k] / 1e3, latency_eps[k] / latency_naive);
   }
   std::printf("\n%zu requests per delivery run; %s\n", rows[0].requests,
               failures == 0 ? "every run delivered every event (counted at the emulator)" : "FAILURES seen");
