@@ -1,30 +1,36 @@
 // src/parse.cpp: parse_event(), webhook body bytes -> typed Event (see parse.hpp).
 //
-// How it works, in one pass and without a DOM:
-//   1. Size limit, BOM skip, empty check; then the body is copied into a zero-padded per-thread
-//      buffer while being checked for valid UTF-8 and lone low surrogate escapes (utf8.hpp, SSE2).
-//   2. RapidJSON's SAX Reader parses that buffer in situ (strings are unescaped in place, with
-//      RapidJSON's SSE2 scanning) and streams events into Handler, which keeps a small frame stack
-//      (for paths, duplicate keys and depth) and fills Alert fields directly. Numbers arrive as raw
-//      text (kParseNumbersAsStringsFlag), so ids are checked exactly and `labels`/`customDetails`
-//      are re-serialized losslessly with a compact writer while streaming.
+// How it works, in one pass over the caller's bytes and without a DOM:
+//   1. Size limit, BOM skip, empty check.
+//   2. Our own tokenizer (json_scan.hpp) reads the body once, iteratively (no recursion however
+//      deep the nesting), strict RFC 8259, validating UTF-8 inside its SSE2 string scan (only
+//      non-ASCII bytes are looked at one sequence at a time). It never copies the body: strings
+//      without escapes are passed on as views into it; strings with escapes are decoded into a
+//      per-thread scratch buffer that is sized once per call and never moves during it. It
+//      streams into Handler, which keeps a small frame stack (for paths, duplicate keys and
+//      depth) and fills Alert fields directly. Numbers arrive as raw text, so ids are checked
+//      exactly and `labels`/`customDetails` are re-serialized losslessly with a compact writer
+//      while streaming.
 //   3. After the root object: only whitespace may follow; then required fields and dispatch by
 //      event type (events.cpp holds the wire-name table).
 // Which error is reported when a body has several: JSON-level problems (syntax, invalid_utf8,
-// invalid_unicode_escape, duplicate_key, nesting_too_deep, a number too big for RapidJSON) stop the
-// reader and always win; model-level problems (not_an_object, wrong_type, number_out_of_range of
-// an id) are remembered, the rest of the body is still validated, and the first one is reported
-// only when the body is otherwise well-formed; missing_field comes last. Within a level, the first
-// problem in the body wins. When step 1 finds invalid UTF-8 or a lone low surrogate escape (which
-// RapidJSON 1.1.0 would accept) at byte X, only the bytes before X are parsed: a JSON-level problem
-// before X is reported as such, otherwise the one at X.
+// invalid_unicode_escape, duplicate_key, nesting_too_deep, a number too big to represent) stop
+// the scan and always win; model-level problems (not_an_object, wrong_type, number_out_of_range
+// of an id) are remembered, the rest of the body is still validated, and the first one is
+// reported only when the body is otherwise well-formed; missing_field comes last. Within a level,
+// the first problem in the body wins: the tokenizer checks every byte before the one it stops at,
+// so invalid UTF-8 anywhere is invalid_utf8 at its first byte unless a JSON-level problem comes
+// earlier. Error codes, offsets and messages are those of the former RapidJSON 1.1.0 reader
+// (recursive, in situ) plus its UTF-8 pre-scan, with one deliberate difference: RapidJSON's SSE2
+// string scan let raw bytes 0x1A..0x1F through depending on alignment; they are now always
+// "unescaped control character", as RFC 8259 requires.
 //
 // Choices where the issue is silent (also documented in the tests):
 //   * Error offsets are byte offsets into the original body (a skipped BOM counts). Type and range
 //     errors point at the first byte of the offending value, duplicate_key at the opening quote of
 //     the second key, nesting_too_deep at the '[' or '{' that is one level too deep, syntax errors
-//     where RapidJSON stopped, missing_field at the `null` when the field was null, else at the
-//     root '{'. too_large points at the first byte over the limit, empty_body at the body's end.
+//     where the tokenizer stopped (escape errors at the escape's backslash), missing_field at the
+//     `null` when the field was null, else at the root '{'. too_large points at the first byte over the limit, empty_body at the body's end.
 //   * Ids: a JSON integer or a digit string in 1..2^63-1. A digit string with a leading zero
 //     ("007", "0") and any non-integer number (1.5, 1e3, -0) are number_out_of_range; a string
 //     that is not all digits ("", "-5", "12a") is wrong_type.
@@ -32,15 +38,18 @@
 //     `alertKey` wins (both are still type-checked).
 //   * Inside `responders`, `links` and `images`, every element must be an object (`null`
 //     included is wrong_type): only fields, not array elements, can be absent.
-//   * A number too large for a double (RapidJSON's limit, e.g. 1e400) is number_out_of_range,
-//     wherever it is.
+//   * A number too large for a double (RapidJSON 1.1.0's rule, kept exactly: e.g. 1e400, 1e309,
+//     a 400-digit integer; see json_scan.hpp) is number_out_of_range, wherever it is.
+//   * Escapes: surrogate pairs are combined; a lone high or lone low surrogate escape is
+//     invalid_unicode_escape at its backslash; \u0000 is kept as a NUL byte.
 //   * A Sumo line's `receivedEventType` (when a string) is the received type and is dispatched on;
 //     its `eventType` (canonical) must still be a string but is not cross-checked.
 //   * Out of memory while parsing gives too_large with the message "out of memory". Bodies of
-//     4 GiB - 64 bytes or more are too_large whatever max_body_bytes says (RapidJSON's lengths).
+//     4 GiB - 64 bytes or more are too_large whatever max_body_bytes says (RapidJSON's limit,
+//     kept: frame counters are 32-bit).
 //   * Paths: `a.b[2].c`; a key that is not [A-Za-z0-9_$-]+ is written `["k e y"]` (JSON-quoted,
 //     cut at 40 bytes). Paths deeper than 80 levels keep their first and last 40 components
-//     around "...". For syntax errors the path is the value being read when the reader stopped.
+//     around "...". For syntax errors the path is the value being read when the scan stopped.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -54,17 +63,15 @@
 #include <utility>
 #include <vector>
 
-#include <rapidjson/error/error.h>
-#include <rapidjson/reader.h>
-
 #include "compact_writer.hpp"
 #include "ilert_sumo/parse.hpp"
+#include "json_scan.hpp"
 #include "utf8.hpp"
 
 namespace ilert_sumo {
 namespace {
 
-using rapidjson::SizeType;
+using detail::json::ScanError;
 
 // ------------------------------------------------------------------------------------------------
 // Vocabulary
@@ -319,46 +326,17 @@ struct Frame {
 };
 
 struct Scratch {
-  std::vector<char> buffer;
+  detail::json::Workspace scan;  // the tokenizer's container stack and unescaped strings
   std::vector<Frame> frames;
   std::vector<std::string_view> keys;
   std::vector<std::unordered_set<std::string_view>> sets;
   std::string raw;  // labels/customDetails being re-serialized
-  rapidjson::Reader reader;
-};
-
-/// rapidjson output stream appending to a std::string.
-struct StringSink {
-  using Ch = char;
-  std::string* out = nullptr;
-  void Put(char c) { out->push_back(c); }
-  void Flush() {}
-};
-
-/// The rapidjson::Writer-shaped face of CompactWriter (see compact_writer.hpp for why not
-/// rapidjson::Writer itself).
-class RawWriter {
- public:
-  void Reset(StringSink& sink) { writer_.reset(sink.out); }
-  void Null() { writer_.null_value(); }
-  void Bool(bool value) { writer_.bool_value(value); }
-  void RawValue(const char* text, std::size_t length, rapidjson::Type) { writer_.raw_value(text, length); }
-  void String(const char* text, SizeType length) { writer_.string_value(text, length); }
-  void Key(const char* text, SizeType length) { writer_.key(text, length); }
-  void StartObject() { writer_.start_object(); }
-  void EndObject() { writer_.end_object(); }
-  void StartArray() { writer_.start_array(); }
-  void EndArray() { writer_.end_array(); }
-
- private:
-  detail::CompactWriter writer_;
 };
 
 /// What the handler keeps between calls on one thread.
 struct ThreadState {
   Scratch scratch;
-  StringSink sink;
-  RawWriter writer;
+  detail::CompactWriter writer;  // re-serializes labels/customDetails into Scratch::raw
 };
 
 ThreadState& thread_state() {
@@ -372,53 +350,39 @@ constexpr std::size_t kLinearKeyLimit = 16;
 constexpr std::uint64_t bit(Field f) noexcept { return std::uint64_t{1} << static_cast<unsigned>(f); }
 
 // ------------------------------------------------------------------------------------------------
-// The SAX handler. Frames track where the reader is (for paths, duplicate keys and depth); each
-// frame's `field` says what the next value fills. The hot paths (Key, String, RawNumber, open,
-// close) do a table-like switch and little else.
+// The SAX handler driven by the tokenizer (json_scan.hpp). Frames track where the scan is (for
+// paths, duplicate keys and depth); each frame's `field` says what the next value fills. The hot
+// paths (on_key, on_string, on_number, open, close) do a table-like switch and little else.
+// Offsets passed in are content offsets (after the BOM).
 
 class Handler {
  public:
-  Handler(ThreadState& state, Event& event, const char* base, std::string_view content,
-          std::size_t origin, std::size_t max_depth, bool iterative)
+  Handler(ThreadState& state, Event& event, std::size_t origin, std::size_t max_depth)
       : frames_(state.scratch.frames),
         keys_(state.scratch.keys),
         sets_(state.scratch.sets),
         raw_(state.scratch.raw),
-        sink_(state.sink),
         writer_(state.writer),
-        base_(base),
-        content_(content),
         origin_(origin),
         max_depth_(max_depth),
-        iterative_(iterative),
         event_(event),
         alert_(&base_of(event).alert) {}
 
-  void set_stream(rapidjson::InsituStringStream* stream) { stream_ = stream; }
-
-  // --- rapidjson Handler concept ---
-  bool Null() { return scalar(Kind::null, "null", tell() - 4); }
-  bool Bool(bool b) { return scalar(Kind::boolean, b ? "true" : "false", tell() - (b ? 4 : 5)); }
-  // Numbers always arrive through RawNumber (kParseNumbersAsStringsFlag).
-  bool Int(int) { return unexpected_callback(); }
-  bool Uint(unsigned) { return unexpected_callback(); }
-  bool Int64(std::int64_t) { return unexpected_callback(); }
-  bool Uint64(std::uint64_t) { return unexpected_callback(); }
-  bool Double(double) { return unexpected_callback(); }
-  bool RawNumber(const char* s, SizeType n, bool) {
+  // --- tokenizer callbacks (json_scan.hpp) ---
+  bool on_null(std::size_t at) { return scalar(Kind::null, "null", at); }
+  bool on_bool(bool b, std::size_t at) { return scalar(Kind::boolean, b ? "true" : "false", at); }
+  bool on_number(std::string_view text, std::size_t at) {
     Frame* f = top_;
-    const std::string_view text(s, n);
-    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, offset_of(s));
+    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, at);
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
   }
 
   // The hot path: string values of known string fields are stored right here.
-  bool String(const char* s, SizeType n, bool) {
+  bool on_string(std::string_view t, std::size_t quote_at) {
     Frame* f = top_;
-    if (f == nullptr) return scalar(Kind::string, {s, n}, offset_of(s) - 1);
-    const std::string_view t(s, n);
+    if (f == nullptr) return scalar(Kind::string, t, quote_at);
     switch (f->field) {
       case Field::unknown: break;
       case Field::summary: alert_->summary.emplace(t); break;
@@ -447,20 +411,19 @@ class Handler {
       case Field::image_src: target<Image>(*f).src.emplace(t); break;
       case Field::image_href: target<Image>(*f).href.emplace(t); break;
       case Field::image_alt: target<Image>(*f).alt.emplace(t); break;
-      case Field::raw: writer_.String(s, n); break;
-      default: apply_scalar(*f, f->field, Value{Kind::string, t, offset_of(s) - 1}); break;
+      case Field::raw: writer_.string_value(t.data(), t.size()); break;
+      default: apply_scalar(*f, f->field, Value{Kind::string, t, quote_at}); break;
     }
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
   }
-  bool StartObject() { return open(false, container_start()); }
-  bool StartArray() { return open(true, container_start()); }
-  bool EndObject(SizeType) { return close(); }
-  bool EndArray(SizeType) { return close(); }
+  bool on_start_object(std::size_t at) { return open(false, at); }
+  bool on_start_array(std::size_t at) { return open(true, at); }
+  bool on_end_object() { return close(); }
+  bool on_end_array() { return close(); }
 
-  bool Key(const char* s, SizeType n, bool) {
-    const std::string_view key(s, n);
+  bool on_key(std::string_view key, std::size_t quote_at) {
     Frame& f = *top_;
     f.in_value = true;
     f.key = key;
@@ -475,14 +438,14 @@ class Handler {
       default: break;
     }
     if (field != Field::unknown) {
-      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, offset_of(s) - 1);
+      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, quote_at);
       f.seen |= bit(field);
     } else if (!check_unknown_key(f, key)) {
       f.field = Field::unknown;
-      return duplicate(f, field, key, offset_of(s) - 1);
+      return duplicate(f, field, key, quote_at);
     } else if (f.ctx == Ctx::raw) {
       field = Field::raw;
-      writer_.Key(s, n);
+      writer_.key(key.data(), key.size());
     }
     f.field = field;
     return true;
@@ -492,7 +455,7 @@ class Handler {
   bool has_error() const { return error_.code != ErrorCode::ok; }
   Error take_error() { return std::move(error_); }
 
-  /// The path of the value being read: used for errors found by the reader.
+  /// The path of the value being read: used for errors found by the tokenizer.
   std::string current_path() const {
     // Paths deeper than 80 levels (only possible with a raised max_depth) keep their first and
     // last 40 components around a "...".
@@ -520,7 +483,7 @@ class Handler {
     return Error{code, std::move(message), current_path(), content_offset + origin_};
   }
 
-  /// After a successful reader pass: the model-level error, a missing required field, or
+  /// After a successful scan: the model-level error, a missing required field, or
   /// nothing (the event, filled in place, is complete).
   std::optional<Error> finish() {
     if (model_error_) return std::move(model_error_);
@@ -537,18 +500,13 @@ class Handler {
   }
 
  private:
-  /// A value as the reader delivered it.
+  /// A value as the tokenizer delivered it.
   struct Value {
     Kind kind;
     std::string_view text;  // string contents, number text, or the literal
     std::size_t start;      // content offset of its first byte
   };
 
-  std::size_t tell() const { return stream_->Tell(); }
-  // The recursive reader calls StartObject/StartArray after taking the bracket, the iterative one
-  // before.
-  std::size_t container_start() const { return iterative_ ? tell() : tell() - 1; }
-  std::size_t offset_of(const char* p) const { return static_cast<std::size_t>(p - base_); }
   Alert& alert() { return *alert_; }
 
   template <class T>
@@ -558,7 +516,7 @@ class Handler {
 
   // --- errors ---
 
-  /// A JSON-level error (syntax-like): stops the reader.
+  /// A JSON-level error (syntax-like): stops the scan.
   bool fail(ErrorCode code, std::size_t content_offset, std::string message) {
     error_ = make_error(code, content_offset, std::move(message));
     return false;
@@ -571,8 +529,6 @@ class Handler {
     if (!model_error_) model_error_ = make_error(code, content_offset, std::move(message));
     return false;
   }
-
-  bool unexpected_callback() { return fail(ErrorCode::syntax, tell(), "unexpected number event"); }
 
   bool wrong_type(const Value& v, const char* expected) {
     std::string message = "expected ";
@@ -681,10 +637,10 @@ class Handler {
 
   void write_raw_scalar(Kind kind, std::string_view text) {
     switch (kind) {
-      case Kind::null: writer_.Null(); break;
-      case Kind::boolean: writer_.Bool(text.size() == 4); break;
-      case Kind::number: writer_.RawValue(text.data(), text.size(), rapidjson::kNumberType); break;
-      case Kind::string: writer_.String(text.data(), static_cast<SizeType>(text.size())); break;
+      case Kind::null: writer_.null_value(); break;
+      case Kind::boolean: writer_.bool_value(text.size() == 4); break;
+      case Kind::number: writer_.raw_value(text.data(), text.size()); break;
+      case Kind::string: writer_.string_value(text.data(), text.size()); break;
       default: break;
     }
   }
@@ -783,8 +739,7 @@ class Handler {
   /// Starts re-serializing a labels/customDetails value into raw_ (then copied at its exact size).
   void start_raw() {
     raw_.clear();
-    sink_.out = &raw_;
-    writer_.Reset(sink_);
+    writer_.reset(&raw_);
   }
 
   bool set_raw_scalar(std::optional<std::string>& out, const Value& v) {
@@ -922,9 +877,9 @@ class Handler {
       push(Ctx::skip, is_array, Field::unknown, nullptr);
     } else if (field == Field::raw) {
       if (is_array) {
-        writer_.StartArray();
+        writer_.start_array();
       } else {
-        writer_.StartObject();
+        writer_.start_object();
       }
       push(Ctx::raw, is_array, Field::raw, nullptr);
     } else if (!open_typed(*f, field, is_array, start)) {
@@ -989,9 +944,9 @@ class Handler {
         raw_target_ = field == Field::labels ? &alert().labels_json : &alert().custom_details_json;
         start_raw();
         if (is_array) {
-          writer_.StartArray();
+          writer_.start_array();
         } else {
-          writer_.StartObject();
+          writer_.start_object();
         }
         push(Ctx::raw, is_array, Field::raw, nullptr);
         return true;
@@ -1010,9 +965,9 @@ class Handler {
     const bool was_raw = f.ctx == Ctx::raw;
     if (was_raw) {
       if (f.is_array) {
-        writer_.EndArray();
+        writer_.end_array();
       } else {
-        writer_.EndObject();
+        writer_.end_object();
       }
     }
     if (keys_.size() != f.keys_begin) {
@@ -1035,18 +990,13 @@ class Handler {
   std::vector<std::string_view>& keys_;
   std::vector<std::unordered_set<std::string_view>>& sets_;
   std::string& raw_;
-  StringSink& sink_;
-  RawWriter& writer_;
-  const char* base_;            // the in-situ buffer (content offset 0)
-  std::string_view content_;    // the original body after the BOM (not modified)
+  detail::CompactWriter& writer_;
   std::size_t origin_;          // bytes skipped before content (BOM)
   std::size_t max_depth_;
-  bool iterative_;
   Event& event_;                // filled in place (see retype)
   Alert* alert_;
   Frame* top_ = nullptr;        // frames_[depth_ - 1], or null before the root
   std::size_t depth_ = 0;       // open containers
-  rapidjson::InsituStringStream* stream_ = nullptr;
 
   bool has_id_ = false;
   std::optional<std::size_t> id_null_at_;
@@ -1057,12 +1007,12 @@ class Handler {
   std::optional<EventTypeInfo> type_info_;  // of the dispatching event type (see retype)
   std::size_t root_start_ = 0;
   std::optional<std::string>* raw_target_ = nullptr;
-  Error error_;                       // JSON-level error (reader stopped)
+  Error error_;                       // JSON-level error (scan stopped)
   std::optional<Error> model_error_;  // first model-level error
 };
 
 // ------------------------------------------------------------------------------------------------
-// Reader errors -> our errors
+// Tokenizer errors -> our errors
 
 /// Describes the byte at `offset` for a message: 'x', byte 0xNN, or end of input.
 std::string describe_byte(std::string_view content, std::size_t offset) {
@@ -1088,67 +1038,78 @@ std::string syntax_hint(std::string_view content, std::size_t offset) {
   return "";
 }
 
-Error reader_error(const Handler& handler, rapidjson::ParseErrorCode code, std::size_t offset,
-                   std::string_view content) {
-  using namespace rapidjson;
+/// True when a syntax error at `offset` is at the backslash of a `\uDC00`..`\uDFFF` escape
+/// outside any string: reported as "unexpected '\'" (as the former pre-scan did).
+bool lone_low_escape_at(std::string_view content, std::size_t offset) {
+  const auto* p = reinterpret_cast<const unsigned char*>(content.data());
+  return offset + 1 < content.size() && p[offset] == '\\' && p[offset + 1] == 'u' &&
+         detail::lone_low_surrogate_at(p, content.size(), offset);
+}
+
+Error scan_error(const Handler& handler, detail::json::ScanResult result, std::string_view content) {
+  const std::size_t offset = result.offset;
   const std::string got = describe_byte(content, offset);
-  const std::string hint = syntax_hint(content, offset);
-  switch (code) {
-    case kParseErrorDocumentEmpty:
-      return handler.make_error(ErrorCode::syntax, offset, "expected a JSON value, got " + got);
-    case kParseErrorValueInvalid:
-      return handler.make_error(ErrorCode::syntax, offset, "invalid value: unexpected " + got + hint);
-    case kParseErrorObjectMissName:
-      return handler.make_error(ErrorCode::syntax, offset, "expected a string key, got " + got + hint);
-    case kParseErrorObjectMissColon:
-      return handler.make_error(ErrorCode::syntax, offset, "expected ':' after the key, got " + got + hint);
-    case kParseErrorObjectMissCommaOrCurlyBracket:
-      return handler.make_error(ErrorCode::syntax, offset, "expected ',' or '}' after a member, got " + got + hint);
-    case kParseErrorArrayMissCommaOrSquareBracket:
-      return handler.make_error(ErrorCode::syntax, offset, "expected ',' or ']' after an element, got " + got + hint);
-    case kParseErrorStringUnicodeEscapeInvalidHex:
+  switch (result.error) {
+    case ScanError::document_empty:
+    case ScanError::value_invalid:
+    case ScanError::object_miss_name:
+    case ScanError::object_miss_colon:
+    case ScanError::object_miss_comma_or_curly:
+    case ScanError::array_miss_comma_or_bracket:
+    case ScanError::number_miss_fraction:
+    case ScanError::number_miss_exponent:
+    case ScanError::trailing_data:
+      if (lone_low_escape_at(content, offset)) return handler.make_error(ErrorCode::syntax, offset, "unexpected '\\'");
+      break;
+    default:
+      break;
+  }
+  const auto syntax = [&](std::string message) { return handler.make_error(ErrorCode::syntax, offset, std::move(message)); };
+  switch (result.error) {
+    case ScanError::document_empty: return syntax("expected a JSON value, got " + got);
+    case ScanError::value_invalid: return syntax("invalid value: unexpected " + got + syntax_hint(content, offset));
+    case ScanError::object_miss_name:
+      return syntax("expected a string key, got " + got + syntax_hint(content, offset));
+    case ScanError::object_miss_colon:
+      return syntax("expected ':' after the key, got " + got + syntax_hint(content, offset));
+    case ScanError::object_miss_comma_or_curly:
+      return syntax("expected ',' or '}' after a member, got " + got + syntax_hint(content, offset));
+    case ScanError::array_miss_comma_or_bracket:
+      return syntax("expected ',' or ']' after an element, got " + got + syntax_hint(content, offset));
+    case ScanError::trailing_data: return syntax("unexpected " + got + " after the top-level object");
+    case ScanError::escape_invalid:
+      return syntax("invalid escape sequence: '\\' followed by " + describe_byte(content, offset + 1));
+    case ScanError::control_character: return syntax("unescaped control character (" + got + ") in string");
+    case ScanError::unterminated_string: return syntax("unterminated string");
+    case ScanError::unicode_escape_invalid_hex:
       return handler.make_error(ErrorCode::invalid_unicode_escape, offset, "\\u must be followed by four hex digits");
-    case kParseErrorStringUnicodeSurrogateInvalid: {
+    case ScanError::unicode_surrogate_invalid: {
       std::string message = "high surrogate escape";
       if (offset + 6 <= content.size()) message += " \\u" + std::string(content.substr(offset + 2, 4));
       message += " is not followed by a low surrogate escape";
       return handler.make_error(ErrorCode::invalid_unicode_escape, offset, std::move(message));
     }
-    case kParseErrorStringEscapeInvalid:
-      if (offset < content.size() && static_cast<unsigned char>(content[offset]) < 0x20) {
-        return handler.make_error(ErrorCode::syntax, offset, "unescaped control character (" + got + ") in string");
-      }
-      return handler.make_error(ErrorCode::syntax, offset,
-                                "invalid escape sequence: '\\' followed by " + describe_byte(content, offset + 1));
-    case kParseErrorStringMissQuotationMark:
-      if (offset < content.size()) {
-        return handler.make_error(ErrorCode::syntax, offset, "unescaped control character (" + got + ") in string");
-      }
-      return handler.make_error(ErrorCode::syntax, offset, "unterminated string");
-    case kParseErrorStringInvalidEncoding:
-      return handler.make_error(ErrorCode::invalid_utf8, offset, "invalid UTF-8 in string");
-    case kParseErrorNumberTooBig:
+    case ScanError::lone_low_surrogate:
+      return handler.make_error(ErrorCode::invalid_unicode_escape, offset,
+                                "lone low surrogate \\u" + std::string(content.substr(offset + 2, 4)) +
+                                    " (not preceded by a high surrogate)");
+    case ScanError::invalid_utf8:
+      return handler.make_error(ErrorCode::invalid_utf8, offset, "invalid UTF-8 byte sequence");
+    case ScanError::number_too_big:
       return handler.make_error(ErrorCode::number_out_of_range, offset, "number too large to represent");
-    case kParseErrorNumberMissFraction:
-      return handler.make_error(ErrorCode::syntax, offset, "expected a digit after the decimal point, got " + got);
-    case kParseErrorNumberMissExponent:
-      return handler.make_error(ErrorCode::syntax, offset, "expected a digit in the exponent, got " + got);
-    default:
-      return handler.make_error(ErrorCode::syntax, offset, "invalid JSON at " + got);
+    case ScanError::number_miss_fraction: return syntax("expected a digit after the decimal point, got " + got);
+    case ScanError::number_miss_exponent: return syntax("expected a digit in the exponent, got " + got);
+    case ScanError::none:
+    case ScanError::handler:
+      break;
   }
+  return syntax("invalid JSON at " + got);
 }
-
-// Strict RFC 8259 (no comments/NaN/trailing commas: those flags stay off), in situ, numbers as
-// text, stop after the root value (trailing data is checked here). The iterative reader keeps the
-// call stack flat however deep the input is nested; the recursive one is used when the depth
-// limit already bounds the recursion.
-constexpr unsigned kBaseFlags =
-    rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag;
-constexpr std::size_t kRecursiveDepthLimit = 256;
 
 /// Parses `body` into `event` (which holds a default-constructed Event on entry); the error, if any.
 std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options) {
-  // RapidJSON's string lengths are 32-bit: bodies near 4 GiB are too large whatever the option.
+  // Bodies near 4 GiB are too large whatever the option (kept from the RapidJSON days: offsets
+  // and counts in the frames are 32-bit).
   constexpr std::size_t kReaderLimit = std::size_t{0xFFFFFFFFu} - 64;
   const std::size_t limit = std::min(options.max_body_bytes, kReaderLimit);
   if (body.size() > limit) {
@@ -1172,55 +1133,18 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
     Scratch& scratch_space;
     ~Trim() {
       constexpr std::size_t kKeep = std::size_t{1} << 20;
-      if (scratch_space.buffer.capacity() > kKeep) std::vector<char>().swap(scratch_space.buffer);
+      if (scratch_space.scan.scratch.size() > kKeep) std::vector<char>().swap(scratch_space.scan.scratch);
+      if (scratch_space.scan.stack.size() > kKeep) std::vector<std::uint8_t>().swap(scratch_space.scan.stack);
       if (scratch_space.raw.capacity() > kKeep) std::string().swap(scratch_space.raw);
       if (scratch_space.frames.size() > 1024) std::vector<Frame>().swap(scratch_space.frames);
     }
   } trim{s};
-  // Copy into the reader's buffer, validating UTF-8 on the way; the reader then sees only the
-  // valid prefix. Zero padding: RapidJSON stops at '\0' and its SSE2 scanning reads aligned
-  // 16-byte blocks, so the terminator's block must be inside the buffer.
-  if (s.buffer.size() < content.size() + 32) s.buffer.resize(content.size() + 32);
-  const detail::BodyScan scan = detail::scan_body(content.data(), content.size(), s.buffer.data());
-  const std::size_t bad = scan.valid;
-  const std::string_view valid = content.substr(0, bad);
-  std::memset(s.buffer.data() + bad, 0, 32);
 
-  const bool iterative = options.max_depth > kRecursiveDepthLimit;
-  Handler handler(state, event, s.buffer.data(), content, origin, options.max_depth, iterative);
-  rapidjson::InsituStringStream stream(s.buffer.data());
-  handler.set_stream(&stream);
-  const rapidjson::ParseResult result = iterative
-                                            ? s.reader.Parse<kBaseFlags | rapidjson::kParseIterativeFlag>(stream, handler)
-                                            : s.reader.Parse<kBaseFlags>(stream, handler);
-  // The problem the pre-scan found at `bad`, once the reader has got there.
-  const auto scan_problem = [&](rapidjson::ParseErrorCode code) -> Error {
-    if (scan.problem == detail::BodyScan::Problem::invalid_utf8) {
-      return handler.make_error(ErrorCode::invalid_utf8, bad, "invalid UTF-8 byte sequence");
-    }
-    if (code == rapidjson::kParseErrorStringMissQuotationMark) {  // the reader was in a string
-      return handler.make_error(ErrorCode::invalid_unicode_escape, bad,
-                                "lone low surrogate \\u" + std::string(content.substr(bad + 2, 4)) +
-                                    " (not preceded by a high surrogate)");
-    }
-    // A backslash outside a string.
-    return handler.make_error(ErrorCode::syntax, bad, "unexpected '\\'");
-  };
-
-  if (result.IsError()) {
-    if (handler.has_error()) return handler.take_error();
-    if (bad < content.size() && result.Offset() >= bad) return scan_problem(result.Code());
-    return reader_error(handler, result.Code(), result.Offset(), content);
-  }
-  // Only whitespace may follow the root object.
-  std::size_t end = stream.Tell();
-  while (end < valid.size() && is_json_space(valid[end])) ++end;
-  if (end < valid.size()) {
-    return handler.make_error(ErrorCode::syntax, end,
-                              "unexpected " + describe_byte(content, end) + " after the top-level object");
-  }
-  if (bad < content.size()) return scan_problem(rapidjson::kParseErrorNone);
-  return handler.finish();
+  Handler handler(state, event, origin, options.max_depth);
+  const detail::json::ScanResult result = detail::json::scan_json(content, handler, s.scan);
+  if (result.error == ScanError::none) return handler.finish();
+  if (handler.has_error()) return handler.take_error();
+  return scan_error(handler, result, content);
 }
 
 /// The event is built in place inside the returned Expected (no copies of the Alert).
