@@ -182,17 +182,19 @@ TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling 
 }
 
 TEST_CASE("pipelined SumoClient compresses later requests while the first is on the wire", "[client][pipeline]") {
-  Observed observed;
-  HookGuard hook([&](std::size_t first) { observed.on_compressed(first); });
-  auto http = std::make_shared<RecordingHttp>(observed);
-  // Inside the first POST: wait (deadline 10 s) until the threads have compressed two more
-  // requests. Without a pipeline nothing else is compressed while a POST is in progress.
-  http->during_first_post = [&] { return test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s); };
-  SumoClient client(config_for(Compression::gzip, 2), http);
-  const DeliverySummary s = client.send_lines(make_lines(400));
-  CHECK(s.all_delivered());
-  CHECK(http->first_post_result);
-  CHECK(observed.max_ahead <= 2 + 2);
+  {
+    Observed observed;
+    HookGuard hook([&](std::size_t first) { observed.on_compressed(first); });
+    auto http = std::make_shared<RecordingHttp>(observed);
+    // Inside the first POST: wait (deadline 10 s) until the threads have compressed two more
+    // requests. Without a pipeline nothing else is compressed while a POST is in progress.
+    http->during_first_post = [&] { return test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s); };
+    SumoClient client(config_for(Compression::gzip, 2), http);
+    const DeliverySummary s = client.send_lines(make_lines(400));
+    CHECK(s.all_delivered());
+    CHECK(http->first_post_result);
+    CHECK(observed.max_ahead <= 2 + 2);
+  }  // the client (and its threads) is gone before the hook changes
 
   // The same with compression_threads = 0: nothing is compressed by a thread, ever.
   Observed none;
