@@ -561,11 +561,7 @@ class SenderCore {
 
   // ---- counts ----
 
-  std::uint64_t dropped_total_locked() const noexcept {
-    return st_.dropped_queue_full + st_.dropped_oldest + st_.dropped_too_large + st_.dropped_permanent_error +
-           st_.dropped_budget_exhausted + st_.dropped_spool_evicted + st_.dropped_spool_corrupt +
-           st_.dropped_at_shutdown + st_.dropped_bad_metadata + st_.dropped_spool_error;
-  }
+  std::uint64_t dropped_total_locked() const noexcept { return st_.dropped_total(); }
 
   FlushResult result_locked() const {
     FlushResult r;

@@ -22,6 +22,7 @@
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 #include "support/catch.hpp"
+#include "support/sender_identity.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
 
@@ -174,22 +175,13 @@ std::string line(int i) {
   return std::string("{\"id\":\"") + id + "\",\"pad\":\"" + std::string(25, 'x') + "\"}";
 }
 
-std::uint64_t dropped_total(const SenderStats& s) {
-  return s.dropped_queue_full + s.dropped_oldest + s.dropped_too_large + s.dropped_permanent_error +
-         s.dropped_budget_exhausted + s.dropped_spool_evicted + s.dropped_spool_corrupt + s.dropped_at_shutdown +
-         s.dropped_bad_metadata + s.dropped_spool_error;
-}
+using ilert_sumo::test::check_identity;
 
-/// enqueued + recovered = delivered + dropped + pending + spooled, in stats and in a FlushResult.
-void check_identity(const SenderStats& s) {
-  INFO("enqueued=" << s.enqueued << " recovered=" << s.recovered << " delivered=" << s.delivered_events
-                   << " dropped=" << dropped_total(s) << " pending=" << s.queue_events << " backlog=" << s.spool_backlog);
-  CHECK(s.enqueued + s.recovered == s.delivered_events + dropped_total(s) + s.queue_events + s.spool_backlog);
-}
+/// The identity in stats (support/sender_identity.hpp) and in a FlushResult.
 void check_identity(const SenderStats& s, const FlushResult& r) {
   check_identity(s);
   CHECK(r.delivered == s.delivered_events);
-  CHECK(r.dropped == dropped_total(s));
+  CHECK(r.dropped == s.dropped_total());
   CHECK(r.pending == s.queue_events);
   CHECK(r.spooled == s.spool_backlog);
   CHECK(s.enqueued + s.recovered == r.delivered + r.dropped + r.pending + r.spooled);

@@ -33,6 +33,7 @@
 #include "support/catch.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
+#include "support/sender_identity.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
@@ -40,6 +41,7 @@
 using namespace std::chrono_literals;
 using namespace ilert_sumo;
 using Clock = std::chrono::steady_clock;
+using ilert_sumo::test::check_identity;
 using ilert_sumo::test::ChildProcess;
 using ilert_sumo::test::EmulatorConfig;
 using ilert_sumo::test::SumoEmulator;
@@ -91,18 +93,6 @@ std::string uid_of(const std::string& line) {
   if (at == std::string::npos) return "";
   const std::size_t start = at + key.size();
   return line.substr(start, line.find('"', start) - start);
-}
-
-std::uint64_t dropped_total(const SenderStats& s) {
-  return s.dropped_queue_full + s.dropped_oldest + s.dropped_too_large + s.dropped_permanent_error +
-         s.dropped_budget_exhausted + s.dropped_spool_evicted + s.dropped_spool_corrupt + s.dropped_at_shutdown +
-         s.dropped_bad_metadata + s.dropped_spool_error;
-}
-
-void check_identity(const SenderStats& s) {
-  INFO("enqueued=" << s.enqueued << " recovered=" << s.recovered << " delivered=" << s.delivered_events
-                   << " dropped=" << dropped_total(s) << " pending=" << s.queue_events << " backlog=" << s.spool_backlog);
-  CHECK(s.enqueued + s.recovered == s.delivered_events + dropped_total(s) + s.queue_events + s.spool_backlog);
 }
 
 std::string self_exe() {

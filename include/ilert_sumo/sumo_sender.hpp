@@ -84,6 +84,12 @@ struct SenderStats {
   std::uint64_t dropped_at_shutdown = 0;       ///< still in memory at the deadline, no spool
   std::uint64_t dropped_bad_metadata = 0;      ///< enqueued with an unknown MetadataId
   std::uint64_t dropped_spool_error = 0;       ///< the spool could not be written (write_ahead, spill, shutdown)
+  /// All the dropped_* counters above, summed (what FlushResult::dropped reports).
+  std::uint64_t dropped_total() const noexcept {
+    return dropped_queue_full + dropped_oldest + dropped_too_large + dropped_permanent_error + dropped_budget_exhausted +
+           dropped_spool_evicted + dropped_spool_corrupt + dropped_at_shutdown + dropped_bad_metadata +
+           dropped_spool_error;
+  }
   /// Events written to the spool (write_ahead: every accepted event) / read back from it.
   std::uint64_t spooled = 0;
   std::uint64_t replayed = 0;
