@@ -215,6 +215,15 @@ class Scanner {
     using scan_detail::is_space;
     std::vector<std::uint8_t>& stack = workspace_.stack;
     std::size_t depth = 0;
+    // Opens a container: 1 = object, 0 = array (the stack only grows; entries are reused).
+    const auto open = [&](std::uint8_t is_object) {
+      if (depth == stack.size()) {
+        stack.push_back(is_object);
+      } else {
+        stack[depth] = is_object;
+      }
+      ++depth;
+    };
     const unsigned char* p = skip_space(begin_);
     if (p == end_ || *p == '\0') return fail(ScanError::document_empty, p);
 
@@ -222,12 +231,7 @@ class Scanner {
     switch (peek(p)) {
       case '{':
         if (!handler_.on_start_object(offset(p))) return fail(ScanError::handler, p);
-        if (depth == stack.size()) {
-          stack.push_back(1);
-        } else {
-          stack[depth] = 1;
-        }
-        ++depth;
+        open(1);
         p = skip_space(p + 1);
         if (peek(p) == '}') {
           ++p;
@@ -238,12 +242,7 @@ class Scanner {
         goto key;
       case '[':
         if (!handler_.on_start_array(offset(p))) return fail(ScanError::handler, p);
-        if (depth == stack.size()) {
-          stack.push_back(0);
-        } else {
-          stack[depth] = 0;
-        }
-        ++depth;
+        open(0);
         p = skip_space(p + 1);
         if (peek(p) == ']') {
           ++p;
