@@ -14,9 +14,11 @@
 namespace ilert_sumo {
 namespace {
 
-// Every name iLert sends for the eleven event types. Matching is exact (no case folding).
+// Every name iLert sends for the thirteen event types. Matching is exact (no case folding).
 // Columns: wire name, kind, canonical (current) name, legacy, automatic.
-constexpr std::array<EventTypeInfo, 20> kEventTypes{{
+// `alert-escalation-ended` and `v-alert-not-resolved` are iLert alert-action trigger types (ilert-go
+// alert_action.go, the Terraform provider's alert_action docs); no legacy names are known for them.
+constexpr std::array<EventTypeInfo, 22> kEventTypes{{
     {"alert-created", EventKind::created, "alert-created", false, false},
     {"alert-acknowledged", EventKind::accepted, "alert-acknowledged", false, false},
     {"alert-assigned", EventKind::rerouted, "alert-assigned", false, false},
@@ -29,6 +31,8 @@ constexpr std::array<EventTypeInfo, 20> kEventTypes{{
     {"alert-responder-removed", EventKind::responder_removed, "alert-responder-removed", false, false},
     {"alert-channel-attached", EventKind::channel_attached, "alert-channel-attached", false, false},
     {"alert-channel-detached", EventKind::channel_detached, "alert-channel-detached", false, false},
+    {"alert-escalation-ended", EventKind::escalation_ended, "alert-escalation-ended", false, false},
+    {"v-alert-not-resolved", EventKind::not_resolved, "v-alert-not-resolved", false, false},
     // Legacy names (only the first seven types ever had one).
     {"incident-created", EventKind::created, "alert-created", true, false},
     {"incident-acknowledged", EventKind::accepted, "alert-acknowledged", true, false},
@@ -41,22 +45,24 @@ constexpr std::array<EventTypeInfo, 20> kEventTypes{{
 }};
 
 // The current name of each kind (index = EventKind), and its struct name.
-constexpr std::array<std::string_view, 12> kCanonical{
-    "alert-created",          "alert-acknowledged",    "alert-assigned",
-    "alert-auto-escalated",   "alert-raised",          "alert-resolved",
-    "alert-comment-added",    "alert-responder-added", "alert-responder-removed",
-    "alert-channel-attached", "alert-channel-detached", ""};
-constexpr std::array<std::string_view, 12> kStructNames{
+constexpr std::array<std::string_view, 14> kCanonical{
+    "alert-created",          "alert-acknowledged",     "alert-assigned",
+    "alert-auto-escalated",   "alert-raised",           "alert-resolved",
+    "alert-comment-added",    "alert-responder-added",  "alert-responder-removed",
+    "alert-channel-attached", "alert-channel-detached", "alert-escalation-ended",
+    "v-alert-not-resolved",   ""};
+constexpr std::array<std::string_view, 14> kStructNames{
     "AlertCreated",   "AlertAccepted",     "AlertRerouted",  "AlertEscalated",
     "AlertPriorityRaised", "AlertResolved", "AlertCommentAdded", "ResponderAdded",
-    "ResponderRemoved", "ChannelAttached", "ChannelDetached", "UnknownEvent"};
+    "ResponderRemoved", "ChannelAttached", "ChannelDetached", "AlertEscalationEnded",
+    "AlertNotResolved", "UnknownEvent"};
 
 // The Event alternatives are declared in EventKind order; kind_of relies on it.
 template <EventKind K, class T>
 constexpr bool at_kind() {
   return std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(K), Event>, T>;
 }
-static_assert(std::variant_size_v<Event> == 12 && static_cast<std::size_t>(EventKind::unknown) == 11,
+static_assert(std::variant_size_v<Event> == 14 && static_cast<std::size_t>(EventKind::unknown) == 13,
               "one Event alternative per EventKind");
 static_assert(at_kind<EventKind::created, AlertCreated>() && at_kind<EventKind::accepted, AlertAccepted>() &&
                   at_kind<EventKind::rerouted, AlertRerouted>() &&
@@ -68,6 +74,8 @@ static_assert(at_kind<EventKind::created, AlertCreated>() && at_kind<EventKind::
                   at_kind<EventKind::responder_removed, ResponderRemoved>() &&
                   at_kind<EventKind::channel_attached, ChannelAttached>() &&
                   at_kind<EventKind::channel_detached, ChannelDetached>() &&
+                  at_kind<EventKind::escalation_ended, AlertEscalationEnded>() &&
+                  at_kind<EventKind::not_resolved, AlertNotResolved>() &&
                   at_kind<EventKind::unknown, UnknownEvent>(),
               "Event alternatives must follow EventKind order");
 
@@ -99,11 +107,18 @@ bool operator==(const Alert& a, const Alert& b) {
          a.correlation_id == b.correlation_id && a.merge_state == b.merge_state &&
          a.merged_into_id == b.merged_into_id && a.merged_on == b.merged_on &&
          a.severity == b.severity && a.labels_json == b.labels_json &&
-         a.custom_details_json == b.custom_details_json;
+         a.custom_details_json == b.custom_details_json && a.type_mismatches == b.type_mismatches &&
+         a.extra_fields == b.extra_fields;
 }
 
 bool operator==(const EventBase& a, const EventBase& b) {
-  return a.received_type == b.received_type && a.alert == b.alert;
+  return a.received_type == b.received_type && a.received_at == b.received_at && a.alert == b.alert;
+}
+
+UtcTime event_time(const EventBase& base) noexcept {
+  const Alert& a = base.alert;
+  if (a.timestamp && a.timestamp->utc) return *a.timestamp->utc;
+  return base.received_at;
 }
 
 bool operator==(const AlertResolved& a, const AlertResolved& b) {

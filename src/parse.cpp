@@ -392,7 +392,6 @@ class Handler {
       case Field::event_id: alert_->event_id.emplace(t); break;
       case Field::correlation_id: alert_->correlation_id.emplace(t); break;
       case Field::merge_state: alert_->merge_state.emplace(t); break;
-      case Field::severity: alert_->severity.emplace(t); break;
       case Field::status: alert_->status.emplace(make_status(t)); break;
       case Field::priority: alert_->priority.emplace(make_priority(t)); break;
       case Field::report_time: alert_->report_time.emplace(make_time(t)); break;
@@ -594,6 +593,8 @@ class Handler {
       case EventKind::responder_removed: event_.emplace<ResponderRemoved>(); break;
       case EventKind::channel_attached: event_.emplace<ChannelAttached>(); break;
       case EventKind::channel_detached: event_.emplace<ChannelDetached>(); break;
+      case EventKind::escalation_ended: event_.emplace<AlertEscalationEnded>(); break;
+      case EventKind::not_resolved: event_.emplace<AlertNotResolved>(); break;
       case EventKind::unknown: event_.emplace<UnknownEvent>(); break;
     }
     alert_ = &base_of(event_).alert;
@@ -790,7 +791,7 @@ class Handler {
       case Field::event_id: return set_string(alert().event_id, v);
       case Field::correlation_id: return set_string(alert().correlation_id, v);
       case Field::merge_state: return set_string(alert().merge_state, v);
-      case Field::severity: return set_string(alert().severity, v);
+      case Field::severity: return set_opt_id(alert().severity, v);
       case Field::status: return set_status(alert().status, v);
       case Field::priority:
         if (v.kind == Kind::string) {

@@ -726,7 +726,7 @@ void append_body(std::string& out, const Event& event) {
   m.str("\"mergeState\":", a.merge_state);
   m.id("\"mergedIntoId\":", a.merged_into_id);
   m.time("\"mergedOn\":", a.merged_on);
-  m.str("\"severity\":", a.severity);
+  m.id("\"severity\":", a.severity);
   m.raw_json("\"labels\":", a.labels_json);
   m.raw_json("\"customDetails\":", a.custom_details_json);
 }
@@ -763,7 +763,7 @@ void append_base64(std::string& out, std::string_view in) {
 
 // ---------------------------------------------------------------------------------------------
 
-void append_sumo_line(std::string& out, const Event& event) {
+void append_sumo_line(std::string& out, const Event& event, const LineOptions&) {
   const EventBase& b = base_of(event);
   out.reserve(out.size() + estimate_size(b));
   put(out, "{\"time\":\"");
@@ -784,7 +784,7 @@ void append_sumo_line(std::string& out, const Event& event) {
   out.push_back('}');
 }
 
-std::string to_sumo_line(const Event& event) {
+std::string to_sumo_line(const Event& event, const LineOptions&) {
   std::string out;
   append_sumo_line(out, event);
   return out;
@@ -801,7 +801,8 @@ std::string dedup_id(const Event& event) {
   return out;
 }
 
-std::string to_invalid_payload_line(std::string_view body, const Error& error) {
+std::string to_invalid_payload_line(std::string_view body, const Error& error, std::optional<UtcTime>,
+                                    const LineOptions&) {
   std::string out;
   out.reserve(256 + error.message.size() + error.path.size() + body.size() + body.size() / 8);
   put(out, "{\"time\":\"");

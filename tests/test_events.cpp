@@ -223,7 +223,7 @@ TEST_CASE("Alert equality compares every field", "[events]") {
       {"merge_state", [](Alert& a) { a.merge_state = "MERGED"; }},
       {"merged_into_id", [](Alert& a) { a.merged_into_id = 5; }},
       {"merged_on", [](Alert& a) { a.merged_on = Timestamp{}; }},
-      {"severity", [](Alert& a) { a.severity = "high"; }},
+      {"severity", [](Alert& a) { a.severity = 3; }},
       {"labels_json", [](Alert& a) { a.labels_json = "{}"; }},
       {"custom_details_json", [](Alert& a) { a.custom_details_json = "{}"; }},
   };

@@ -1,7 +1,7 @@
 // ilert_sumo/events.hpp: the typed model of an iLert webhook.
 //
 // parse_event() (parse.hpp) turns a webhook body into an `Event`: a std::variant of one struct per
-// iLert event type (eleven) plus `UnknownEvent`, so `std::visit` over it is exhaustive. Every
+// iLert event type (thirteen) plus `UnknownEvent`, so `std::visit` over it is exhaustive. Every
 // struct carries the `Alert` snapshot the body holds (iLert sends the alert's state *after* the
 // change) and the event type string exactly as received. The wire-name table (current names,
 // legacy `incident-*` names, `*-auto-resolved`) lives in one place: lookup_event_type().
@@ -129,6 +129,37 @@ struct Image {
   friend bool operator!=(const Image& a, const Image& b) { return !(a == b); }
 };
 
+/// A known field whose JSON type (or value range) is not the modelled one. With the default
+/// tolerant parsing (ParseOptions::strict_types = false) such a value does not reject the event:
+/// the typed top-level field it sits in stays empty (nullopt / empty vector) and its value is kept
+/// here verbatim, then written to the Sumo line under its own name.
+struct TypeMismatch {
+  /// The top-level key whose typed field was left empty, e.g. `severity`, `comment`, `responders`.
+  std::string field;
+  /// JSON path of the first offending value inside it, e.g. `responders[2].user.id` (equal to
+  /// `field` when the top-level value itself has the wrong type).
+  std::string path;
+  /// The whole top-level value, as compact JSON.
+  std::string raw_json;
+
+  friend bool operator==(const TypeMismatch& a, const TypeMismatch& b) {
+    return a.field == b.field && a.path == b.path && a.raw_json == b.raw_json;
+  }
+  friend bool operator!=(const TypeMismatch& a, const TypeMismatch& b) { return !(a == b); }
+};
+
+/// A top-level key the model does not know (e.g. `nextEscalation`), kept verbatim so nothing iLert
+/// adds is lost on the way to Sumo.
+struct ExtraField {
+  /// The key exactly as received.
+  std::string key;
+  /// Its value, as compact JSON.
+  std::string raw_json;
+
+  friend bool operator==(const ExtraField& a, const ExtraField& b) { return a.key == b.key && a.raw_json == b.raw_json; }
+  friend bool operator!=(const ExtraField& a, const ExtraField& b) { return !(a == b); }
+};
+
 /// The alert snapshot every webhook body carries (field names in comments are iLert's).
 struct Alert {
   /// `id`: required, 1..2^63-1, digit string or number on the wire.
@@ -159,7 +190,8 @@ struct Alert {
   std::vector<Link> links;
   /// `images`.
   std::vector<Image> images;
-  /// `comment` (comment events, newer bodies).
+  /// `comment` (comment events, newer bodies) when it is a string; iLert's REST shape (an object
+  /// `{id, content, creator, ...}`) is kept as a TypeMismatch, so `comment.content` reaches Sumo.
   std::optional<std::string> comment;
   /// `timestamp`: event time, up to 9 fraction digits (newer bodies).
   std::optional<Timestamp> timestamp;
@@ -173,12 +205,17 @@ struct Alert {
   std::optional<std::int64_t> merged_into_id;
   /// `mergedOn`.
   std::optional<Timestamp> merged_on;
-  /// `severity`.
-  std::optional<std::string> severity;
+  /// `severity`: an integer 1..5 (iLert's REST `Alert.severity` and Events API schema). Any other
+  /// value is a TypeMismatch.
+  std::optional<std::int64_t> severity;
   /// `labels`, any JSON value, kept as compact JSON text.
   std::optional<std::string> labels_json;
   /// `customDetails`, any JSON value, kept as compact JSON text.
   std::optional<std::string> custom_details_json;
+  /// Known fields whose value did not have the modelled type (tolerant parsing), sorted by field.
+  std::vector<TypeMismatch> type_mismatches;
+  /// Top-level keys the model does not know, in body order.
+  std::vector<ExtraField> extra_fields;
 
   friend bool operator==(const Alert& a, const Alert& b);
   friend bool operator!=(const Alert& a, const Alert& b) { return !(a == b); }
@@ -197,6 +234,8 @@ enum class EventKind : std::uint8_t {
   responder_removed,
   channel_attached,
   channel_detached,
+  escalation_ended,
+  not_resolved,
   unknown,
 };
 
@@ -206,6 +245,9 @@ struct EventBase {
   Alert alert;
   /// `eventType` exactly as received (e.g. `incident-created`, `alert-auto-resolved`).
   std::string received_type;
+  /// When the body was received (ParseOptions::received_at; from a Sumo line: its `receivedAt`).
+  /// The event's time is `alert.timestamp` when valid, else this (see event_time()).
+  UtcTime received_at{};
 };
 
 /// Alert created (`alert-created`, legacy `incident-created`).
@@ -264,13 +306,19 @@ struct ChannelDetached : EventBase {
   /// The alert's links after the change.
   const std::vector<Link>& links() const { return alert.links; }
 };
-/// Any other `eventType` (e.g. `alert-escalation-ended`): kept and forwarded, never dropped.
+/// The escalation policy ran out without anyone accepting (`alert-escalation-ended`).
+struct AlertEscalationEnded : EventBase {};
+/// The alert was not resolved within the time set on the alert action (`v-alert-not-resolved`;
+/// iLert's alert-action trigger type, see docs/SUMO_LINE.md for what is and is not documented).
+struct AlertNotResolved : EventBase {};
+/// Any other `eventType` (e.g. `alert-snoozed`): kept and forwarded, never dropped.
 struct UnknownEvent : EventBase {};
 
 /// One parsed webhook. `std::visit` over it is exhaustive.
 using Event = std::variant<AlertCreated, AlertAccepted, AlertRerouted, AlertEscalated,
                            AlertPriorityRaised, AlertResolved, AlertCommentAdded, ResponderAdded,
-                           ResponderRemoved, ChannelAttached, ChannelDetached, UnknownEvent>;
+                           ResponderRemoved, ChannelAttached, ChannelDetached, AlertEscalationEnded,
+                           AlertNotResolved, UnknownEvent>;
 
 bool operator==(const EventBase& a, const EventBase& b);
 inline bool operator!=(const EventBase& a, const EventBase& b) { return !(a == b); }
@@ -308,5 +356,7 @@ EventBase& base_of(Event& event) noexcept;
 /// The canonical current event type: `alert-*` for known events (`alert-auto-resolved` for
 /// automatic resolves), the received string for UnknownEvent.
 std::string_view canonical_event_type(const Event& event) noexcept;
+/// The event's own time: `alert.timestamp` when present and valid, else `received_at`.
+UtcTime event_time(const EventBase& base) noexcept;
 
 }  // namespace ilert_sumo

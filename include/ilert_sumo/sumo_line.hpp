@@ -7,6 +7,8 @@
 // back an event equal to e.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,16 +17,34 @@
 
 namespace ilert_sumo {
 
+/// Sumo slices messages over 64 KB (and truncates at 65 536 bytes): the default line cap.
+inline constexpr std::size_t kDefaultMaxLineBytes = 64 * 1024;
+/// The smallest line cap accepted (SumoConfig::max_line_bytes, ilert-parse).
+inline constexpr std::size_t kMinMaxLineBytes = 4 * 1024;
+
+/// How a line is rendered.
+struct LineOptions {
+  /// The longest line, in bytes, without the '\n'. An event whose line would be longer is
+  /// shortened, never dropped: `details` first, then `customDetails`, `labels` and passed-through
+  /// values, then other long strings, each cut with a marker (`ilertSumoTruncated`, which names
+  /// every cut field with its original size; see docs/SUMO_LINE.md).
+  std::size_t max_line_bytes = kDefaultMaxLineBytes;
+};
+
 /// The Sumo line of an event, without the trailing '\n'.
-std::string to_sumo_line(const Event& event);
+std::string to_sumo_line(const Event& event, const LineOptions& options = {});
 /// Appends the Sumo line of an event (without '\n') to `out`.
-void append_sumo_line(std::string& out, const Event& event);
+void append_sumo_line(std::string& out, const Event& event, const LineOptions& options = {});
 
 /// The line sent for a body that failed to parse, so nothing iLert sends is lost:
 /// `{"time":...,"eventType":"ilert-sumo-invalid-payload","error":{code,path,offset,message},
 ///   "rawBody":"<the body, JSON-escaped>"}`; a body that is not valid UTF-8 is carried losslessly
 ///   as `"rawBodyBase64"` instead.
-std::string to_invalid_payload_line(std::string_view body, const Error& error);
+/// `received_at` is the line's `time` and `receivedAt` (default: now); the line obeys
+/// `options.max_line_bytes` like any other (the raw body is cut, with a marker).
+std::string to_invalid_payload_line(std::string_view body, const Error& error,
+                                    std::optional<UtcTime> received_at = std::nullopt,
+                                    const LineOptions& options = {});
 
 /// The identity used to recognise duplicates (at-least-once delivery): the iLert `eventId` when
 /// present, else a stable 64-bit hash (16 hex digits) of the event's content. Also in the line

@@ -63,7 +63,7 @@ Event make_event(int i) {
   e.alert.details = details;
   e.alert.event_id = "evt-" + std::to_string(i);
   e.alert.alert_key = "cpu-web-" + std::to_string(i % 50);
-  e.alert.severity = "critical";
+  e.alert.severity = 4;
   Alert& a = e.alert;
   NamedRef source;
   source.id = 4711;
