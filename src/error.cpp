@@ -35,6 +35,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::spool_corrupt: return "spool_corrupt";
     case ErrorCode::closed: return "closed";
     case ErrorCode::queue_full: return "queue_full";
+    case ErrorCode::spool_full: return "spool_full";
   }
   return "unknown_error";
 }

@@ -35,6 +35,15 @@ constexpr std::uint8_t kTypeAck = 3;
 constexpr std::uint8_t kFlagDiskOnly = 1;
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kWriteChunk = 512 * 1024;
+/// Segment numbers have exactly 16 digits.
+constexpr std::uint64_t kMaxSeq = 9999999999999999ull;
+/// Above this, open() renames the kept segments 1..n (a stray high name must not exhaust numbers).
+constexpr std::uint64_t kRenumberAbove = kMaxSeq - (1ull << 32);
+/// Offsets inside a segment are kept as u32: segments are capped well below 4 GiB.
+constexpr std::uint64_t kMaxSegmentBytes = 1024ull * 1024 * 1024;
+constexpr std::uint32_t kNoOffset = 0xFFFFFFFFu;
+/// open_regular: the path is not a regular file (a FIFO, a device, a directory...).
+constexpr int kNotRegular = -2;
 
 void put32(char* p, std::uint32_t v) noexcept {
   p[0] = static_cast<char>(v & 0xFFu);
@@ -82,7 +91,8 @@ std::string segment_name(std::uint64_t seq, const char* ext) {
   return buf;
 }
 
-/// Parses "seg-<16 digits>.<ext>" -> seq, or 0.
+/// Parses exactly "seg-<16 digits>.<ext>" (what segment_name writes) -> seq, or 0. 16 digits
+/// cannot overflow a u64.
 std::uint64_t parse_segment_name(const char* name, const char* ext) {
   const std::size_t n = std::strlen(name);
   const std::size_t ext_len = std::strlen(ext);
@@ -134,13 +144,36 @@ int pread_all(int fd, char* buf, std::size_t size, std::uint64_t offset) {
   return 0;
 }
 
-bool read_file(const std::string& path, std::string& out, int& err) {
-  out.clear();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+/// Opens a regular file without following a symlink (ELOOP) and without blocking on a FIFO.
+/// Returns the fd, or -1 with `err` = errno or kNotRegular.
+int open_regular(const std::string& path, int flags, int& err, mode_t mode = 0600) {
+  const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
   if (fd < 0) {
     err = errno;
-    return false;
+    return -1;
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    err = kNotRegular;
+    return -1;
+  }
+  // Back to blocking I/O for a regular file (O_NONBLOCK was only for the open).
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl >= 0) (void)::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+std::string open_error_text(int err) {
+  if (err == kNotRegular) return "not a regular file";
+  if (err == ELOOP) return "a symbolic link (refused)";
+  return std::strerror(err);
+}
+
+bool read_file(const std::string& path, std::string& out, int& err) {
+  out.clear();
+  const int fd = open_regular(path, O_RDONLY, err);
+  if (fd < 0) return false;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
   char buf[65536];
@@ -327,6 +360,8 @@ struct Spool::Segment {
   int write_fd = -1;
   int read_fd = -1;
   std::uint32_t next_index = 0;
+  /// Frame offset of each event record by index (kNoOffset: unknown), for release().
+  std::vector<std::uint32_t> offsets;
   /// Event records not done yet.
   std::uint64_t outstanding = 0;
   /// Done flags by record index.
@@ -456,10 +491,19 @@ struct Spool::State {
   /// Makes room for `need` more bytes: rotation past segment_bytes, eviction past max_bytes.
   Expected<void> make_room(std::uint64_t need, TagCounts& evicted_tags) {
     if (need > opt.max_bytes) {
-      return make_error(ErrorCode::io, "spool: a record of " + std::to_string(need) +
-                                      " bytes is larger than the spool cap");
+      return make_error(opt.mode == SpoolMode::write_ahead ? ErrorCode::spool_full : ErrorCode::io,
+                        "spool: a record of " + std::to_string(need) + " bytes is larger than the spool cap");
     }
     if (Segment* a = active(); a != nullptr && a->bytes > 0 && a->bytes + need > opt.segment_bytes) rotate();
+    if (opt.mode == SpoolMode::write_ahead) {
+      // Every record here was promised to a caller: never evict, refuse the new one instead.
+      if (total_bytes + need > opt.max_bytes) {
+        return make_error(ErrorCode::spool_full, "spool_full: the write-ahead spool holds " +
+                                                     std::to_string(total_bytes) + " bytes, its cap (spool.max_bytes) is " +
+                                                     std::to_string(opt.max_bytes) + "; the event was refused");
+      }
+      return {};
+    }
     while (total_bytes + need > opt.max_bytes && !segments.empty() && !segments.front()->active) {
       remove(segments.front().get(), &evicted_tags);
     }
@@ -470,11 +514,15 @@ struct Spool::State {
   Segment* ensure_active(Error& err) {
     if (Segment* a = active()) return a;
     for (;;) {
+      if (next_seq > kMaxSeq) {
+        err = make_error(ErrorCode::io, "spool: segment numbers exhausted in " + opt.dir);
+        return nullptr;
+      }
       const std::uint64_t seq = next_seq++;
       const std::string p = path(seq, "spool");
-      const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+      const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0) {
-        if (errno == EEXIST) continue;
+        if (errno == EEXIST) continue;  // also a symlink of that name: left alone
         err = io_error("cannot create", p, errno);
         return nullptr;
       }
@@ -501,6 +549,7 @@ struct Spool::State {
                            std::uint32_t tag) {
     const std::uint32_t index = seg.next_index++;
     seg.done.push_back(false);
+    seg.offsets.push_back(static_cast<std::uint32_t>(offset));
     ++seg.outstanding;
     ++outstanding;
     if (disk_only) {
@@ -553,7 +602,34 @@ Expected<void> make_dirs(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return io_error("cannot stat", dir, errno);
   if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "spool: not a directory: " + dir);
+  // Anyone who can write here can forge segments (replayed into Sumo) or plant links.
+  if (st.st_uid != ::geteuid()) {
+    return make_error(ErrorCode::invalid_config, "spool: directory " + dir + " is owned by uid " +
+                                                     std::to_string(st.st_uid) + ", not by this process (uid " +
+                                                     std::to_string(::geteuid()) + "); refusing to use it");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return make_error(ErrorCode::invalid_config, "spool: directory " + dir + " is writable by group or others (mode " +
+                                                     mode + "); refusing to use it (chmod 700 it)");
+  }
   return {};
+}
+
+/// Counts event frames that start in `data[from, size)` (a damaged tail): at least one.
+std::uint64_t events_in_tail(const std::string& data, std::size_t from) {
+  std::uint64_t n = 0;
+  for (std::size_t at = from; at + kFrameHeader + 1 <= data.size(); ++at) {
+    const void* hit = std::memchr(data.data() + at, 'I', data.size() - at);
+    if (hit == nullptr) break;
+    at = static_cast<std::size_t>(static_cast<const char*>(hit) - data.data());
+    if (at + kFrameHeader + 1 <= data.size() && get32(data.data() + at) == kMagic &&
+        static_cast<std::uint8_t>(data[at + kFrameHeader]) == kTypeEvent) {
+      ++n;
+    }
+  }
+  return std::max<std::uint64_t>(n, 1);
 }
 
 /// Applies the ack frames of an .ack file image to `done`.
@@ -588,6 +664,7 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
   }
   // Eviction works on whole segments: keep at least two of them under the cap.
   if (options.segment_bytes > options.max_bytes / 2) options.segment_bytes = options.max_bytes / 2;
+  if (options.segment_bytes > kMaxSegmentBytes) options.segment_bytes = kMaxSegmentBytes;
   if (auto made = make_dirs(options.dir); !made) return made.error();
 
   std::unique_ptr<Spool> spool(new Spool(options, std::move(resolver)));
@@ -595,8 +672,11 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
   SpoolRecovery& rec = spool->recovery_;
 
   const std::string lock_path = options.dir + "/spool.lock";
-  s.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (s.lock_fd < 0) return io_error("cannot open", lock_path, errno);
+  int lock_err = 0;
+  s.lock_fd = open_regular(lock_path, O_RDWR | O_CREAT, lock_err);
+  if (s.lock_fd < 0) {
+    return make_error(ErrorCode::io, "spool: cannot open " + lock_path + ": " + open_error_text(lock_err));
+  }
   if (::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return make_error(ErrorCode::io, "spool: directory in use by another sender: " + options.dir);
   }
@@ -619,10 +699,19 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
   std::string ack_data;
   for (std::uint64_t seq : seqs) {
     ++rec.segments;
-    s.next_seq = seq + 1;
     const std::string path = s.path(seq, "spool");
     int err = 0;
-    if (!read_file(path, data, err)) return io_error("cannot read", path, err);
+    if (!read_file(path, data, err)) {
+      if (err == ELOOP || err == kNotRegular) {
+        // Never read, truncated or appended through: left alone, reported. New segments skip the
+        // name (O_EXCL).
+        ++rec.refused_files;
+        rec.notices.push_back(make_error(ErrorCode::io, "spool: ignoring " + path + ": " + open_error_text(err) +
+                                                            "; it is not a segment this spool wrote"));
+        continue;
+      }
+      return io_error("cannot read", path, err);
+    }
 
     auto seg = std::make_unique<Segment>();
     seg->seq = seq;
@@ -641,24 +730,42 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
       ParsedEvent ev;
       if (!parse_event(p, len, ev)) return;
       if (ev.index >= seg->next_index) seg->next_index = ev.index + 1;
-      if (ev.index < seg->done.size() && seg->done[ev.index]) return;
       if (seen.size() <= ev.index) seen.resize(std::size_t{ev.index} + 1, false);
       if (seen[ev.index]) return;
       seen[ev.index] = true;
+      if (seg->offsets.size() <= ev.index) seg->offsets.resize(std::size_t{ev.index} + 1, kNoOffset);
+      seg->offsets[ev.index] = static_cast<std::uint32_t>(off);
+      if (ev.index < seg->done.size() && seg->done[ev.index]) return;
       seg->backlog.push_back(BacklogEntry{off, static_cast<std::uint32_t>(kFrameHeader + len), 0});
     });
     if (seg->done.size() < seg->next_index) seg->done.resize(seg->next_index, false);
+    if (seg->offsets.size() < seg->next_index) seg->offsets.resize(seg->next_index, kNoOffset);
     if (damaged > 0) {
-      rec.corrupt += damaged;
-      if (rec.error.message.empty()) {
-        rec.error = make_error(ErrorCode::spool_corrupt, "spool: " + std::to_string(damaged) +
-                                                        " damaged record(s) skipped in " + path);
+      // Per event: an index below the highest intact one that is neither intact nor done was lost
+      // in a damaged region; a damaged tail holds the event frames that start in it (at least 1).
+      std::uint64_t lost = 0;
+      for (std::uint32_t i = 0; i < seg->next_index; ++i) {
+        if ((i >= seen.size() || !seen[i]) && !seg->done[i]) ++lost;
       }
+      if (cut_at < data.size()) lost += events_in_tail(data, cut_at);
+      rec.corrupt += lost;
+      rec.damaged_regions += damaged;
+      Error notice = make_error(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(lost) +
+                                                              " damaged event record(s) in " + std::to_string(damaged) +
+                                                              " damaged region(s) skipped in " + path +
+                                                              " (they are lost)");
+      if (rec.error.message.empty()) rec.error = notice;
+      rec.notices.push_back(std::move(notice));
     }
     if (cut_at < data.size()) {
-      if (::truncate(path.c_str(), static_cast<off_t>(cut_at)) == 0) {
-        rec.truncated_bytes += data.size() - cut_at;
-        data.resize(cut_at);
+      int terr = 0;
+      const int tfd = open_regular(path, O_WRONLY, terr);
+      if (tfd >= 0) {
+        if (::ftruncate(tfd, static_cast<off_t>(cut_at)) == 0) {
+          rec.truncated_bytes += data.size() - cut_at;
+          data.resize(cut_at);
+        }
+        ::close(tfd);
       }
     }
     seg->bytes = data.size();
@@ -673,10 +780,65 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
     s.outstanding += seg->outstanding;
     s.backlog += seg->outstanding;
     s.total_bytes += seg->bytes;
+    s.next_seq = seq + 1;  // only segments kept count: a stray name that was dropped does not
     s.segments.push_back(std::move(seg));
   }
   s.corrupt = rec.corrupt;
+  if (s.next_seq > kRenumberAbove) {
+    // A high (stray) number: rename the kept segments 1..n, in order, so numbers never run out.
+    std::uint64_t next = 1;
+    for (auto& seg : s.segments) {
+      struct stat st {};
+      while (next < seg->seq && ::lstat(s.path(next, "spool").c_str(), &st) == 0) ++next;
+      if (next < seg->seq) {
+        if (::rename(s.path(seg->seq, "spool").c_str(), s.path(next, "spool").c_str()) != 0) {
+          return io_error("cannot rename", s.path(seg->seq, "spool"), errno);
+        }
+        ::unlink(s.path(next, "ack").c_str());
+        if (::rename(s.path(seg->seq, "ack").c_str(), s.path(next, "ack").c_str()) != 0 && errno != ENOENT) {
+          return io_error("cannot rename", s.path(seg->seq, "ack"), errno);
+        }
+        seg->seq = next;
+        s.dir_dirty = true;
+      }
+      next = seg->seq + 1;
+    }
+    s.next_seq = next;
+  }
   return spool;
+}
+
+std::size_t Spool::release(const SpoolRef* refs, const std::uint32_t* tags, const std::size_t* line_sizes,
+                           std::size_t count, std::vector<bool>& released) {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  released.assign(count, false);
+  std::size_t n = 0;
+  std::vector<Segment*> touched;
+  for (std::size_t i = 0; i < count; ++i) {
+    const SpoolRef& r = refs[i];
+    Segment* seg = r.segment != 0 ? s.find(r.segment) : nullptr;
+    if (seg == nullptr || r.index >= seg->done.size() || seg->done[r.index] || r.index >= seg->offsets.size() ||
+        seg->offsets[r.index] == kNoOffset) {
+      continue;
+    }
+    const auto frame_len = static_cast<std::uint32_t>(kFrameHeader + kEventHeader + line_sizes[i]);
+    seg->backlog.push_back(BacklogEntry{seg->offsets[r.index], frame_len, tags[i]});
+    ++s.backlog;
+    released[i] = true;
+    ++n;
+    if (touched.empty() || touched.back() != seg) touched.push_back(seg);
+  }
+  // Keep the unread part of each backlog in file order (read_backlog reads contiguous runs).
+  for (Segment* seg : touched) {
+    auto first = seg->backlog.begin() + static_cast<std::ptrdiff_t>(seg->backlog_pos);
+    if (!std::is_sorted(first, seg->backlog.end(),
+                        [](const BacklogEntry& a, const BacklogEntry& b) { return a.offset < b.offset; })) {
+      std::stable_sort(first, seg->backlog.end(),
+                       [](const BacklogEntry& a, const BacklogEntry& b) { return a.offset < b.offset; });
+    }
+  }
+  return n;
 }
 
 Expected<SpoolRef> Spool::append(std::uint32_t metadata, std::string_view line, bool disk_only,
@@ -688,8 +850,12 @@ Expected<SpoolRef> Spool::append(std::uint32_t metadata, std::string_view line, 
     return make_error(ErrorCode::io, "spool: a line of " + std::to_string(line.size()) + " bytes is too large");
   }
   const Segment* before = s.active();
-  const bool md_guess = before == nullptr || !before->has_md(metadata);
+  bool md_guess = before == nullptr || !before->has_md(metadata);
   if (md_guess) s.metadata_frame(metadata);
+  if (!md_guess && before->bytes > 0 && before->bytes + frame_len > s.opt.segment_bytes) {
+    md_guess = true;  // make_room will rotate: the new segment needs the metadata record too
+    s.metadata_frame(metadata);
+  }
   if (auto room = s.make_room(frame_len + (md_guess ? s.md_scratch.size() : 0), evicted); !room) {
     return room.error();
   }
@@ -778,8 +944,12 @@ std::size_t Spool::append_many(const SpoolItem* items, std::size_t count, TagCou
     };
     const Segment* a = s.active();
     const std::uint64_t used = a != nullptr ? (a == chunk_seg ? chunk_start + s.write_buf.size() : a->bytes) : 0;
-    const bool md_guess = a == nullptr || !(a->has_md(item.metadata) || (a == chunk_seg && in_chunk(item.metadata)));
+    bool md_guess = a == nullptr || !(a->has_md(item.metadata) || (a == chunk_seg && in_chunk(item.metadata)));
     if (md_guess) s.metadata_frame(item.metadata);
+    if (!md_guess && used > 0 && used + frame_len > s.opt.segment_bytes) {
+      md_guess = true;  // rotating: the new segment needs the metadata record too
+      s.metadata_frame(item.metadata);
+    }
     const std::uint64_t need = frame_len + (md_guess ? s.md_scratch.size() : 0);
     const bool rotating = a != nullptr && used > 0 && used + need > s.opt.segment_bytes;
     if (rotating || s.write_buf.size() + need > kWriteChunk || s.total_bytes + s.write_buf.size() + need > s.opt.max_bytes) {
@@ -835,7 +1005,8 @@ std::size_t Spool::read_backlog(std::size_t max_bytes, std::vector<SpoolRecord>&
     Segment& seg = *seg_ptr;
     if (got > 0 && bytes >= max_bytes) break;
     while (seg.backlog_pos < seg.backlog.size() && (got == 0 || bytes < max_bytes)) {
-      if (seg.read_fd < 0) seg.read_fd = ::open(s.path(seg.seq, "spool").c_str(), O_RDONLY | O_CLOEXEC);
+      int open_err = 0;
+      if (seg.read_fd < 0) seg.read_fd = open_regular(s.path(seg.seq, "spool"), O_RDONLY, open_err);
       // A run of entries contiguous on disk, up to kReadChunk (at least one).
       const std::size_t first = seg.backlog_pos;
       const std::uint64_t run_start = seg.backlog[first].offset;
@@ -848,7 +1019,7 @@ std::size_t Spool::read_backlog(std::size_t max_bytes, std::vector<SpoolRecord>&
         ++last;
       }
       s.read_buf.resize(static_cast<std::size_t>(run_end - run_start));
-      const int err = seg.read_fd < 0 ? errno : pread_all(seg.read_fd, &s.read_buf[0], s.read_buf.size(), run_start);
+      const int err = seg.read_fd < 0 ? (open_err != 0 ? open_err : EIO) : pread_all(seg.read_fd, &s.read_buf[0], s.read_buf.size(), run_start);
       for (std::size_t i = first; i < last; ++i) {
         const BacklogEntry& b = seg.backlog[i];
         const char* p = s.read_buf.data() + (b.offset - run_start);
@@ -946,7 +1117,8 @@ void Spool::ack(const SpoolRef* refs, std::size_t count) {
         put32(&s.ack_buf[8], crc32c(s.ack_buf.data() + kFrameHeader, len));
         if (s.ack_fd_seq != seq) {
           close_fd(s.ack_fd);
-          s.ack_fd = ::open(s.path(seq, "ack").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+          int open_err = 0;
+          s.ack_fd = open_regular(s.path(seq, "ack"), O_WRONLY | O_CREAT | O_APPEND, open_err);
           s.ack_fd_seq = s.ack_fd >= 0 ? seq : 0;
         }
         if (s.ack_fd >= 0) {

@@ -21,14 +21,30 @@
 //
 // Recovery (open): segments are read in order and every frame is checked (magic, length, CRC). A
 // damaged record whose neighbours are intact is skipped; when the frame is lost the reader resyncs
-// on the next valid frame; a torn tail (no valid frame follows) is cut off with ftruncate. Each
-// damaged region counts as one corrupt record. Acked records are skipped; everything else becomes
-// the backlog, returned by read_backlog() in append order.
+// on the next valid frame; a torn tail (no valid frame follows) is cut off with ftruncate. Damage
+// is counted per event record: record indices are consecutive in a segment, so an index that is
+// neither intact nor acknowledged is a lost event; a damaged tail counts the event frames that
+// start in it (at least one). Each damaged segment adds a notice. Acked records are skipped;
+// everything else becomes the backlog, returned by read_backlog() in append order.
+//
+// Files: every file is opened with O_NOFOLLOW (and must be a regular file): a symlink or a special
+// file named like a segment is never read, truncated or appended through; it is left alone and
+// reported in SpoolRecovery::notices. The directory is created 0700 and refused when it is
+// writable by group or others or owned by another user. Segment names are exactly
+// "seg-" + 16 digits + ".spool"/".ack" (what segment_name writes); numbers continue after the
+// highest segment kept, and when they come near the 16-digit limit (a stray high name) the kept
+// segments are renamed 1..n in order on open, so no name the spool writes can be skipped on
+// restart.
 //
 // Acknowledging: ack() marks records done and appends an ack frame to the segment's .ack file (not
 // fsync'ed: a lost ack only costs a duplicate). A segment whose every record is done is deleted.
-// Size cap: before an append would exceed max_bytes, whole segments are evicted oldest first; the
-// backlog records they held are reported as evicted (the caller counts them as dropped).
+// Size cap: overflow mode: before an append would exceed max_bytes, whole segments are evicted
+// oldest first; the backlog records they held are reported as evicted (the caller counts them as
+// dropped). write_ahead mode: nothing is ever evicted; an append that would exceed max_bytes fails
+// with ErrorCode::spool_full (the caller refuses the event).
+//
+// Write once: a record the caller holds in memory (write_ahead) that could not be delivered is
+// handed back with release(), which makes it backlog again without writing it a second time.
 //
 // fsync: never (page cache only: survives a killed process, not a power loss), per_batch (every
 // append/append_many call is fdatasync'ed before it returns), interval (sync_if_due(), called by
@@ -76,14 +92,20 @@ struct SpoolRecovery {
   std::uint64_t segments = 0;
   /// Intact, not yet acknowledged event records: the initial backlog.
   std::uint64_t records = 0;
-  /// Damaged records (CRC mismatch, bad frame, torn tail), skipped.
+  /// Damaged event records (CRC mismatch, bad frame, torn tail), skipped: counted per event.
   std::uint64_t corrupt = 0;
+  /// Damaged regions (one region can hold several records).
+  std::uint64_t damaged_regions = 0;
+  /// Files named like segments that were not used (symlinks, special files): left untouched.
+  std::uint64_t refused_files = 0;
   /// Bytes cut off torn tails.
   std::uint64_t truncated_bytes = 0;
   /// Segments deleted because all their records were already acknowledged.
   std::uint64_t deleted_segments = 0;
   /// The first damage found (ErrorCode::spool_corrupt), empty message when none.
   Error error;
+  /// One notice per damaged segment and per refused file (spool_corrupt / io), for the log.
+  std::vector<Error> notices;
 };
 
 /// A record returned by read_backlog().
@@ -139,9 +161,18 @@ class Spool {
 
   /// Appends one event record with one writev(2). `line` includes its '\n'. `disk_only`: the
   /// caller does not keep it in memory, so read_backlog() will return it. Backlog records evicted
-  /// to make room are added to `evicted`. Errors: io, too_large (bigger than max_bytes).
+  /// to make room are added to `evicted` (overflow mode). Errors: io, spool_full (write_ahead
+  /// mode: the cap would be passed; nothing was written or evicted).
   Expected<SpoolRef> append(std::uint32_t metadata, std::string_view line, bool disk_only,
                             std::uint32_t tag, TagCounts& evicted);
+  /// Makes records this process holds in memory (appended with disk_only false, or returned by
+  /// read_backlog) disk-only backlog again, without writing them again: read_backlog() returns them
+  /// later. `line_sizes[i]` is the size of the line of refs[i] (with its '\n'). Sets
+  /// released[i] to false for a record that is not on disk any more (evicted, acked, unknown): the
+  /// caller must append it again. Returns how many were released.
+  std::size_t release(const SpoolRef* refs, const std::uint32_t* tags, const std::size_t* line_sizes,
+                      std::size_t count, std::vector<bool>& released);
+
   /// Appends disk-only records with few large writes (one fsync under per_batch). Returns how many
   /// of `items` (a prefix) were written; on a failure `error` is set.
   std::size_t append_many(const SpoolItem* items, std::size_t count, TagCounts& evicted,

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -168,9 +170,10 @@ TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bul
   }
 }
 
-TEST_CASE("spool: the size cap evicts the oldest segments and counts what they held", "[spool]") {
+TEST_CASE("spool: overflow mode: the size cap evicts the oldest segments and counts what they held", "[spool]") {
   Fixture f;
   SpoolOptions o = f.options();
+  o.mode = SpoolMode::overflow;
   o.segment_bytes = 4096;
   o.max_bytes = 16384;
   auto s = f.open(o);
@@ -370,4 +373,252 @@ TEST_CASE("spool: bad options are refused", "[spool]") {
   s = Spool::open(o, nullptr);
   REQUIRE_FALSE(s.has_value());
   CHECK(s.error().code == ErrorCode::io);
+}
+
+// ---- issue 12: a spool that keeps every promise ----
+
+namespace {
+
+std::uint64_t dir_bytes(const std::string& dir, const std::string& suffix) {
+  std::uint64_t n = 0;
+  for (const auto& name : TempDir::files_in(dir, suffix)) {
+    struct stat st {};
+    if (::stat((dir + "/" + name).c_str(), &st) == 0) n += static_cast<std::uint64_t>(st.st_size);
+  }
+  return n;
+}
+
+bool has_notice(const SpoolRecovery& rec, const std::string& needle) {
+  for (const auto& n : rec.notices) {
+    if (n.message.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("spool: write_ahead mode refuses an append past the cap and evicts nothing", "[spool]") {
+  Fixture f;
+  SpoolOptions o = f.options();  // write_ahead
+  o.segment_bytes = 4096;
+  o.max_bytes = 16384;
+  int accepted = 0;
+  {
+    auto s = f.open(o);
+    TagCounts evicted;
+    Error refusal;
+    for (int i = 0; i < 1000; ++i) {
+      auto r = s->append(0, line(i), /*disk_only=*/false, 1, evicted);
+      if (!r) {
+        refusal = r.error();
+        break;
+      }
+      ++accepted;
+    }
+    CHECK(accepted > 100);
+    CHECK(accepted < 1000);
+    CHECK(refusal.code == ErrorCode::spool_full);
+    CHECK(refusal.message.find("spool_full") != std::string::npos);
+    CHECK(evicted.total == 0);
+    CHECK(s->stats().evicted == 0);
+    CHECK(s->stats().bytes <= o.max_bytes);
+    // Still refused (nothing was evicted to make room), and nothing was written.
+    const std::uint64_t before = dir_bytes(o.dir, ".spool");
+    auto again = s->append(0, line(5000), false, 1, evicted);
+    REQUIRE_FALSE(again.has_value());
+    CHECK(again.error().code == ErrorCode::spool_full);
+    CHECK(dir_bytes(o.dir, ".spool") == before);
+  }
+  // Every accepted record is still there after a restart.
+  auto s = f.open(o);
+  CHECK(s->recovery().records == static_cast<std::uint64_t>(accepted));
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == static_cast<std::size_t>(accepted));
+  for (int i = 0; i < accepted; ++i) CHECK(recs[static_cast<std::size_t>(i)].line == line(i));
+}
+
+TEST_CASE("spool: release makes kept records backlog again without writing them twice", "[spool]") {
+  Fixture f;
+  auto s = f.open();
+  TagCounts evicted;
+  std::vector<SpoolRef> refs;
+  std::vector<std::uint32_t> tags;
+  std::vector<std::size_t> sizes;
+  for (int i = 0; i < 50; ++i) {
+    auto r = s->append(0, line(i), /*disk_only=*/false, 3, evicted);
+    REQUIRE(r.has_value());
+    refs.push_back(*r);
+    tags.push_back(static_cast<std::uint32_t>(i));
+    sizes.push_back(line(i).size());
+  }
+  const std::uint64_t bytes = dir_bytes(f.options().dir, ".spool");
+  CHECK(s->backlog() == 0);
+  // Released out of order: read back in file order.
+  std::vector<bool> released;
+  CHECK(s->release(refs.data() + 25, tags.data() + 25, sizes.data() + 25, 25, released) == 25);
+  CHECK(s->release(refs.data(), tags.data(), sizes.data(), 25, released) == 25);
+  CHECK(s->backlog() == 50);
+  CHECK(dir_bytes(f.options().dir, ".spool") == bytes);  // written once
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == 50);
+  for (std::size_t i = 0; i < 50; ++i) {
+    CHECK(recs[i].line == line(static_cast<int>(i)));
+    CHECK(recs[i].tag == i);
+    CHECK(recs[i].ref.index == refs[i].index);
+  }
+  // An acknowledged record cannot be released.
+  s->ack(refs.data(), 1);
+  CHECK(s->release(refs.data(), tags.data(), sizes.data(), 1, released) == 0);
+  CHECK_FALSE(released[0]);
+}
+
+TEST_CASE("spool: a symlink named like a segment or an ack file is refused and its target never touched", "[spool]") {
+  Fixture f;
+  const std::string dir = f.options().dir;
+  const std::string target = f.dir.path() + "/precious.txt";
+  const std::string target_ack = f.dir.path() + "/precious-ack.txt";
+  const std::string content = "not a spool segment: a torn-tail recovery would truncate this to 0 bytes\n";
+  spit(target, content);
+  spit(target_ack, content);
+  {
+    auto s = f.open();  // creates the directory
+  }
+  REQUIRE(::symlink(target.c_str(), (dir + "/seg-0000000000000001.spool").c_str()) == 0);
+  {
+    auto s = f.open();
+    CHECK(s->recovery().refused_files == 1);
+    CHECK(has_notice(s->recovery(), "seg-0000000000000001.spool"));
+    CHECK(has_notice(s->recovery(), "symbolic link"));
+    // A link where the next ack file will go.
+    TagCounts evicted;
+    std::vector<SpoolRef> refs;
+    for (int i = 0; i < 10; ++i) refs.push_back(*s->append(0, line(i), false, 0, evicted));
+    REQUIRE(refs[0].segment == 2);  // the link's name was skipped, not appended through
+    REQUIRE(::symlink(target_ack.c_str(), (dir + "/seg-0000000000000002.ack").c_str()) == 0);
+    s->ack(refs.data(), 3);  // not all: an ack record would be written
+  }
+  CHECK(slurp(target) == content);
+  CHECK(slurp(target_ack) == content);
+  // The links are still links (not replaced, not followed); the real records replay (the acks
+  // were lost with the refused ack file: that costs duplicates, never events).
+  struct stat st {};
+  REQUIRE(::lstat((dir + "/seg-0000000000000001.spool").c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  auto s = f.open();
+  CHECK(s->recovery().records >= 7);
+  CHECK(slurp(target) == content);
+}
+
+TEST_CASE("spool: a FIFO named like a segment is refused without blocking", "[spool]") {
+  Fixture f;
+  { auto s = f.open(); }
+  REQUIRE(::mkfifo((f.options().dir + "/seg-0000000000000003.spool").c_str(), 0600) == 0);
+  auto s = f.open();
+  CHECK(s->recovery().refused_files == 1);
+  CHECK(has_notice(s->recovery(), "not a regular file"));
+}
+
+TEST_CASE("spool: the directory is created 0700 and refused when others can write it or it is not ours", "[spool]") {
+  Fixture f;
+  const std::string dir = f.options().dir;
+  { auto s = f.open(); }
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  auto try_open = [&] {
+    return Spool::open(f.options(), [](std::uint32_t) -> const SumoMetadata* { return nullptr; });
+  };
+  SECTION("world-writable") {
+    REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+    auto s = try_open();
+    REQUIRE_FALSE(s.has_value());
+    CHECK(s.error().code == ErrorCode::invalid_config);
+    CHECK(s.error().message.find("writable by group or others") != std::string::npos);
+    CHECK(s.error().message.find(dir) != std::string::npos);
+  }
+  SECTION("group-writable") {
+    REQUIRE(::chmod(dir.c_str(), 0770) == 0);
+    CHECK_FALSE(try_open().has_value());
+  }
+  SECTION("owned by another user") {
+    if (::geteuid() != 0) {
+      WARN("not root: cannot chown the directory to another user; skipped");
+      return;
+    }
+    REQUIRE(::chown(dir.c_str(), 12345, 12345) == 0);
+    auto s = try_open();
+    REQUIRE_FALSE(s.has_value());
+    CHECK(s.error().code == ErrorCode::invalid_config);
+    CHECK(s.error().message.find("owned by uid 12345") != std::string::npos);
+  }
+}
+
+TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments", "[spool]") {
+  Fixture f;
+  const std::string dir = f.options().dir;
+  { auto s = f.open(); }
+  SECTION("an empty stray file") { spit(dir + "/seg-9999999999999999.spool", ""); }
+  SECTION("a stray file holding valid records (renumbered)") {
+    {
+      auto s = f.open();
+      TagCounts evicted;
+      REQUIRE(s->append(0, line(-1), false, 0, evicted).has_value());
+    }
+    REQUIRE(::rename((dir + "/seg-0000000000000001.spool").c_str(), (dir + "/seg-9999999999999999.spool").c_str()) == 0);
+  }
+  SECTION("a stray file with garbage") { spit(dir + "/seg-9999999999999999.spool", "garbage garbage garbage"); }
+  SECTION("names that are not exactly the format are ignored") {
+    spit(dir + "/seg-99999999999999999.spool", "x");  // 17 digits
+    spit(dir + "/seg-+000000000000001.spool", "x");
+    spit(dir + "/seg-000000000000000a.spool", "x");
+  }
+  std::uint64_t before = 0;
+  SpoolOptions o = f.options();
+  o.segment_bytes = 2048;  // several segments
+  {
+    auto s = f.open(o);
+    before = s->recovery().records;
+    TagCounts evicted;
+    for (int i = 0; i < 200; ++i) REQUIRE(s->append(0, line(i), false, 0, evicted).has_value());
+    CHECK(s->stats().segments > 2);
+  }
+  auto s = f.open(o);
+  CHECK(s->recovery().records == before + 200);
+  auto recs = read_all(*s);
+  REQUIRE(recs.size() == before + 200);
+  for (int i = 0; i < 200; ++i) CHECK(recs[before + static_cast<std::size_t>(i)].line == line(i));
+  for (const auto& name : TempDir::files_in(dir, ".spool")) {
+    if (name.find("99999999999999999") != std::string::npos || name.find('+') != std::string::npos ||
+        name.find('a') != std::string::npos) {
+      continue;  // the ignored non-format names
+    }
+    CHECK(name.size() == std::string("seg-0000000000000001.spool").size());
+  }
+}
+
+TEST_CASE("spool: damage is counted per event record, with a notice per damaged segment", "[spool]") {
+  Fixture f;
+  const int n = 100;
+  {
+    auto s = f.open();
+    TagCounts evicted;
+    for (int i = 0; i < n; ++i) REQUIRE(s->append(0, line(i), false, 0, evicted).has_value());
+  }
+  const std::string path = f.options().dir + "/" + TempDir::files_in(f.options().dir, ".spool").at(0);
+  std::string data = slurp(path);
+  // One damaged region spanning records 20..49 (30 events), and a torn tail (1 event).
+  const std::size_t from = data.find(line(20)) - 24 + 1;
+  const std::size_t to = data.find(line(50)) - 24;
+  for (std::size_t i = from; i < to; ++i) data[i] = 'Z';
+  data.resize(data.find(line(n - 1)) + 5);
+  spit(path, data);
+  auto s = f.open();
+  const SpoolRecovery& rec = s->recovery();
+  CHECK(rec.corrupt == 31);
+  CHECK(rec.damaged_regions == 2);
+  CHECK(rec.records == static_cast<std::uint64_t>(n - 31));
+  REQUIRE(rec.notices.size() == 1);
+  CHECK(rec.notices[0].code == ErrorCode::spool_corrupt);
+  CHECK(rec.notices[0].message.find("31 damaged event record(s)") != std::string::npos);
+  CHECK(s->stats().corrupt == 31);
 }

@@ -52,6 +52,7 @@ enum class ErrorCode : int {
   spool_corrupt = 402,           ///< a spool record failed its length/CRC check
   closed = 403,                  ///< the sender is shut down
   queue_full = 404,              ///< the byte bound was reached and the policy dropped
+  spool_full = 405,              ///< a write_ahead spool is at spool.max_bytes: the event was refused
 };
 
 /// The snake_case name of a code, e.g. "duplicate_key". Never null.
