@@ -54,6 +54,7 @@ const char* to_string(EnqueueStatus status) noexcept {
     case EnqueueStatus::dropped_bad_metadata: return "dropped_bad_metadata";
     case EnqueueStatus::dropped_spool_error: return "dropped_spool_error";
     case EnqueueStatus::closed: return "closed";
+    case EnqueueStatus::refused_spool_full: return "refused_spool_full";
   }
   return "unknown";
 }
@@ -74,6 +75,8 @@ constexpr std::chrono::milliseconds kHardStopGrace{150};
 constexpr std::size_t kReplayChunk = 1024 * 1024;
 /// Smallest batch cap while ramping up after a throttle.
 constexpr std::size_t kMinRampBytes = 16 * 1024;
+/// Most notices waiting for the log callback; more are counted in notices_dropped.
+constexpr std::size_t kMaxPendingNotices = 256;
 
 Error make_error(ErrorCode code, std::string message) {
   Error e;
@@ -96,54 +99,44 @@ struct Entry {
   bool truncated = false;
 };
 
-/// A growable ring buffer: O(1) push/pop at both ends, no allocation in steady state.
+/// What a string's heap buffer takes from glibc malloc: capacity + NUL + the chunk header, rounded
+/// to 16 bytes (at least 32); 0 while the string is in its inline (SSO) buffer.
+std::size_t heap_bytes(const std::string& s) noexcept {
+  const std::size_t cap = s.capacity();
+  if (cap < sizeof(std::string)) return 0;  // libstdc++ keeps up to 15 chars inline
+  return std::max<std::size_t>(32, (cap + 1 + 8 + 15) & ~std::size_t{15});
+}
+
+/// What one queued line costs against queue.max_bytes: its allocation plus its entry.
+std::size_t entry_cost(const std::string& line) noexcept { return heap_bytes(line) + sizeof(Entry); }
+
+/// The queue of one set: a deque (O(1) at both ends; it frees its blocks as it drains, so memory
+/// follows the content; a ring that only grows would keep its peak size).
 template <class T>
 class Ring {
  public:
-  bool empty() const noexcept { return size_ == 0; }
-  std::size_t size() const noexcept { return size_; }
-  T& front() noexcept { return buf_[head_]; }
-  const T& front() const noexcept { return buf_[head_]; }
-  void push_back(T&& v) {
-    if (size_ == buf_.size()) grow();
-    buf_[(head_ + size_) & (buf_.size() - 1)] = std::move(v);
-    ++size_;
-  }
-  void push_front(T&& v) {
-    if (size_ == buf_.size()) grow();
-    head_ = (head_ + buf_.size() - 1) & (buf_.size() - 1);
-    buf_[head_] = std::move(v);
-    ++size_;
-  }
+  bool empty() const noexcept { return d_.empty(); }
+  std::size_t size() const noexcept { return d_.size(); }
+  T& front() noexcept { return d_.front(); }
+  const T& front() const noexcept { return d_.front(); }
+  void push_back(T&& v) { d_.push_back(std::move(v)); }
+  void push_front(T&& v) { d_.push_front(std::move(v)); }
   T pop_front() {
-    T v = std::move(buf_[head_]);
-    head_ = (head_ + 1) & (buf_.size() - 1);
-    --size_;
+    T v = std::move(d_.front());
+    d_.pop_front();
     return v;
-  }
-  void clear() {
-    buf_.clear();
-    buf_.shrink_to_fit();
-    head_ = 0;
-    size_ = 0;
   }
 
  private:
-  void grow() {
-    std::vector<T> next(std::max<std::size_t>(16, buf_.size() * 2));
-    for (std::size_t i = 0; i < size_; ++i) next[i] = std::move(buf_[(head_ + i) & (buf_.size() - 1)]);
-    buf_.swap(next);
-    head_ = 0;
-  }
-  std::vector<T> buf_;
-  std::size_t head_ = 0;
-  std::size_t size_ = 0;
+  std::deque<T> d_;
 };
 
 /// The queue of one metadata set.
 struct SetQueue {
   Ring<Entry> entries;
+  /// Line bytes (batching) and their cost against the bound (entry_cost).
   std::size_t bytes = 0;
+  std::size_t alloc = 0;
 };
 
 /// Open (not yet delivered or dropped) events per flush epoch.
@@ -210,11 +203,12 @@ namespace {
 class SenderCore {
  public:
   SenderCore(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http, SumoSender::ReportCallback on_report,
-             detail::Compressor compressor)
+             SumoSender::LogCallback on_log, detail::Compressor compressor)
       : config_(std::move(config)),
         cfg_(config_.config()),
         http_(std::move(http)),
         on_report_(std::move(on_report)),
+        on_log_(std::move(on_log)),
         target_(detail::DeliveryTarget::from(config_)),
         compressor_(std::move(compressor)),
         write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
@@ -237,9 +231,12 @@ class SenderCore {
       const detail::SpoolRecovery& rec = spool_->recovery();
       st_.recovered = rec.records + rec.corrupt;
       st_.dropped_spool_corrupt = rec.corrupt;
+      st_.spool_damaged_regions = rec.damaged_regions;
       backlog_ = rec.records;
       epochs_.add(0, rec.records);
       if (!rec.error.message.empty()) st_.last_error = redact(rec.error.to_string(), cfg_);
+      std::lock_guard<std::mutex> lk(mu_);
+      for (const Error& n : rec.notices) notice_locked(n.code, n.message);
     }
     return {};
   }
@@ -287,6 +284,8 @@ class SenderCore {
       std::string line;
       line.reserve(768);
       const detail::LineFit fit = detail::append_event_line(line, event, cfg_.batch.max_bytes);
+      // The queue counts allocations: keep exactly the line (else ~1.5x its size stays reserved).
+      if (line.capacity() > line.size()) line.shrink_to_fit();
       return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
     } catch (...) {
       return count_failure();
@@ -300,6 +299,7 @@ class SenderCore {
       std::string line;
       line.reserve(text.size() + 1);
       const detail::LineFit fit = detail::append_prebuilt_line(line, text, cfg_.batch.max_bytes);
+      if (line.capacity() > line.size()) line.shrink_to_fit();
       return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
     } catch (...) {
       return count_failure();
@@ -364,7 +364,8 @@ class SenderCore {
       thread_exited_ = true;
     }
     FlushResult r = result_locked();
-    r.completed = dropped_total_locked() == dropped_before && r.pending == 0;
+    r.lost_at_deadline = dropped_total_locked() - dropped_before;
+    r.completed = r.lost_at_deadline == 0 && r.pending == 0;
     shutdown_result_ = r;
     shutdown_done_ = true;
     done_cv_.notify_all();
@@ -377,6 +378,8 @@ class SenderCore {
         t.detach();
       }
     }
+    // The thread is gone (unless abandoned): what it did not pass to the log callback, pass now.
+    if (join) deliver_notices();
     return r;
   }
 
@@ -386,6 +389,7 @@ class SenderCore {
     std::lock_guard<std::mutex> lk(mu_);
     SenderStats s = st_;
     s.queue_bytes = memory_bytes_;
+    s.queue_allocated_bytes = mem_alloc_;
     s.queue_events = memory_events_;
     s.spool_backlog = backlog_;
     s.throttled = throttled_;
@@ -408,6 +412,8 @@ class SenderCore {
 
   EnqueueStatus push(std::string&& line, bool truncated, MetadataId md, bool too_large) {
     const std::size_t size = line.size();
+    const std::size_t cost = entry_cost(line);
+    const std::size_t max = cfg_.queue.max_bytes;
     const Clock::time_point now = Clock::now();
     std::unique_lock<std::mutex> lk(mu_);
     if (stopping_) return EnqueueStatus::closed;
@@ -416,22 +422,22 @@ class SenderCore {
       ++st_.dropped_bad_metadata;
       return EnqueueStatus::dropped_bad_metadata;
     }
-    if (too_large || size > cfg_.queue.max_bytes) {
+    if (too_large || cost > max) {
       ++st_.dropped_too_large;
       return EnqueueStatus::dropped_too_large;
     }
-    if (memory_bytes_ + size > cfg_.queue.max_bytes) {
+    if (mem_alloc_ + cost > max) {
       switch (cfg_.queue.overflow) {
         case OverflowPolicy::block: {
           const auto until = now + cfg_.queue.enqueue_timeout;
           ++blocked_producers_;
-          room_cv_.wait_until(lk, until, [&] { return stopping_ || memory_bytes_ + size <= cfg_.queue.max_bytes; });
+          room_cv_.wait_until(lk, until, [&] { return stopping_ || mem_alloc_ + cost <= max; });
           --blocked_producers_;
           if (stopping_) {
             --st_.enqueued;  // not taken: the caller learns it was closed
             return EnqueueStatus::closed;
           }
-          if (memory_bytes_ + size > cfg_.queue.max_bytes) {
+          if (mem_alloc_ + cost > max) {
             ++st_.dropped_queue_full;
             return EnqueueStatus::dropped_queue_full;
           }
@@ -441,24 +447,21 @@ class SenderCore {
           ++st_.dropped_queue_full;
           return EnqueueStatus::dropped_queue_full;
         case OverflowPolicy::drop_oldest:
-          if (!evict_oldest_locked(size)) {
+          if (!evict_oldest_locked(cost)) {
             ++st_.dropped_queue_full;
             return EnqueueStatus::dropped_queue_full;
           }
           break;
         case OverflowPolicy::spill: {
           if (!spool_) {
-            ++st_.dropped_spool_error;
+            ++st_.refused_spool_error;
             return EnqueueStatus::dropped_spool_error;
           }
           const std::uint32_t epoch = epochs_.current();
           auto ref = spool_->append(md, line, /*disk_only=*/true, epoch, evicted_scratch_);
           apply_evicted_locked();
-          if (!ref) {
-            ++st_.dropped_spool_error;
-            st_.last_error = redact(ref.error().to_string(), cfg_);
-            return EnqueueStatus::dropped_spool_error;
-          }
+          if (!ref) return spool_refusal_locked(ref.error());
+          spool_refusing_ = false;
           ++st_.spooled;
           ++backlog_;
           epochs_.add(epoch, 1);
@@ -472,11 +475,8 @@ class SenderCore {
     if (write_ahead_ && spool_) {
       auto ref = spool_->append(md, line, /*disk_only=*/false, e.epoch, evicted_scratch_);
       apply_evicted_locked();
-      if (!ref) {
-        ++st_.dropped_spool_error;
-        st_.last_error = redact(ref.error().to_string(), cfg_);
-        return EnqueueStatus::dropped_spool_error;
-      }
+      if (!ref) return spool_refusal_locked(ref.error());
+      spool_refusing_ = false;
       e.ref = *ref;
       ++st_.spooled;
     }
@@ -487,8 +487,10 @@ class SenderCore {
     const bool was_empty = q.entries.empty();
     q.entries.push_back(std::move(e));
     q.bytes += size;
+    q.alloc += cost;
     if (was_empty) active_.push_back(md);
     memory_bytes_ += size;
+    mem_alloc_ += cost;
     ++memory_events_;
     epochs_.add(epochs_.current(), 1);
     // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
@@ -505,6 +507,56 @@ class SenderCore {
     return EnqueueStatus::accepted;
   }
 
+  /// A spool append at enqueue failed: refused (spool full) or an I/O error. The first refusal of
+  /// a run of them is logged.
+  EnqueueStatus spool_refusal_locked(const Error& err) {
+    st_.last_error = redact(err.to_string(), cfg_);
+    if (err.code == ErrorCode::spool_full) {
+      ++st_.refused_spool_full;
+      if (!spool_refusing_) {
+        spool_refusing_ = true;
+        notice_locked(ErrorCode::spool_full, err.message + " (further refusals are counted until one is accepted)");
+      }
+      return EnqueueStatus::refused_spool_full;
+    }
+    ++st_.refused_spool_error;
+    return EnqueueStatus::dropped_spool_error;
+  }
+
+  // ---- notices for the log callback ----
+
+  void notice_locked(ErrorCode code, const std::string& message) {
+    ++st_.notices;
+    if (pending_notices_.size() >= kMaxPendingNotices) {
+      ++st_.notices_dropped;
+      return;
+    }
+    Error e;
+    e.code = code;
+    e.message = redact(message, cfg_);
+    pending_notices_.push_back(std::move(e));
+    if (sender_waiting_) {
+      sender_waiting_ = false;
+      work_cv_.notify_one();
+    }
+  }
+
+  /// Passes pending notices to the log callback (without mu_).
+  void deliver_notices() {
+    std::vector<Error> notices;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      notices.swap(pending_notices_);
+    }
+    if (!on_log_) return;
+    for (const Error& n : notices) {
+      try {
+        on_log_(n);
+      } catch (...) {
+      }
+    }
+  }
+
   SetQueue& set_locked(MetadataId md) {
     if (sets_.size() <= md) sets_.resize(std::size_t{md} + 1);
     if (!sets_[md]) sets_[md] = std::make_unique<SetQueue>();
@@ -513,20 +565,23 @@ class SenderCore {
 
   /// drop_oldest: evicts the oldest queued lines (any set, never the in-flight batch) until
   /// `size` more bytes fit. False when even that is not enough (nothing is evicted then).
-  bool evict_oldest_locked(std::size_t size) {
+  bool evict_oldest_locked(std::size_t cost) {
     std::uint64_t evictable = 0;
-    for (MetadataId id : active_) evictable += sets_[id]->bytes;
-    if (memory_bytes_ - evictable + size > cfg_.queue.max_bytes) return false;
+    for (MetadataId id : active_) evictable += sets_[id]->alloc;
+    if (mem_alloc_ - evictable + cost > cfg_.queue.max_bytes) return false;
     std::vector<SpoolRef> refs;
-    while (memory_bytes_ + size > cfg_.queue.max_bytes && !active_.empty()) {
+    while (mem_alloc_ + cost > cfg_.queue.max_bytes && !active_.empty()) {
       std::size_t best = 0;
       for (std::size_t i = 1; i < active_.size(); ++i) {
         if (sets_[active_[i]]->entries.front().queued < sets_[active_[best]]->entries.front().queued) best = i;
       }
       SetQueue& q = *sets_[active_[best]];
       Entry e = q.entries.pop_front();
+      const std::size_t c = entry_cost(e.line);
       q.bytes -= e.line.size();
+      q.alloc -= c;
       memory_bytes_ -= e.line.size();
+      mem_alloc_ -= c;
       --memory_events_;
       ++st_.dropped_oldest;
       epochs_.finish(e.epoch, 1);
@@ -541,6 +596,10 @@ class SenderCore {
   /// Spool records evicted by the size cap (from the last append) are dropped.
   void apply_evicted_locked() {
     if (evicted_scratch_.total == 0) return;
+    notice_locked(ErrorCode::io, "spool_evicted: the spool reached its cap (spool.max_bytes " +
+                                     std::to_string(cfg_.spool.max_bytes) + "): " +
+                                     std::to_string(evicted_scratch_.total) +
+                                     " undelivered event(s) evicted from disk (lost)");
     st_.dropped_spool_evicted += evicted_scratch_.total;
     backlog_ -= std::min<std::uint64_t>(backlog_, evicted_scratch_.total);
     for (const auto& [tag, n] : evicted_scratch_.runs) epochs_.finish(tag, n);
@@ -569,6 +628,7 @@ class SenderCore {
     r.pending = memory_events_;
     r.spooled = backlog_;
     r.dropped = dropped_total_locked();
+    r.refused = st_.refused_total();
     return r;
   }
 
@@ -578,13 +638,20 @@ class SenderCore {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
       if (abandoned_) return;
+      if (!pending_notices_.empty()) {
+        lk.unlock();
+        deliver_notices();
+        lk.lock();
+        continue;
+      }
       const Clock::time_point now = Clock::now();
       if (stopping_ && (give_up_ || cancel_.load(std::memory_order_acquire) || now >= stop_deadline_)) break;
 
       // 1. Read spooled records back while memory is below half full.
       const std::uint64_t half = cfg_.queue.max_bytes / 2;
-      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && memory_bytes_ < half) {
-        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, half - memory_bytes_));
+      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && mem_alloc_ < half) {
+        // Line bytes to read: half of the room, for the entries' own cost (entry_cost).
+        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - mem_alloc_) / 2));
         std::shared_ptr<detail::Spool> spool = spool_;
         lk.unlock();
         std::vector<detail::SpoolRecord> records;
@@ -654,6 +721,8 @@ class SenderCore {
   void load_locked(std::vector<detail::SpoolRecord>& records, const std::vector<MetadataId>& ids,
                    const detail::TagCounts& corrupt) {
     if (corrupt.total > 0) {
+      notice_locked(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(corrupt.total) +
+                                                  " damaged spool record(s) skipped while reading back (lost)");
       st_.dropped_spool_corrupt += corrupt.total;
       backlog_ -= std::min<std::uint64_t>(backlog_, corrupt.total);
       for (const auto& [tag, n] : corrupt.runs) epochs_.finish(tag, n);
@@ -671,11 +740,14 @@ class SenderCore {
       e.queued = now;
       e.line = std::move(r.line);
       const std::size_t size = e.line.size();
+      const std::size_t cost = entry_cost(e.line);
       SetQueue& q = set_locked(ids[i]);
       if (q.entries.empty()) active_.push_back(ids[i]);
       q.entries.push_back(std::move(e));
       q.bytes += size;
+      q.alloc += cost;
       memory_bytes_ += size;
+      mem_alloc_ += cost;
       ++memory_events_;
     }
     backlog_ -= std::min<std::uint64_t>(backlog_, records.size());
@@ -709,13 +781,16 @@ class SenderCore {
     inflight_.clear();
     inflight_md_ = id;
     std::size_t bytes = 0;
+    std::size_t alloc = 0;
     while (!q.entries.empty() && inflight_.size() < cfg_.batch.max_events) {
       const std::size_t size = q.entries.front().line.size();
       if (!inflight_.empty() && bytes + size > batch_cap_) break;
       bytes += size;
+      alloc += entry_cost(q.entries.front().line);
       inflight_.push_back(q.entries.pop_front());
     }
     q.bytes -= bytes;
+    q.alloc -= alloc;
     if (q.entries.empty()) active_.erase(std::find(active_.begin(), active_.end(), id));
     batch_throttled_ = false;
   }
@@ -805,7 +880,11 @@ class SenderCore {
   /// acks their spool records and frees them without the lock).
   void finish_batch_locked(const DeliveryReport& report, std::vector<Entry>& done) {
     std::uint64_t bytes = 0;
-    for (const Entry& e : inflight_) bytes += e.line.size();
+    std::uint64_t alloc = 0;
+    for (const Entry& e : inflight_) {
+      bytes += e.line.size();
+      alloc += entry_cost(e.line);
+    }
     const std::uint64_t n = inflight_.size();
     throttled_ = false;
     if (report.delivered) {
@@ -822,6 +901,7 @@ class SenderCore {
       const bool was_empty = q.entries.empty();
       for (auto it = inflight_.rbegin(); it != inflight_.rend(); ++it) q.entries.push_front(std::move(*it));
       q.bytes += static_cast<std::size_t>(bytes);
+      q.alloc += static_cast<std::size_t>(alloc);
       if (was_empty) active_.push_back(inflight_md_);
       inflight_.clear();
       give_up_ = true;
@@ -843,6 +923,7 @@ class SenderCore {
       }
     }
     memory_bytes_ -= std::min(memory_bytes_, bytes);
+    mem_alloc_ -= std::min(mem_alloc_, alloc);
     memory_events_ -= std::min(memory_events_, n);
     inflight_.clear();
     if (blocked_producers_ > 0) room_cv_.notify_all();
@@ -856,25 +937,48 @@ class SenderCore {
   /// A batch that failed for good (permanent error, budget exhausted) while a spool exists: its
   /// lines become spool backlog (retried later, after backlog_hold_until_), in new records.
   void requeue_to_spool_locked() {
+    // Lines already on disk (write_ahead, or read back from the spool) become backlog again where
+    // they are: each event is written once. Only the others are appended.
+    std::vector<SpoolRef> refs;
+    std::vector<std::uint32_t> tags;
+    std::vector<std::size_t> sizes;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < inflight_.size(); ++i) {
+      const Entry& e = inflight_[i];
+      if (!e.ref.valid()) continue;
+      refs.push_back(e.ref);
+      tags.push_back(e.epoch);
+      sizes.push_back(e.line.size());
+      which.push_back(i);
+    }
+    std::vector<bool> released;
+    std::vector<bool> kept(inflight_.size(), false);
+    if (!refs.empty()) {
+      backlog_ += spool_->release(refs.data(), tags.data(), sizes.data(), refs.size(), released);
+      for (std::size_t k = 0; k < which.size(); ++k) kept[which[k]] = released[k];
+    }
     std::vector<detail::SpoolItem> items;
-    items.reserve(inflight_.size());
-    for (const Entry& e : inflight_) items.push_back(detail::SpoolItem{inflight_md_, e.line, e.epoch});
+    std::vector<std::size_t> index;
+    for (std::size_t i = 0; i < inflight_.size(); ++i) {
+      if (kept[i]) continue;
+      items.push_back(detail::SpoolItem{inflight_md_, inflight_[i].line, inflight_[i].epoch});
+      index.push_back(i);
+    }
+    if (items.empty()) return;
     Error err;
     const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
     apply_evicted_locked();
-    std::vector<SpoolRef> refs;
-    for (std::size_t i = 0; i < inflight_.size(); ++i) {
-      const Entry& e = inflight_[i];
-      if (e.ref.valid()) refs.push_back(e.ref);  // superseded by the new record, or dropped
-      if (i >= written) {
-        ++st_.dropped_spool_error;
-        epochs_.finish(e.epoch, 1);
-      }
+    for (std::size_t k = written; k < items.size(); ++k) {
+      ++st_.dropped_spool_error;
+      epochs_.finish(inflight_[index[k]].epoch, 1);
     }
-    if (!refs.empty()) spool_->ack(refs.data(), refs.size());
     st_.spooled += written;
     backlog_ += written;
-    if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
+    if (written < items.size()) {
+      st_.last_error = redact(err.to_string(), cfg_);
+      notice_locked(err.code, "spool: " + std::to_string(items.size() - written) +
+                                  " undelivered event(s) could not be written to the spool (lost): " + err.message);
+    }
   }
 
   /// At the end: what is in memory goes to the spool (or is counted as dropped_at_shutdown).
@@ -888,10 +992,12 @@ class SenderCore {
       SetQueue& q = *sets_[id];
       while (!q.entries.empty()) rest.emplace_back(id, q.entries.pop_front());
       q.bytes = 0;
+      q.alloc = 0;
     }
     active_.clear();
     std::vector<detail::SpoolItem> items;
     std::vector<std::size_t> index;
+    std::uint64_t lost = 0;
     for (std::size_t i = 0; i < rest.size(); ++i) {
       if (rest[i].second.ref.valid()) {
         ++backlog_;  // already on disk
@@ -900,6 +1006,7 @@ class SenderCore {
         index.push_back(i);
       } else {
         ++st_.dropped_at_shutdown;
+        ++lost;
       }
     }
     if (!items.empty()) {
@@ -909,9 +1016,17 @@ class SenderCore {
       st_.spooled += written;
       backlog_ += written;
       st_.dropped_spool_error += items.size() - written;
+      lost += items.size() - written;
       if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
     }
+    if (lost > 0) {
+      st_.lost_at_deadline += lost;
+      notice_locked(ErrorCode::closed, "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
+                                           (spool_ ? "could not be written to the spool" : "and no spool is configured") +
+                                           " (lost)");
+    }
     memory_bytes_ = 0;
+    mem_alloc_ = 0;
     memory_events_ = 0;
     if (spool_) {
       spool_->sync_if_due(/*force=*/true);
@@ -922,6 +1037,7 @@ class SenderCore {
   // ---- deliver() hooks (sender thread) ----
 
   bool abortable_sleep(std::chrono::milliseconds delay) {
+    deliver_notices();  // a retry loop can last minutes: notices do not wait for it
     std::unique_lock<std::mutex> lk(mu_);
     const Clock::time_point until = Clock::now() + delay;
     for (;;) {
@@ -963,6 +1079,7 @@ class SenderCore {
   const SumoConfig& cfg_;
   std::shared_ptr<HttpClient> http_;
   SumoSender::ReportCallback on_report_;
+  SumoSender::LogCallback on_log_;
   detail::DeliveryTarget target_;
   detail::RetryEnvironment env_;
   // Sender thread only.
@@ -991,7 +1108,13 @@ class SenderCore {
   std::vector<Entry> inflight_;
   MetadataId inflight_md_ = 0;
   std::uint64_t memory_bytes_ = 0;
+  /// What the queued entries cost against queue.max_bytes (entry_cost), in flight included.
+  std::uint64_t mem_alloc_ = 0;
   std::uint64_t memory_events_ = 0;
+  /// Notices waiting for the log callback.
+  std::vector<Error> pending_notices_;
+  /// A run of spool_full refusals is in progress (logged once).
+  bool spool_refusing_ = false;
   std::uint64_t backlog_ = 0;
   SenderStats st_;
   EpochTracker epochs_;
@@ -1029,7 +1152,7 @@ struct SumoSender::Impl {
 SumoSender::SumoSender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Expected<std::unique_ptr<SumoSender>> SumoSender::create(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http,
-                                                         ReportCallback on_report) {
+                                                         ReportCallback on_report, LogCallback on_log) {
   try {
     const SumoConfig& cfg = config.config();
     if (cfg.spool.mode != SpoolMode::off && cfg.spool.dir.empty()) {
@@ -1042,7 +1165,7 @@ Expected<std::unique_ptr<SumoSender>> SumoSender::create(FinalizedSumoConfig con
     if (!compressor) return compressor.error();
     if (!http) http = std::shared_ptr<HttpClient>(make_curl_http_client(cfg.http));
     auto core = std::make_shared<SenderCore>(std::move(config), std::move(http), std::move(on_report),
-                                             std::move(compressor.value()));
+                                             std::move(on_log), std::move(compressor.value()));
     if (auto ok = core->init(); !ok) return ok.error();
     core->start_thread(core);
     auto impl = std::make_unique<Impl>();

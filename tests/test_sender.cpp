@@ -3,6 +3,9 @@
 // exactly), Sumo-aware throttling (no request before Retry-After, same bytes re-sent, ramp-up),
 // permanent errors and budget exhaustion, flush/shutdown deadlines against a client that hangs
 // until cancelled, the write-ahead spool across a restart, stats and the report callback.
+#include <malloc.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -327,16 +330,28 @@ TEST_CASE("sender: at most 1024 metadata sets", "[sender]") {
 }
 
 TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up", "[sender]") {
-  // Each line is 50 bytes with its '\n'; the bound holds 20. Line 0 goes in flight first and is
-  // held at the gate, so the queue state is exact.
+  // Each line is 50 bytes with its '\n'; the bound holds 20 (it counts what a line costs in
+  // memory: its allocation and its queue entry, measured here on a probe). Line 0 goes in flight
+  // first and is held at the gate, so the queue state is exact.
   const std::size_t line_bytes = line(0).size() + 1;
   REQUIRE(line_bytes == 50);
+  const std::size_t line_cost = [] {
+    auto probe_http = std::make_shared<ScriptedHttp>();
+    probe_http->close_gate();
+    auto probe = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 10s; }), probe_http);
+    REQUIRE(probe->enqueue_line(line(0)) == EnqueueStatus::accepted);
+    const std::size_t cost = probe->stats().queue_allocated_bytes;
+    probe_http->open_gate();
+    return cost;
+  }();
+  REQUIRE(line_cost >= line_bytes);
+  REQUIRE(line_cost <= 4 * line_bytes);
   auto http = std::make_shared<ScriptedHttp>();
   http->close_gate();
   TempDir dir("ilert-sumo-sender");
   auto cfg = [&](OverflowPolicy policy, std::chrono::milliseconds timeout) {
     return make_config([&](SumoConfig& c) {
-      c.queue.max_bytes = 20 * line_bytes;
+      c.queue.max_bytes = 20 * line_cost;
       c.queue.overflow = policy;
       c.queue.enqueue_timeout = timeout;
       c.batch.max_age = 1ms;
@@ -738,4 +753,298 @@ TEST_CASE("sender: enqueue of events renders their Sumo line", "[sender]") {
   const auto lines = http->delivered_lines();
   REQUIRE(lines.size() == 1);
   CHECK(lines[0] == to_sumo_line(Event(ev)));
+}
+
+// ---- issue 12: the spool keeps its promises, memory stays bounded, losses are visible ----
+
+namespace {
+
+/// Collects the sender's log notices (LogCallback).
+struct Notices {
+  std::mutex mu;
+  std::vector<Error> list;
+  SumoSender::LogCallback callback() {
+    return [this](const Error& e) {
+      std::lock_guard<std::mutex> lk(mu);
+      list.push_back(e);
+    };
+  }
+  std::size_t count(const std::string& needle) {
+    std::lock_guard<std::mutex> lk(mu);
+    std::size_t n = 0;
+    for (const auto& e : list) n += e.message.find(needle) != std::string::npos ? 1 : 0;
+    return n;
+  }
+  std::string all() {
+    std::lock_guard<std::mutex> lk(mu);
+    std::string out;
+    for (const auto& e : list) out += e.to_string() + "\n";
+    return out;
+  }
+};
+
+std::unique_ptr<SumoSender> make_logged_sender(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> http,
+                                               Notices& notices) {
+  auto s = SumoSender::create(std::move(cfg), std::move(http), nullptr, notices.callback());
+  if (!s) FAIL("create: " << s.error().to_string());
+  return std::move(s.value());
+}
+
+std::uint64_t spool_file_bytes(const std::string& dir) {
+  std::uint64_t n = 0;
+  for (const auto& f : TempDir::files_in(dir, ".spool")) {
+    struct stat st {};
+    if (::stat((dir + "/" + f).c_str(), &st) == 0) n += static_cast<std::uint64_t>(st.st_size);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("sender: a full write_ahead spool refuses new events (refused_spool_full), evicts nothing, logs once",
+          "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  auto http = std::make_shared<ScriptedHttp>();
+  http->close_gate();
+  Notices notices;
+  auto sender = make_logged_sender(make_config([&](SumoConfig& c) {
+                                     c.spool.dir = dir.path() + "/spool";
+                                     c.spool.mode = SpoolMode::write_ahead;
+                                     c.spool.fsync = FsyncPolicy::never;
+                                     c.spool.max_bytes = 64 * 1024;
+                                     c.spool.segment_bytes = 16 * 1024;
+                                   }),
+                                   http, notices);
+  int accepted = 0;
+  int refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const EnqueueStatus st = sender->enqueue_line(line(i));
+    if (st == EnqueueStatus::accepted) {
+      REQUIRE(refused == 0);  // accepted ones are a prefix: nothing was freed meanwhile
+      ++accepted;
+    } else {
+      REQUIRE(st == EnqueueStatus::refused_spool_full);
+      ++refused;
+    }
+  }
+  CHECK(accepted > 500);
+  CHECK(refused > 0);
+  SenderStats s = sender->stats();
+  CHECK(s.refused_spool_full == static_cast<std::uint64_t>(refused));
+  CHECK(s.refused_total() == static_cast<std::uint64_t>(refused));
+  CHECK(s.dropped_spool_evicted == 0);
+  CHECK(s.lost_total() == 0);
+  CHECK(s.last_error.find("spool_full") != std::string::npos);
+  check_identity(s);
+  CHECK(spool_file_bytes(dir.path() + "/spool") <= 64 * 1024);
+
+  http->open_gate();
+  const FlushResult r = sender->flush(20s);
+  CHECK(r.completed);
+  CHECK(r.delivered == static_cast<std::uint64_t>(accepted));
+  CHECK(r.refused == static_cast<std::uint64_t>(refused));
+  std::vector<std::string> want;
+  for (int i = 0; i < accepted; ++i) want.push_back(line(i));
+  CHECK(http->delivered_lines() == want);
+  check_identity(sender->stats(), r);
+  // Logged once for the whole run of refusals, through the log callback.
+  REQUIRE(wait_until([&] { return notices.count("spool_full") == 1; }, 5s));
+  // Room again once delivered.
+  CHECK(sender->enqueue_line(line(99999)) == EnqueueStatus::accepted);
+  CHECK(sender->flush(10s).completed);
+}
+
+TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool without being written again",
+          "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  const std::string spool_dir = dir.path() + "/spool";
+  auto http = std::make_shared<ScriptedHttp>();
+  http->close_gate();
+  auto sender = make_sender(make_config([&](SumoConfig& c) {
+                              c.spool.dir = spool_dir;
+                              c.spool.mode = SpoolMode::write_ahead;
+                              c.spool.fsync = FsyncPolicy::never;
+                              c.batch.max_events = 200;
+                              c.batch.max_age = 10s;
+                            }),
+                            http);
+  for (int i = 0; i < 200; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  const std::uint64_t once = spool_file_bytes(spool_dir);
+  CHECK(once >= 200u * (24 + 50));
+  CHECK(once < 200u * (24 + 50) + 1024);  // one metadata record besides the events
+  http->push(ScriptedHttp::Reply{401});  // the one batch of 200 is refused for good
+  http->open_gate();
+  REQUIRE(wait_until([&] { return sender->stats().spool_backlog == 200; }, 10s));
+  CHECK(spool_file_bytes(spool_dir) == once);  // each event written once
+  CHECK(sender->stats().spooled == 200);
+  check_identity(sender->stats());
+  // Read back (after the hold) and delivered; the segment goes away.
+  const FlushResult r = sender->flush(20s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 200);
+  CHECK(as_set(http->delivered_lines()) == as_set(std::vector<std::string>([] {
+          std::vector<std::string> v;
+          for (int i = 0; i < 200; ++i) v.push_back(line(i));
+          return v;
+        }())));
+  check_identity(sender->stats(), r);
+  REQUIRE(wait_until([&] { return TempDir::files_in(spool_dir, ".spool").empty(); }, 5s));
+}
+
+TEST_CASE("sender: overflow-mode spool evictions are logged and counted per event", "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{403}, 100000);  // every batch fails for good: it goes to the spool
+  Notices notices;
+  auto sender = make_logged_sender(make_config([&](SumoConfig& c) {
+                                     c.spool.dir = dir.path() + "/spool";
+                                     c.spool.mode = SpoolMode::overflow;
+                                     c.spool.fsync = FsyncPolicy::never;
+                                     c.spool.max_bytes = 16384;
+                                     c.spool.segment_bytes = 4096;
+                                     c.batch.max_events = 10;
+                                   }),
+                                   http, notices);
+  for (int i = 0; i < 1000; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  REQUIRE(wait_until([&] { return sender->stats().queue_events == 0 && sender->stats().dropped_spool_evicted > 0; }, 20s));
+  REQUIRE(wait_until([&] { return notices.count("spool_evicted") > 0; }, 5s));
+  const FlushResult r = sender->shutdown(100ms);
+  const SenderStats s = sender->stats();
+  INFO(notices.all());
+  CHECK(s.dropped_spool_evicted > 0);
+  CHECK(s.dropped_spool_evicted + s.spool_backlog + s.delivered_events == 1000);
+  // The notices name the counts; their sum is the counter.
+  std::uint64_t logged = 0;
+  {
+    std::lock_guard<std::mutex> lk(notices.mu);
+    for (const auto& e : notices.list) {
+      const auto at = e.message.find("): ");
+      if (e.message.rfind("spool_evicted", 0) == 0 && at != std::string::npos) logged += std::stoull(e.message.substr(at + 3));
+    }
+  }
+  CHECK(logged == s.dropped_spool_evicted);
+  check_identity(s, r);
+}
+
+TEST_CASE("sender: damaged spool records are counted per event and logged on start", "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  const std::string spool_dir = dir.path() + "/spool";
+  auto cfg = [&] {
+    return make_config([&](SumoConfig& c) {
+      c.spool.dir = spool_dir;
+      c.spool.mode = SpoolMode::write_ahead;
+      c.spool.fsync = FsyncPolicy::never;
+    });
+  };
+  {
+    auto down = std::make_shared<ScriptedHttp>();
+    down->close_gate();
+    auto sender = make_sender(cfg(), down);
+    for (int i = 0; i < 100; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+    CHECK(sender->shutdown(100ms).spooled == 100);
+  }
+  const auto files = TempDir::files_in(spool_dir, ".spool");
+  REQUIRE(files.size() == 1);
+  const std::string path = spool_dir + "/" + files[0];
+  std::string data;
+  {
+    std::ifstream in(path, std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Records 10..39 (30 events) lost in one damaged region.
+  const std::size_t from = data.find(line(10) + "\n") - 24 + 3;
+  const std::size_t to = data.find(line(40) + "\n") - 24;
+  for (std::size_t i = from; i < to; ++i) data[i] = '#';
+  { std::ofstream(path, std::ios::binary | std::ios::trunc) << data; }
+
+  auto up = std::make_shared<ScriptedHttp>();
+  Notices notices;
+  auto sender = make_logged_sender(cfg(), up, notices);
+  const SenderStats at_start = sender->stats();
+  CHECK(at_start.recovered == 100);
+  CHECK(at_start.dropped_spool_corrupt == 30);
+  CHECK(at_start.spool_damaged_regions == 1);
+  const FlushResult r = sender->flush(10s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 70);
+  check_identity(sender->stats(), r);
+  REQUIRE(wait_until([&] { return notices.count("30 damaged event record(s)") == 1; }, 5s));
+}
+
+TEST_CASE("sender: what is lost at the shutdown deadline is counted, returned and logged", "[sender]") {
+  auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{200, "", true}, 100);  // hangs until cancelled
+  Notices notices;
+  auto sender = make_logged_sender(make_config([](SumoConfig& c) { c.batch.max_events = 4; }), http, notices);
+  for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
+  const FlushResult r = sender->shutdown(100ms);
+  CHECK_FALSE(r.completed);
+  CHECK(r.pending == 0);
+  CHECK(r.lost_at_deadline == 10);
+  const SenderStats s = sender->stats();
+  CHECK(s.lost_at_deadline == 10);
+  CHECK(s.dropped_at_shutdown == 10);
+  CHECK(s.lost_total() == 10);
+  CHECK(s.refused_total() == 0);
+  check_identity(s, r);
+  CHECK(notices.count("10 event(s) still in memory at the deadline") == 1);  // delivered by shutdown()
+}
+
+TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted, not line sizes)", "[sender]") {
+  // Lines of 800..1500 bytes: rendered into a 768-byte reservation that doubles, they used to keep
+  // ~1.5x their size allocated. The queue is filled to its bound against a stalled client.
+  constexpr std::size_t kBound = 16 * 1024 * 1024;
+  std::vector<Event> events;
+  for (int i = 0; i < 16; ++i) {
+    AlertCreated ev;
+    ev.alert.id = 1000 + i;
+    ev.alert.event_id = "evt-" + std::to_string(i);
+    ev.alert.summary = "memory bound " + std::to_string(i);
+    ev.alert.details = std::string(static_cast<std::size_t>(600 + 45 * i), 'd');
+    ev.received_type = "alert-created";
+    events.emplace_back(ev);
+  }
+  auto http = std::make_shared<ScriptedHttp>();
+  http->close_gate();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const bool measure_heap = false;  // the sanitizers' allocators do not report through mallinfo2
+#else
+  const bool measure_heap = true;
+#endif
+  ::malloc_trim(0);
+  const auto heap_before = ::mallinfo2().uordblks;
+  {
+    auto sender = make_sender(make_config([](SumoConfig& c) {
+                                c.queue.max_bytes = kBound;
+                                c.queue.overflow = OverflowPolicy::drop_newest;
+                                c.batch.max_bytes = 256 * 1024;
+                                c.batch.max_age = 1ms;
+                              }),
+                              http);
+    std::size_t accepted = 0;
+    std::size_t line_bytes = 0;
+    for (std::size_t i = 0; i < 100000; ++i) {
+      const Event& ev = events[i % events.size()];
+      const EnqueueStatus st = sender->enqueue(ev);
+      if (st == EnqueueStatus::dropped_queue_full) break;
+      REQUIRE(st == EnqueueStatus::accepted);
+      ++accepted;
+      if (i < events.size()) line_bytes += to_sumo_line(ev).size() + 1;
+    }
+    const SenderStats s = sender->stats();
+    INFO("accepted " << accepted << ", queue_bytes " << s.queue_bytes << ", allocated " << s.queue_allocated_bytes);
+    CHECK(line_bytes / events.size() > 768);  // the lines this test is about
+    CHECK(s.queue_allocated_bytes <= kBound);
+    CHECK(s.queue_bytes <= s.queue_allocated_bytes);
+    CHECK(s.queue_bytes >= kBound * 8 / 10);  // the bound is used, not wasted on overhead
+    if (measure_heap) {
+      const auto heap_after = ::mallinfo2().uordblks;
+      const double ratio = static_cast<double>(heap_after - heap_before) / static_cast<double>(kBound);
+      INFO("heap in use: " << (heap_after - heap_before) << " bytes = " << ratio << " x queue.max_bytes");
+      CHECK(ratio <= 1.1);
+    }
+    http->open_gate();
+    CHECK(sender->flush(30s).completed);
+    check_identity(sender->stats());
+  }
 }

@@ -33,8 +33,10 @@ enum class EnqueueStatus : std::uint8_t {
   dropped_queue_full,  ///< queue full under block (after the timeout) or drop_newest
   dropped_too_large,   ///< one line larger than the whole queue bound
   dropped_bad_metadata,///< unknown MetadataId
-  dropped_spool_error, ///< write_ahead mode could not write to disk
+  dropped_spool_error, ///< write_ahead/spill could not write to disk (an I/O error)
   closed,              ///< the sender is shut down
+  refused_spool_full,  ///< write_ahead: the spool is at spool.max_bytes; nothing was evicted to make
+                       ///< room. Tell the client to retry later (the relay answers 503 + Retry-After)
 };
 const char* to_string(EnqueueStatus status) noexcept;
 
@@ -51,8 +53,13 @@ struct FlushResult {
   std::uint64_t pending = 0;
   /// Events written to the spool and not yet delivered.
   std::uint64_t spooled = 0;
-  /// Events dropped, any reason (lifetime total).
+  /// Events dropped, any reason (lifetime total): refused at enqueue and lost after acceptance.
   std::uint64_t dropped = 0;
+  /// Of `dropped`: refused at enqueue (the caller was told; SenderStats::refused_total()).
+  std::uint64_t refused = 0;
+  /// shutdown only: events this shutdown lost (in memory at the deadline with no spool, or the
+  /// spool write failed); 0 when `completed`.
+  std::uint64_t lost_at_deadline = 0;
   /// flush: true when nothing enqueued before the call (or recovered from the spool) is still
   /// pending: each such event was delivered or dropped (see `dropped`). shutdown: true when the
   /// shutdown lost nothing: everything was delivered or is on disk (`spooled`).
@@ -60,7 +67,8 @@ struct FlushResult {
 };
 
 /// A snapshot of the sender's counters. Every event is, at any moment, in exactly one state:
-/// enqueued + recovered = delivered_events + (all dropped_*) + queue_events + spool_backlog.
+/// enqueued + recovered = delivered_events + dropped_total() + queue_events + spool_backlog,
+/// where dropped_total() = refused_total() (told at enqueue) + lost_total() (accepted, then lost).
 struct SenderStats {
   /// enqueue()/enqueue_line() calls, whatever they returned, except `closed`.
   std::uint64_t enqueued = 0;
@@ -73,7 +81,9 @@ struct SenderStats {
   /// Requests by final HTTP status of each attempt (0 = transport error).
   std::map<int, std::uint64_t> requests_by_status;
   std::uint64_t retries = 0;
-  /// Drops by reason.
+  /// Drops by reason. Refused at enqueue (enqueue returned it, the caller knows): queue_full,
+  /// too_large, bad_metadata, refused_spool_full, refused_spool_error. Lost after acceptance: all
+  /// the others.
   std::uint64_t dropped_queue_full = 0;
   std::uint64_t dropped_oldest = 0;
   std::uint64_t dropped_too_large = 0;
@@ -83,21 +93,40 @@ struct SenderStats {
   std::uint64_t dropped_spool_corrupt = 0;     ///< damaged spool records found on replay
   std::uint64_t dropped_at_shutdown = 0;       ///< still in memory at the deadline, no spool
   std::uint64_t dropped_bad_metadata = 0;      ///< enqueued with an unknown MetadataId
-  std::uint64_t dropped_spool_error = 0;       ///< the spool could not be written (write_ahead, spill, shutdown)
-  /// All the dropped_* counters above, summed (what FlushResult::dropped reports).
-  std::uint64_t dropped_total() const noexcept {
-    return dropped_queue_full + dropped_oldest + dropped_too_large + dropped_permanent_error + dropped_budget_exhausted +
-           dropped_spool_evicted + dropped_spool_corrupt + dropped_at_shutdown + dropped_bad_metadata +
-           dropped_spool_error;
+  std::uint64_t dropped_spool_error = 0;       ///< accepted, then the spool could not be written (failed batch, shutdown)
+  std::uint64_t refused_spool_full = 0;        ///< enqueue returned refused_spool_full (write_ahead spool at its cap)
+  std::uint64_t refused_spool_error = 0;       ///< enqueue returned dropped_spool_error (write_ahead/spill append failed)
+  /// Lost at the shutdown deadline: in memory with no spool (dropped_at_shutdown) or the spool
+  /// write failed then (also in dropped_spool_error). Informational: not part of dropped_total().
+  std::uint64_t lost_at_deadline = 0;
+  /// Events the caller was told about at enqueue (never accepted).
+  std::uint64_t refused_total() const noexcept {
+    return dropped_queue_full + dropped_too_large + dropped_bad_metadata + refused_spool_full + refused_spool_error;
   }
+  /// Events accepted and then lost.
+  std::uint64_t lost_total() const noexcept {
+    return dropped_oldest + dropped_permanent_error + dropped_budget_exhausted + dropped_spool_evicted +
+           dropped_spool_corrupt + dropped_at_shutdown + dropped_spool_error;
+  }
+  /// All the dropped_*/refused_* counters above, summed (what FlushResult::dropped reports).
+  std::uint64_t dropped_total() const noexcept { return refused_total() + lost_total(); }
   /// Events written to the spool (write_ahead: every accepted event) / read back from it.
   std::uint64_t spooled = 0;
   std::uint64_t replayed = 0;
   /// Events now only on disk, waiting to be read back and sent (FlushResult::spooled).
   std::uint64_t spool_backlog = 0;
-  /// Current queue content.
+  /// Current queue content: line bytes, and what they take in memory as the bound counts it (the
+  /// lines' allocations, capacity not size, plus each entry's bookkeeping). queue.max_bytes bounds
+  /// queue_allocated_bytes.
   std::uint64_t queue_bytes = 0;
+  std::uint64_t queue_allocated_bytes = 0;
   std::uint64_t queue_events = 0;
+  /// Spool damage found (on start and while reading back): damaged regions, and notices given to
+  /// the log callback (damage, evictions, refusals, losses).
+  std::uint64_t spool_damaged_regions = 0;
+  std::uint64_t notices = 0;
+  /// Notices not given to the log callback because too many were pending (counted, not lost).
+  std::uint64_t notices_dropped = 0;
   /// When Sumo last acknowledged a request.
   std::optional<std::chrono::system_clock::time_point> last_success;
   /// The last delivery error (redacted), empty if none.
@@ -112,11 +141,18 @@ class SumoSender {
   /// Called on the sender thread after each request's final outcome. Must not block for long.
   /// DeliveryReport::first_index counts the events handed to delivery by this sender.
   using ReportCallback = std::function<void(const DeliveryReport&)>;
+  /// Called on the sender thread (or by shutdown() after the thread stopped), never under a lock,
+  /// for what an operator must see in the log: spool damage (spool_corrupt), events evicted by the
+  /// spool cap, the start of refusals because the write_ahead spool is full (spool_full), refused
+  /// segment files (symlinks, special files), events lost at the shutdown deadline. Messages are
+  /// redacted. At most 256 notices wait; beyond that they are counted (SenderStats::notices_dropped).
+  using LogCallback = std::function<void(const Error& notice)>;
 
   /// Starts the sender thread (and replays the spool, if any). `http` defaults to libcurl.
   static Expected<std::unique_ptr<SumoSender>> create(FinalizedSumoConfig config,
                                                       std::shared_ptr<HttpClient> http = nullptr,
-                                                      ReportCallback on_report = nullptr);
+                                                      ReportCallback on_report = nullptr,
+                                                      LogCallback on_log = nullptr);
   /// Calls shutdown(config.shutdown_timeout) if it was not called.
   ~SumoSender();
   SumoSender(const SumoSender&) = delete;
