@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake g++ make pkg-config ca-certificates curl
           libcurl4-openssl-dev rapidjson-dev catch2 zlib1g-dev libdeflate-dev libzstd-dev
-          libcpp-httplib-dev)
+          libcpp-httplib-dev libmicrohttpd-dev)
 if [ "${1:-}" = "--dev" ]; then
   # CI extras: clang + libFuzzer/sanitizer runtimes, ninja.
   packages+=(clang libclang-rt-14-dev ninja-build)

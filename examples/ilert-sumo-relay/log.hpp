@@ -1,27 +1,29 @@
 // examples/ilert-sumo-relay/log.hpp: a buffered, non-blocking line logger for stderr.
 //
 // Request threads append a formatted line to an in-memory buffer (a mutex held for a memcpy);
-// a background thread writes the buffer to the file descriptor every few milliseconds. The
-// request path therefore never waits on a slow terminal or pipe. The buffer is bounded: lines
-// beyond it are dropped and counted (ilert_sumo_relay_log_lines_dropped_total), never queued
-// without limit. stop() writes what is left. Callers must never pass a secret.
+// a background thread writes the buffer to the file descriptor. The request path therefore never
+// waits on a slow terminal or pipe. The buffer is bounded: lines beyond it are dropped and counted
+// (ilert_sumo_relay_log_lines_dropped_total and the shutdown line), never queued without limit.
+// stop(deadline) writes what is left but never waits past its deadline: when stderr is a pipe
+// nobody reads, the writer thread is left blocked (it owns its state, so the process can exit
+// around it) and what it still held is counted as dropped. Callers must never pass a secret.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace relay {
 
 class LineLog {
  public:
   /// Writes to `fd` (2 = stderr); holds at most `max_buffer` unwritten bytes.
-  explicit LineLog(int fd = 2, std::size_t max_buffer = 8 * 1024 * 1024);
+  explicit LineLog(int fd = 2, std::size_t max_buffer = 4 * 1024 * 1024);
+  /// stop() with a 1-second deadline.
   ~LineLog();
   LineLog(const LineLog&) = delete;
   LineLog& operator=(const LineLog&) = delete;
@@ -30,23 +32,17 @@ class LineLog {
   void write(std::string_view line);
   /// "<ISO time> ilert-sumo-relay: <message>".
   void info(std::string_view message);
-  /// Writes everything buffered and stops the writer thread. Idempotent.
-  void stop();
-  /// Lines dropped because the buffer was full.
-  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  /// Writes what is buffered and stops the writer thread, waiting at most until `deadline`.
+  /// Returns true when everything was written; false when the writer was still blocked at the
+  /// deadline (it is then detached; the unwritten lines count as dropped). Idempotent.
+  bool stop(std::chrono::steady_clock::time_point deadline);
+  bool stop() { return stop(std::chrono::steady_clock::now() + std::chrono::seconds(1)); }
+  /// Lines dropped: the buffer was full, or they were still unwritten at stop's deadline.
+  std::uint64_t dropped() const noexcept;
 
  private:
-  void run();
-  void write_all(const std::string& data);
-
-  int fd_;
-  std::size_t max_buffer_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string buffer_;
-  bool stopping_ = false;
-  std::atomic<std::uint64_t> dropped_{0};
-  std::thread thread_;
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

@@ -6,16 +6,22 @@
 // --spool-dir is given. GET /healthz and GET /metrics (Prometheus) show how delivery goes.
 // SIGTERM/SIGINT: stop accepting, flush for at most --shutdown-timeout, spool the rest, exit 0.
 // Settings: flags or environment variables (see --help and docs/RELAY.md); secrets only from the
-// environment or a file. This program uses only the public API of the ilert_sumo library.
-#include <httplib.h>
+// environment or a file. This program uses only the public API of the ilert_sumo library; its
+// HTTP server is libmicrohttpd (server.cpp), the request handling is HTTP-free (relay.cpp).
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -31,86 +37,64 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "relay.hpp"
+#include "server.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Per-request context carried from the pre-routing hook to the logger. cpp-httplib serves one
-// connection on one worker thread and calls both hooks on it, so a thread_local is exact.
-struct RequestContext {
-  bool active = false;
-  Clock::time_point start;
-  std::string event_type;
-  std::string alert_id;
-  std::string error;
-};
-thread_local RequestContext tl_request;
-
-// cpp-httplib (as packaged) listens with a backlog of 5, which drops SYNs when a burst of webhooks
-// arrives on new connections. Linux lets listen() be called again to raise it; the listening
-// socket is a protected member, hence this subclass.
-class HttpServer : public httplib::Server {
- public:
-  void raise_backlog() {
-    const auto fd = svr_sock_.load();
-    if (fd != INVALID_SOCKET) ::listen(fd, SOMAXCONN);
+// The listening socket, bound here rather than by libmicrohttpd so that its options are explicit:
+// SO_REUSEADDR (restart while old connections linger in TIME_WAIT; on Linux it never lets a
+// second socket listen on the same port) and never SO_REUSEPORT, so a second relay on the same
+// port fails instead of taking a share of the traffic. Returns the fd (listening) or -1 + error.
+int open_listener(const std::string& host, int port, int& bound_port, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* list = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+  if (rc != 0) {
+    error = std::string("cannot resolve the host: ") + ::gai_strerror(rc);
+    return -1;
   }
-};
-
-std::string regex_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out.push_back('\\');
-    out.push_back(c);
+  int fd = -1;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      continue;
+    }
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (ai->ai_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) break;
+    const int e = errno;
+    error = e == EADDRINUSE ? "the address is already in use (is another relay or server running on this port?)"
+                            : std::strerror(e);
+    ::close(fd);
+    fd = -1;
   }
-  return out;
+  ::freeaddrinfo(list);
+  if (fd < 0) return -1;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    bound_port = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                            : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  }
+  return fd;
 }
 
-void apply(const relay::Reply& reply, httplib::Response& res) {
-  res.status = reply.status;
-  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
-  if (reply.close_connection) res.set_header("Connection", "close");
-  res.set_content(reply.body, reply.content_type);
-  tl_request.event_type = reply.event_type;
-  tl_request.alert_id = reply.alert_id;
-  tl_request.error = reply.error;
-}
-
-// Content-Length of the request, or -1 when absent/invalid.
-long long content_length(const httplib::Request& req) {
-  if (!req.has_header("Content-Length")) return -1;
-  const std::string v = req.get_header_value("Content-Length");
-  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stoll(v);
-}
-
-std::string format_access_line(const httplib::Request& req, const httplib::Response& res) {
-  const auto now = Clock::now();
-  double ms = 0;
-  if (tl_request.active) ms = std::chrono::duration<double, std::milli>(now - tl_request.start).count();
-  char latency[32];
-  std::snprintf(latency, sizeof latency, "%.3f", ms);
-  std::string line = relay::now_iso8601();
-  line += " method=";
-  line += relay::log_safe(req.method, 16);
-  line += " path=";
-  line += relay::log_safe(req.path, 200);
-  line += " status=";
-  line += std::to_string(res.status);
-  line += " event_type=";
-  line += tl_request.event_type.empty() ? "-" : tl_request.event_type;
-  line += " alert_id=";
-  line += tl_request.alert_id.empty() ? "-" : tl_request.alert_id;
-  if (!tl_request.error.empty()) {
-    line += " error=";
-    line += tl_request.error;
+// Every connection is a descriptor: raise the soft limit to the hard one so --max-connections
+// is what limits them, not EMFILE.
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
   }
-  line += " latency_ms=";
-  line += latency;
-  line += " remote=";
-  line += relay::log_safe(req.remote_addr, 64);
-  return line;
 }
 
 }  // namespace
@@ -172,157 +156,24 @@ int main(int argc, char** argv) {
   relay::HealthMonitor health(options.degraded_after);
   relay::Relay relay_core(options, *sender, metrics, health);
 
-  HttpServer server;
-  const std::size_t threads = options.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_keep_alive_max_count(1000000);
-  server.set_keep_alive_timeout(options.keep_alive_timeout_s);
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(10, 0);
-  server.set_tcp_nodelay(true);
-
-  // Only POST <path> reads a body. Anything else that carries one is answered before it is read
-  // (and the connection closed), so no route can be used to make the relay buffer large bodies.
-  const std::string webhook_path = options.path;
-  server.set_pre_routing_handler([webhook_path](const httplib::Request& req, httplib::Response& res) {
-    tl_request.active = true;
-    tl_request.start = Clock::now();
-    tl_request.event_type.clear();
-    tl_request.alert_id.clear();
-    tl_request.error.clear();
-    if (req.method == "GET" || req.method == "HEAD") {
-      if (!req.has_header("Transfer-Encoding") && content_length(req) <= 0) {
-        return httplib::Server::HandlerResponse::Unhandled;
-      }
-      res.status = 400;
-      res.set_header("Connection", "close");
-      res.set_content("{\"error\":\"bad_request\",\"message\":\"unexpected request body\"}", "application/json");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.path == webhook_path) {
-      if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;
-      res.status = 405;
-      res.set_header("Allow", "POST");
-      res.set_header("Connection", "close");
-      res.set_content("{\"error\":\"method_not_allowed\",\"message\":\"POST webhooks here\"}", "application/json");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    res.status = 404;
-    res.set_header("Connection", "close");
-    res.set_content("{\"error\":\"not_found\"}", "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-
-  // curl and others send `Expect: 100-continue` for large bodies: refuse before the body is sent.
-  server.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "POST" && req.path == options.path) {
-      if (!relay_core.authorized(req.get_header_value("Authorization"))) {
-        auto reply = relay_core.unauthorized();
-        reply.close_connection = true;
-        apply(reply, res);
-        return 401;
-      }
-      const long long length = content_length(req);
-      if (length > static_cast<long long>(options.max_body)) {
-        apply(relay_core.too_large(true), res);
-        return 413;
-      }
-    }
-    return 100;
-  });
-
-  const std::size_t max_body = options.max_body;
-  // A refused body (401, 413) is read and thrown away up to this many bytes in total, so the
-  // client receives the answer on a healthy connection instead of a reset; past it the relay
-  // answers without reading further and closes the connection. Memory stays bounded either way.
-  const std::size_t drain_limit = max_body > (static_cast<std::size_t>(-1) / 4) ? max_body : 4 * max_body;
-  server.set_payload_max_length(drain_limit);
-  server.Post(regex_escape(options.path),
-              [&, max_body, drain_limit](const httplib::Request& req, httplib::Response& res,
-                                         const httplib::ContentReader& reader) {
-                const long long length = content_length(req);
-                auto discard_body = [&]() {
-                  std::size_t seen = 0;
-                  return reader([&](const char*, std::size_t n) { return (seen += n) <= drain_limit; });
-                };
-                if (!relay_core.authorized(req.get_header_value("Authorization"))) {
-                  const bool drained = length <= static_cast<long long>(drain_limit) && discard_body();
-                  auto reply = relay_core.unauthorized();
-                  reply.close_connection = !drained;
-                  apply(reply, res);
-                  return;
-                }
-                if (length > static_cast<long long>(max_body)) {
-                  const bool drained = length <= static_cast<long long>(drain_limit) && discard_body();
-                  apply(relay_core.too_large(!drained), res);
-                  return;
-                }
-                std::string body;
-                if (length > 0) body.reserve(static_cast<std::size_t>(length));
-                bool over = false;
-                std::size_t total = 0;
-                const bool ok = reader([&](const char* data, std::size_t n) {
-                  total += n;
-                  if (over || body.size() + n > max_body) {  // chunked or unframed body past the limit
-                    if (!over) std::string().swap(body);
-                    over = true;
-                    return total <= drain_limit;
-                  }
-                  body.append(data, n);
-                  return true;
-                });
-                if (over) {
-                  apply(relay_core.too_large(!ok), res);
-                  return;
-                }
-                if (!ok) {
-                  res.status = 400;
-                  res.set_header("Connection", "close");
-                  res.set_content("{\"error\":\"bad_request\",\"message\":\"the body could not be read\"}",
-                                  "application/json");
-                  return;
-                }
-                const relay::Reply reply = relay_core.handle_webhook(body);
-                apply(reply, res);
-                metrics.observe_webhook_latency(Clock::now() - tl_request.start);
-              });
-  server.Get(regex_escape(options.path), [](const httplib::Request&, httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", "POST");
-    res.set_content("{\"error\":\"method_not_allowed\",\"message\":\"POST webhooks here\"}", "application/json");
-  });
-  server.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) { apply(relay_core.healthz(), res); });
-  server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    apply(relay_core.metrics(log.dropped()), res);
-  });
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    const char* code = res.status == 404 ? "not_found" : res.status == 413 ? "too_large" : "bad_request";
-    res.set_content(std::string("{\"error\":\"") + code + "\"}", "application/json");
-  });
-  const bool access_log = options.access_log;
-  server.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
-    metrics.count_http(res.status);
-    if (access_log) log.write(format_access_line(req, res));
-    tl_request.active = false;  // a request httplib rejects before routing has no context
-    tl_request.event_type.clear();
-    tl_request.alert_id.clear();
-    tl_request.error.clear();
-  });
-
+  raise_descriptor_limit();
   int port = options.listen_port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options.listen_host);
-  } else if (!server.bind_to_port(options.listen_host, port)) {
-    port = -1;
-  }
-  if (port < 0) {
-    std::cerr << "ilert-sumo-relay: cannot listen on " << options.listen_host << ":" << options.listen_port << "\n";
+  std::string listen_error;
+  const int listen_fd = open_listener(options.listen_host, options.listen_port, port, listen_error);
+  if (listen_fd < 0) {
+    std::cerr << "ilert-sumo-relay: cannot listen on " << options.listen_host << ":" << options.listen_port << ": "
+              << listen_error << "\n";
     sender->shutdown(options.shutdown_timeout);
     log.stop();
     return 1;
   }
-  server.raise_backlog();
+  relay::HttpServer server(options, relay_core, metrics, log);
+  if (const std::string err = server.start(listen_fd); !err.empty()) {
+    std::cerr << "ilert-sumo-relay: cannot serve HTTP: " << err << "\n";
+    sender->shutdown(options.shutdown_timeout);
+    log.stop();
+    return 1;
+  }
   const bool ipv6 = options.listen_host.find(':') != std::string::npos;
   const std::string where = (ipv6 ? "[" + options.listen_host + "]" : options.listen_host) + ":" + std::to_string(port);
   std::printf("listening on %s\n", where.c_str());
@@ -331,24 +182,7 @@ int main(int argc, char** argv) {
            (options.spool_dir.empty() ? std::string(" (no spool)") : " (write-ahead spool " + options.spool_dir + ")") +
            (options.basic_auth.empty() ? ", no authentication" : ", Basic authentication on"));
 
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  bool server_done = false;
-  std::thread server_thread([&] {
-    server.listen_after_bind();
-    std::lock_guard<std::mutex> lock(done_mutex);
-    server_done = true;
-    done_cv.notify_all();
-  });
-
-  // stop() only works once the accept loop runs: wait for it (bounded) before taking signals.
-  for (int i = 0; i < 5000 && !server.is_running(); ++i) {
-    std::lock_guard<std::mutex> lock(done_mutex);
-    if (server_done) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-
-  // Wait for SIGTERM/SIGINT (or the server stopping on its own).
+  // Wait for SIGTERM/SIGINT.
   int signal_number = 0;
   for (;;) {
     const timespec tick{0, 200 * 1000 * 1000};
@@ -357,18 +191,15 @@ int main(int argc, char** argv) {
       signal_number = s;
       break;
     }
-    std::lock_guard<std::mutex> lock(done_mutex);
-    if (server_done) break;
   }
   const auto deadline = Clock::now() + options.shutdown_timeout;
-  log.info(signal_number != 0 ? std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                                    ", shutting down (deadline " +
-                                    std::to_string(options.shutdown_timeout.count()) + " ms)"
-                              : std::string("the HTTP server stopped, shutting down"));
+  log.info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+           ", shutting down (deadline " + std::to_string(options.shutdown_timeout.count()) + " ms)");
 
-  // 1. Stop accepting; requests still in flight get 503 once the sender is closed.
+  // 1. Stop accepting; requests still in flight get 503 once the sender is closed, and every
+  //    answer from now on closes its connection.
   relay_core.begin_shutdown();
-  server.stop();
+  server.quiesce();
   // 2. Flush what is queued; at the deadline the sender aborts the transfer and spools the rest.
   const auto margin = std::chrono::milliseconds(100);
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()) - margin;
@@ -379,21 +210,35 @@ int main(int argc, char** argv) {
            ", still pending (lost) " + std::to_string(result.pending) + ", dropped " + std::to_string(result.dropped) +
            (result.completed ? "" : " (deadline reached)") +
            "; webhooks accepted " + std::to_string(metrics.outcome_count(relay::Outcome::accepted)) + ", invalid " +
-           std::to_string(metrics.outcome_count(relay::Outcome::invalid)));
-  // 3. Worker threads end when their connections do; don't wait past the deadline for idle
-  //    keep-alive connections: everything accepted is delivered or spooled by now.
+           std::to_string(metrics.outcome_count(relay::Outcome::invalid)) + "; log lines dropped " +
+           std::to_string(log.dropped()));
+  // 3. Close the remaining connections and stop the HTTP threads, but never past the deadline:
+  //    everything accepted is delivered or spooled by now.
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool server_stopped = false;
+  std::thread stopper([&] {
+    server.stop();
+    std::lock_guard<std::mutex> lock(done_mutex);
+    server_stopped = true;
+    done_cv.notify_all();
+  });
   bool joined = false;
   {
     std::unique_lock<std::mutex> lock(done_mutex);
-    joined = done_cv.wait_until(lock, deadline + margin, [&] { return server_done; });
+    joined = done_cv.wait_until(lock, deadline + margin, [&] { return server_stopped; });
   }
   if (!joined) {
-    log.info("exiting with idle connections still open");
-    log.stop();
+    log.info("exiting with connections still open");
+    log.stop(Clock::now() + margin);
     std::fflush(stdout);
     std::_Exit(0);
   }
-  server_thread.join();
-  log.stop();
+  stopper.join();
+  // 4. The log writer never holds the exit past the deadline (stderr may be a pipe nobody reads).
+  if (!log.stop(std::max(deadline + margin, Clock::now() + margin))) {
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
   return 0;
 }

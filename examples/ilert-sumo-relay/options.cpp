@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -140,6 +141,7 @@ const std::vector<OptionSpec>& specs() {
            const auto u = static_cast<unsigned char>(c);
            if (u <= 0x20 || u >= 0x7F || c == '?' || c == '#') return "the path may hold printable ASCII only (no '?', '#', spaces)";
          }
+         if (v == "/healthz" || v == "/metrics") return "the path " + v + " is the relay's own endpoint; choose another";
          o.path = v;
          return "";
        }},
@@ -212,19 +214,55 @@ const std::vector<OptionSpec>& specs() {
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_duration(v, o.retry_budget) && o.retry_budget.count() > 0 ? "" : "expected seconds > 0";
        }},
-      {"--threads", "ILERT_SUMO_RELAY_THREADS", "N", "HTTP worker threads, one per open connection [64]", false,
+      {"--threads", "ILERT_SUMO_RELAY_THREADS", "N", "HTTP event-loop threads, each serving many connections [4]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
-         if (!parse_u64(v, n) || n == 0 || n > 4096) return "expected 1..4096";
+         if (!parse_u64(v, n) || n == 0 || n > 64) return "expected 1..64";
          o.threads = static_cast<std::size_t>(n);
          return "";
        }},
-      {"--keep-alive-timeout", "ILERT_SUMO_RELAY_KEEP_ALIVE_TIMEOUT", "SECONDS", "idle keep-alive connections are closed after this [5]", false,
+      {"--keep-alive-timeout", "ILERT_SUMO_RELAY_KEEP_ALIVE_TIMEOUT", "SECONDS", "a connection silent this long is closed [5]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
          if (!parse_u64(v, n) || n == 0 || n > 3600) return "expected 1..3600 (whole seconds)";
          o.keep_alive_timeout_s = static_cast<int>(n);
          return "";
+       }},
+      {"--read-timeout", "ILERT_SUMO_RELAY_READ_TIMEOUT", "SECONDS", "a request must arrive in full within this [10]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_duration(v, o.read_timeout) && o.read_timeout.count() >= 100 ? "" : "expected seconds >= 0.1, e.g. 10";
+       }},
+      {"--max-connections", "ILERT_SUMO_RELAY_MAX_CONNECTIONS", "N", "open connections in total; more are closed [1024]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n == 0 || n > 100000) return "expected 1..100000";
+         o.max_connections = static_cast<std::size_t>(n);
+         return "";
+       }},
+      {"--max-connections-per-ip", "ILERT_SUMO_RELAY_MAX_CONNECTIONS_PER_IP", "N", "open connections per client address [256]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n == 0 || n > 100000) return "expected 1..100000";
+         o.max_connections_per_ip = static_cast<std::size_t>(n);
+         return "";
+       }},
+      {"--max-header-bytes", "ILERT_SUMO_RELAY_MAX_HEADER_BYTES", "BYTES", "request line + headers; larger -> 431 [16k]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (!parse_size(v, o.max_header_bytes) || o.max_header_bytes < 1024 || o.max_header_bytes > 1024 * 1024) {
+           return "expected a size from 1k to 1M";
+         }
+         return "";
+       }},
+      {"--max-headers", "ILERT_SUMO_RELAY_MAX_HEADERS", "N", "header fields per request; more -> 431 [64]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         std::uint64_t n = 0;
+         if (!parse_u64(v, n) || n < 8 || n > 10000) return "expected 8..10000";
+         o.max_headers = static_cast<std::size_t>(n);
+         return "";
+       }},
+      {"--max-body-memory", "ILERT_SUMO_RELAY_MAX_BODY_MEMORY", "BYTES", "request bodies in memory at once, all connections; over -> 503 [64M]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_size(v, o.max_body_memory) && o.max_body_memory > 0 ? "" : "expected a size such as 64M";
        }},
       {"--access-log", "ILERT_SUMO_RELAY_ACCESS_LOG", "on|off", "one line per request on stderr [on]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
@@ -342,6 +380,15 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
     }
     const auto it = env.find(s.env);
     if (it != env.end() && !it->second.empty()) o.*(s.field) = it->second;
+    if (s.field == &RelayOptions::basic_auth) {
+      // Set but empty must not silently mean "no authentication".
+      if (it != env.end() && it->second.empty()) {
+        return fail(std::string(s.env) + " is set but empty; set user:password, or unset it to run without authentication");
+      }
+      if (file_it != env.end() && !file_it->second.empty() && o.basic_auth.empty()) {
+        return fail(std::string(s.env) + "_FILE: the file is empty; it must hold user:password");
+      }
+    }
   }
 
   // 2. The flags.
@@ -376,6 +423,9 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
         }
         const std::string err = read_secret_file(value, o.*(s.field));
         if (!err.empty()) return fail(arg + ": " + err);
+        if (s.field == &RelayOptions::basic_auth && o.basic_auth.empty()) {
+          return fail(arg + ": the file is empty; it must hold user:password");
+        }
         matched = true;
       }
     }
@@ -409,6 +459,16 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
   }
   if (!o.basic_auth.empty() && o.basic_auth.find(':') == std::string::npos) {
     return fail("ILERT_SUMO_RELAY_BASIC_AUTH must be user:password");
+  }
+  if (!o.basic_auth.empty() && o.basic_auth.find(':') + 1 == o.basic_auth.size()) {
+    return fail("ILERT_SUMO_RELAY_BASIC_AUTH has an empty password; set user:password");
+  }
+  if (!o.ca_file.empty()) {
+    std::ifstream ca(o.ca_file, std::ios::binary);
+    std::error_code ec;
+    if (!ca || std::filesystem::is_directory(o.ca_file, ec)) {
+      return fail("--ca-file " + o.ca_file + ": cannot read the file");
+    }
   }
   const std::string scheme = o.sumo_url.substr(0, o.sumo_url.find("://"));
   if (scheme == "http" && !is_loopback_host(url_host(o.sumo_url))) {

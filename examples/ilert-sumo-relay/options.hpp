@@ -51,10 +51,26 @@ struct RelayOptions {
   std::chrono::milliseconds batch_age{1000};
   /// --retry-budget: how long one batch is retried before it is given up (or kept in the spool).
   std::chrono::milliseconds retry_budget{std::chrono::minutes(10)};
-  /// --threads: HTTP worker threads (one per open connection).
-  std::size_t threads = 64;
-  /// --keep-alive-timeout: idle keep-alive connections are closed after this many seconds.
+  /// --threads: HTTP event-loop threads (each serves many connections).
+  std::size_t threads = 4;
+  /// --keep-alive-timeout: a connection that sends nothing for this many seconds is closed (idle
+  /// keep-alive connections, and stalled clients alike).
   int keep_alive_timeout_s = 5;
+  /// --read-timeout: each request must arrive in full within this long of the connection opening
+  /// (or of the previous response); slower clients are disconnected.
+  std::chrono::milliseconds read_timeout{10000};
+  /// --max-connections: open connections in total; more are closed at once.
+  std::size_t max_connections = 1024;
+  /// --max-connections-per-ip: open connections from one client address.
+  std::size_t max_connections_per_ip = 256;
+  /// --max-header-bytes: request line + header section; larger -> 431 (414 from MHD when the
+  /// request line alone overflows the per-connection memory of 2 x this).
+  std::size_t max_header_bytes = 16 * 1024;
+  /// --max-headers: header fields per request; more -> 431.
+  std::size_t max_headers = 64;
+  /// --max-body-memory: request bodies held in memory at once, all connections together; a body
+  /// that does not fit gets 503 + Retry-After.
+  std::size_t max_body_memory = 64 * 1024 * 1024;
   /// --access-log on|off: one line per request on stderr.
   bool access_log = true;
   /// --degraded-after: /healthz answers 503 when Sumo has failed and not succeeded for this long.

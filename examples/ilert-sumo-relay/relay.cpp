@@ -175,8 +175,10 @@ Reply Relay::too_large(bool close) {
   return r;
 }
 
-Reply Relay::handle_webhook(std::string_view body) {
-  auto parsed = ilert_sumo::parse_event(body, parse_options_);
+Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_at) {
+  ilert_sumo::ParseOptions parse_options = parse_options_;
+  parse_options.received_at = received_at;
+  auto parsed = ilert_sumo::parse_event(body, parse_options);
   ilert_sumo::EnqueueStatus status;
   Reply r;
   std::size_t type_index = invalid_index_;

@@ -2,7 +2,7 @@
 //
 // Relay turns a webhook body into a response (202/400/503...) and a Sumo line queued on the
 // SumoSender; checks Basic credentials in constant time; answers /healthz and /metrics. The HTTP
-// server (main.cpp, cpp-httplib) only moves bytes in and out. Per-event Sumo metadata
+// server (server.cpp, libmicrohttpd) only moves bytes in and out. Per-event Sumo metadata
 // (`--category` with `{eventType}`, `--fields-from-event`) is registered with the sender once per
 // distinct set and cached; the cache is bounded so a client cannot grow it.
 #pragma once
@@ -47,8 +47,9 @@ class Relay {
   /// with the configured pair (compared in constant time).
   bool authorized(std::string_view authorization) const;
 
-  /// Parses, queues, answers. Counts the outcome and the event type.
-  Reply handle_webhook(std::string_view body);
+  /// Parses, queues, answers. Counts the outcome and the event type. `received_at`: the moment
+  /// the body was fully received (the line's receivedAt).
+  Reply handle_webhook(std::string_view body, ilert_sumo::UtcTime received_at);
   /// 401 with WWW-Authenticate. Counted.
   Reply unauthorized();
   /// 413. Counted. `close` when the body was left unread.
