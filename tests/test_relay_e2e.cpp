@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -606,5 +607,48 @@ TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on th
     REQUIRE(st.has_value());
     CHECK((st->exited && st->code == 2));
     CHECK(ilert_sumo::test::read_file(err).find("ILERT_SUMO_RELAY_BASIC_AUTH") != std::string::npos);
+  }
+}
+
+TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message", "[relay]") {
+  TempDir tmp;
+  const std::string program = ilert_sumo::test::bin_path("ilert-sumo-relay");
+  REQUIRE(fs::exists(program));
+  const std::string err = (tmp.path / "err").string();
+  const std::string empty_file = (tmp.path / "empty-auth").string();
+  { std::ofstream(empty_file) << "\n"; }
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    EnvMap env;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"empty ILERT_SUMO_RELAY_BASIC_AUTH", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", ""}}, "ILERT_SUMO_RELAY_BASIC_AUTH is set but empty"},
+      {"empty password", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:"}}, "empty password"},
+      {"empty Basic-auth file", {"--basic-auth-file", empty_file}, {}, "the file is empty"},
+      {"--path /healthz", {"--path", "/healthz"}, {}, "the path /healthz is the relay's own endpoint"},
+      {"--path /metrics", {"--path", "/metrics"}, {}, "the path /metrics is the relay's own endpoint"},
+      {"ILERT_SUMO_RELAY_PATH=/metrics", {}, {{"ILERT_SUMO_RELAY_PATH", "/metrics"}}, "own endpoint"},
+      {"--ca-file missing", {"--ca-file", (tmp.path / "nonexistent.pem").string()}, {}, "--ca-file"},
+      {"--ca-file a directory", {"--ca-file", tmp.path.string()}, {}, "cannot read the file"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << c.name);
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    EnvMap env = c.env;
+    env.emplace("ILERT_SUMO_URL", "http://127.0.0.1:9/receiver/v1/http/CODE");
+    for (const char* v : {"ILERT_SUMO_RELAY_BASIC_AUTH", "ILERT_SUMO_RELAY_BASIC_AUTH_FILE", "ILERT_SUMO_RELAY_PATH",
+                          "ILERT_SUMO_RELAY_CA_FILE", "ILERT_SUMO_ENDPOINT", "ILERT_SUMO_TOKEN"}) {
+      env.emplace(v, std::nullopt);
+    }
+    ChildProcess p(program, args, env, err);
+    const auto st = p.wait(20s);
+    REQUIRE(st.has_value());
+    CHECK((st->exited && st->code == 2));
+    const std::string text = ilert_sumo::test::read_file(err);
+    INFO("stderr: " << text);
+    CHECK(text.find(c.message) != std::string::npos);
   }
 }
