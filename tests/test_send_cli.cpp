@@ -6,6 +6,7 @@
 // run with the same spool and no FILE (stdin not read) delivers them all with their original
 // headers, also to a different URL; spooled events go before new ones; a good run leaves no
 // segment behind.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/catch.hpp"
@@ -483,4 +485,131 @@ TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leave
     CHECK(has_line(again.out, "sent", "0"));
     CHECK(emu.count() == 4);
   }
+}
+
+// ---- issue 12: bounded input, special files refused, the spool cap ----
+
+TEST_CASE("ilert-sumo-send refuses directories and special files (exit 2, the path named)", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+  const std::string url = "--url '" + emu.url() + "' ";
+  const fs::path sub = dir.path / "a-directory";
+  fs::create_directories(sub);
+  const fs::path fifo = dir.path / "a-fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"a directory", url + "'" + a + "' '" + sub.string() + "'", sub.string() + ": it is a directory"},
+      {"/dev/zero", url + "/dev/zero", "/dev/zero: it is a character device"},
+      {"/dev/zero with --ndjson", url + "--ndjson /dev/zero", "/dev/zero: it is a character device"},
+      {"a FIFO (never opened for reading, so it cannot block)", url + "'" + fifo.string() + "'",
+       fifo.string() + ": it is a FIFO"},
+  };
+  for (const auto& [what, args, message] : cases) {
+    INFO(what << ": " << args);
+    const Run r = run_send(dir, args);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(message) != std::string::npos);
+  }
+  CHECK(emu.request_count() == 0);
+  // A file larger than the parser's body limit (without --ndjson) is refused up front too.
+  const auto big = dir.write("big.json", std::string(4 * 1024 * 1024 + 1, ' '));
+  const Run r = run_send(dir, url + "'" + big + "'");
+  CHECK(r.status == 2);
+  CHECK(r.err.find("body limit") != std::string::npos);
+}
+
+TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error, in bounded memory", "[cli-send]") {
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  TempDir dir;
+  // Without the bound the program read /dev/zero into memory (3 GB in 20 s): under an
+  // address-space limit of 1 GiB that fails with bad_alloc (killed), not with exit 1 and a message.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const std::string limit;  // the sanitizers reserve terabytes of address space
+#else
+  const std::string limit = "ulimit -v 1048576; ";
+#endif
+  for (const std::string mode : {"", "--ndjson "}) {
+    INFO("mode " << mode);
+    const std::string bin = ilert_sumo::test::bin_path("ilert-sumo-send");
+    const auto out = dir.path / "stdout.txt";
+    const auto err = dir.path / "stderr.txt";
+    const std::string cmd = "bash -c \"" + limit + "exec timeout 60 '" + bin + "' --url '" + emu.url() + "' " + mode +
+                            "- </dev/zero >'" + out.string() + "' 2>'" + err.string() + "'\"";
+    const auto t0 = std::chrono::steady_clock::now();
+    const int raw = std::system(cmd.c_str());
+    const int status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    const std::string e = slurp(err);
+    INFO(e);
+    CHECK(status == 1);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+    CHECK(e.find("<stdin>") != std::string::npos);
+    CHECK(e.find("longer than the parser's body limit of 4194304 bytes") != std::string::npos);
+  }
+  CHECK(emu.request_count() == 0);
+}
+
+TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, exit 1), never evicts", "[cli-send]") {
+  TempDir dir;
+  const fs::path spool = dir.path / "spool";
+  std::string ndjson;
+  constexpr int kCount = 1000;
+  for (int id = 1; id <= kCount; ++id) ndjson += alert_body(100000 + id) + "\n";
+  const auto in = dir.write("in.ndjson", ndjson);
+  std::string down_url;
+  {
+    SumoEmulator probe;
+    probe.start(emulator_config());
+    down_url = probe.url();
+    probe.stop();
+  }
+  {
+    const Run bad = run_send(dir, "--url '" + down_url + "' --spool-max-bytes 64k '" + in + "'");
+    CHECK(bad.status == 2);  // needs --spool-dir
+    const Run small = run_send(dir, "--url '" + down_url + "' --spool-dir '" + spool.string() +
+                                        "' --spool-max-bytes 1000 '" + in + "'");
+    CHECK(small.status == 2);
+  }
+  const Run r1 = run_send(dir, "--url '" + down_url + "' --ndjson --spool-dir '" + spool.string() +
+                                   "' --spool-max-bytes 128k --shutdown-timeout 1 '" + in + "'");
+  INFO("run 1: " << r1.out << r1.err);
+  CHECK(r1.status == 1);
+  CHECK(r1.err.find("refused_spool_full") != std::string::npos);
+  CHECK(r1.err.find("spool_full") != std::string::npos);
+  CHECK(r1.err.find("refused: spool full (--spool-max-bytes)") != std::string::npos);
+  std::uint64_t on_disk = 0;
+  for (const auto& seg : segment_files(spool)) on_disk += fs::file_size(seg);
+  CHECK(on_disk <= 128 * 1024);
+  // Everything that was accepted is delivered by the next run: nothing was evicted.
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  const Run r2 = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "'");
+  INFO("run 2: " << r2.out << r2.err);
+  CHECK(r2.status == 0);
+  const auto texts = emu.message_texts();
+  CHECK(texts.size() > 100);
+  CHECK(texts.size() < static_cast<std::size_t>(kCount));
+  // The accepted ones are exactly the first ones read.
+  const auto seen = ids_received(texts, 100001, 100000 + kCount);
+  CHECK(seen.size() == texts.size());
+  for (int id = 100001; id < 100001 + static_cast<int>(texts.size()); ++id) CHECK(seen.count(id) == 1);
+}
+
+TEST_CASE("ilert-sumo-send --spool-dir: a directory others can write is refused (exit 2)", "[cli-send]") {
+  TempDir dir;
+  const auto a = dir.write("a.json", kValid1);
+  const fs::path spool = dir.path / "shared-spool";
+  fs::create_directories(spool);
+  REQUIRE(::chmod(spool.c_str(), 0777) == 0);
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  const Run r = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "' '" + a + "'");
+  CHECK(r.status == 2);
+  CHECK(r.err.find("writable by group or others") != std::string::npos);
+  CHECK(r.err.find(spool.string()) != std::string::npos);
+  CHECK(emu.request_count() == 0);
 }

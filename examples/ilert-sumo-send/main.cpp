@@ -4,10 +4,14 @@
 //                   [--category C] [--name N] [--host H] [--fields k=v,...]
 //                   [--compression none|gzip|deflate|zstd] [--level N] [--ndjson] [--skip-invalid]
 //                   [--retry-budget SEC] [--timeout SEC]
-//                   [--spool-dir DIR [--shutdown-timeout SEC]] [FILE... | -]
+//                   [--spool-dir DIR [--shutdown-timeout SEC] [--spool-max-bytes BYTES]] [FILE... | -]
 //
 // Each FILE is one webhook body (with --ndjson: one body per line); `-` reads stdin, and so does
 // no FILE at all unless --spool-dir is given (then no FILE means: only send what the spool holds).
+// A FILE must be a regular file (a directory, FIFO or device is a usage error, exit 2; streams go
+// through stdin). Input is read in bounded pieces: a body, or an NDJSON line, larger than the
+// parser's body limit (ParseOptions::max_body_bytes, 4 MiB) is reported and not sent, and an
+// NDJSON input stops at such a line (exit 1), so `< /dev/zero` ends with an error in bounded memory.
 // Every body is parsed with parse_event(); valid events are sent as their Sumo line, invalid bodies
 // are reported on stderr with their parse error and sent as an `ilert-sumo-invalid-payload` line
 // that carries the raw body (unless --skip-invalid), so nothing is dropped silently.
@@ -34,6 +38,9 @@
 // Layout: parse_args() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
 // LineSender is the delivery step: SyncLineSender over SumoClient, SpoolLineSender over SumoSender.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -104,6 +111,9 @@ const char* const kUsage =
     "                        the longest to wait for Sumo, for the replay and this run's events\n"
     "                        together (fractions allowed, default 10); what is undelivered then\n"
     "                        stays in DIR for the next run with the same --spool-dir (exit 1).\n"
+    "  --spool-max-bytes BYTES\n"
+    "                        cap of DIR, e.g. 512M (default 1G); when it is full, further events\n"
+    "                        are refused (reported, exit 1), never evicted\n"
     "\n"
     "Summary on stdout; each invalid body and each failed request on stderr.\n"
     "Exit status: 0 all delivered (with --spool-dir: also all replayed events, and nothing left\n"
@@ -134,6 +144,7 @@ struct Options {
   std::optional<double> timeout_s;
   std::string spool_dir;                     // --spool-dir; empty: synchronous delivery, no spool
   std::optional<double> shutdown_timeout_s;  // --shutdown-timeout (only with --spool-dir)
+  std::optional<std::uint64_t> spool_max_bytes;  // --spool-max-bytes (only with --spool-dir)
   std::vector<std::string> inputs;           // "-" is stdin
 };
 
@@ -156,6 +167,27 @@ double parse_seconds(const std::string& flag, const std::string& text) {
     throw UsageError{flag + ": expected a number of seconds in (0, 86400], got '" + text + "'"};
   }
   return v;
+}
+
+/// "1048576", "512k", "64M", "1G" (binary multiples) -> bytes; at least 64 KiB.
+std::uint64_t parse_bytes(const std::string& flag, const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  std::string suffix = text.substr(i);
+  for (char& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::uint64_t mult = 0;
+  if (suffix.empty() || suffix == "b") mult = 1;
+  else if (suffix == "k" || suffix == "kib") mult = 1024;
+  else if (suffix == "m" || suffix == "mib") mult = 1024 * 1024;
+  else if (suffix == "g" || suffix == "gib") mult = 1024ull * 1024 * 1024;
+  std::uint64_t n = 0;
+  bool ok = i > 0 && i <= 15 && mult != 0;
+  for (std::size_t k = 0; ok && k < i; ++k) n = n * 10 + static_cast<std::uint64_t>(text[k] - '0');
+  if (ok && n > (std::uint64_t{1} << 50) / mult) ok = false;
+  if (!ok || n * mult < 65536) {
+    throw UsageError{flag + ": expected a size of at least 64k such as 512M or 1G, got '" + text + "'"};
+  }
+  return n * mult;
 }
 
 /// Seconds (as parsed by parse_seconds) to milliseconds, rounded up: 0.0001 is 1 ms, not 0.
@@ -233,6 +265,8 @@ Options parse_args(int argc, char** argv) {
       if (o.spool_dir.empty()) throw UsageError{"--spool-dir: empty directory name"};
     } else if (a == "--shutdown-timeout") {
       o.shutdown_timeout_s = parse_seconds(a, value());
+    } else if (a == "--spool-max-bytes") {
+      o.spool_max_bytes = parse_bytes(a, value());
     } else {
       throw UsageError{"unknown option '" + printable_arg(a) + "'"};
     }
@@ -242,6 +276,7 @@ Options parse_args(int argc, char** argv) {
   if (!o.endpoint.empty() && o.token_env.empty()) throw UsageError{"--endpoint needs --token-env VAR"};
   if (o.endpoint.empty() && !o.token_env.empty()) throw UsageError{"--token-env goes with --endpoint"};
   if (url_given && o.url.empty()) throw UsageError{"--url: empty URL"};
+  if (o.spool_max_bytes && o.spool_dir.empty()) throw UsageError{"--spool-max-bytes goes with --spool-dir"};
   if (o.shutdown_timeout_s && o.spool_dir.empty()) {
     throw UsageError{"--shutdown-timeout goes with --spool-dir (without a spool, --retry-budget bounds the wait)"};
   }
@@ -352,6 +387,9 @@ SumoConfig build_config(const Options& o) {
     c.spool.mode = SpoolMode::write_ahead;
     c.queue.overflow = OverflowPolicy::spill;
     c.shutdown_timeout = shutdown_timeout(o);
+    if (o.spool_max_bytes) c.spool.max_bytes = *o.spool_max_bytes;
+    // A small cap: smaller segments, so a delivered one frees its room soon.
+    if (c.spool.segment_bytes > c.spool.max_bytes / 4) c.spool.segment_bytes = c.spool.max_bytes / 4;
   }
   return c;
 }
@@ -372,23 +410,130 @@ void print_error(const std::string& message) {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/// One webhook body and where it came from ("file", "file:line", "<stdin>").
+/// One webhook body, where it came from ("file", "file:line", "<stdin>") and when it was read.
 struct Payload {
   std::string source;
   std::string body;
+  UtcTime received_at;
 };
 
-/// Fails early (usage error) when an input file cannot be opened, so nothing is half sent.
+/// The most bytes one payload may have: the parser's body limit.
+const std::size_t kMaxPayloadBytes = ParseOptions{}.max_body_bytes;
+
+/// What a path is, for a message: "a directory", "a character device", ...
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO (pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+/// Fails early (usage error) when an input file cannot be opened, is not a regular file, or is
+/// larger than the parser's body limit (without --ndjson), so nothing is half sent.
 void check_inputs(const Options& o) {
   for (const auto& in : o.inputs) {
     if (in == "-") continue;
-    std::ifstream f(in, std::ios::binary);
-    if (!f) {
+    const int fd = ::open(in.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
       const bool url = in.find("://") != std::string::npos;
       throw UsageError{"cannot read " + printable_arg(in) + ": " + std::strerror(errno) +
                        (url ? " (a URL goes after --url, or better in the variable named by --url-env)" : "")};
     }
+    struct stat st {};
+    const bool statted = ::fstat(fd, &st) == 0;
+    ::close(fd);
+    if (!statted) throw UsageError{"cannot read " + printable_arg(in) + ": " + std::strerror(errno)};
+    if (!S_ISREG(st.st_mode)) {
+      throw UsageError{"refusing " + printable_arg(in) + ": it is " + file_kind(st.st_mode) +
+                       "; inputs must be regular files (give a stream on stdin with `-`)"};
+    }
+    if (!o.ndjson && static_cast<std::uint64_t>(st.st_size) > kMaxPayloadBytes) {
+      throw UsageError{"refusing " + printable_arg(in) + ": " + std::to_string(st.st_size) +
+                       " bytes is more than the parser's body limit of " + std::to_string(kMaxPayloadBytes) +
+                       " bytes (one webhook body per file; use --ndjson for one body per line)"};
+    }
   }
+}
+
+/// Reads a file descriptor in 64 KiB pieces; never holds more than one payload plus one piece.
+class BoundedReader {
+ public:
+  explicit BoundedReader(int fd) : fd_(fd) {}
+
+  /// The next line (without '\n'): true with `line`, false at the end. A line longer than `max`
+  /// sets `too_long` (the line is not returned; the caller stops reading this input).
+  bool next_line(std::string& line, std::size_t max, bool& too_long) {
+    line.clear();
+    too_long = false;
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(buf_.data() + pos_, '\n', len_ - pos_));
+      const std::size_t take = (nl != nullptr ? static_cast<std::size_t>(nl - (buf_.data() + pos_)) : len_ - pos_);
+      if (line.size() + take > max) {
+        too_long = true;
+        line.clear();
+        line.shrink_to_fit();
+        return false;
+      }
+      line.append(buf_.data() + pos_, take);
+      pos_ += take;
+      if (nl != nullptr) {
+        ++pos_;
+        return true;
+      }
+      if (!fill()) return !line.empty();
+    }
+  }
+
+  /// Everything up to the end, if it is at most `max` bytes; else `too_long` (reading stops
+  /// after max + 1 bytes).
+  bool read_all(std::string& out, std::size_t max, bool& too_long) {
+    out.clear();
+    too_long = false;
+    for (;;) {
+      if (out.size() + (len_ - pos_) > max) {
+        too_long = true;
+        out.clear();
+        out.shrink_to_fit();
+        return false;
+      }
+      out.append(buf_.data() + pos_, len_ - pos_);
+      pos_ = len_;
+      if (!fill()) return !error_;
+    }
+  }
+
+  bool error() const noexcept { return error_; }
+  int error_number() const noexcept { return errno_; }
+
+ private:
+  bool fill() {
+    pos_ = 0;
+    len_ = 0;
+    for (;;) {
+      const ssize_t r = ::read(fd_, buf_.data(), buf_.size());
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        error_ = true;
+        errno_ = errno;
+        return false;
+      }
+      len_ = static_cast<std::size_t>(r);
+      return r > 0;
+    }
+  }
+
+  int fd_;
+  std::vector<char> buf_ = std::vector<char>(64 * 1024);
+  std::size_t pos_ = 0;
+  std::size_t len_ = 0;
+  bool error_ = false;
+  int errno_ = 0;
+};
+
+UtcTime now_utc() {
+  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
 }
 
 /// Calls `sink` for each payload of each input, in order. Returns false (after printing why) when an
@@ -396,37 +541,62 @@ void check_inputs(const Options& o) {
 bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& sink) {
   bool ok = true;
   for (const auto& in : o.inputs) {
-    std::ifstream file;
-    std::istream* stream = &std::cin;
     const std::string name = in == "-" ? std::string("<stdin>") : printable_arg(in);
+    int fd = 0;
     if (in != "-") {
-      file.open(in, std::ios::binary);
-      if (!file) {
-        print_error("cannot read " + printable_arg(in) + ": " + std::strerror(errno));
+      fd = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st {};
+      if (fd >= 0 && (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {  // replaced since check_inputs
+        ::close(fd);
+        print_error("refusing " + name + ": not a regular file");
         ok = false;
         continue;
       }
-      stream = &file;
+      if (fd < 0) {
+        print_error("cannot read " + name + ": " + std::strerror(errno));
+        ok = false;
+        continue;
+      }
     }
+    BoundedReader reader(fd);
+    bool too_long = false;
     if (o.ndjson) {
       std::string line;
       std::size_t number = 0;
-      while (std::getline(*stream, line)) {
+      while (reader.next_line(line, kMaxPayloadBytes + 1, too_long)) {  // + 1: a trailing '\r'
         ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        sink(Payload{name + ":" + std::to_string(number), std::move(line)});
+        if (line.size() > kMaxPayloadBytes) {
+          --number;  // reported as number + 1 below
+          too_long = true;
+          break;
+        }
+        sink(Payload{name + ":" + std::to_string(number), std::move(line), now_utc()});
         line.clear();
       }
+      if (too_long) {
+        print_error(name + ":" + std::to_string(number + 1) + ": line longer than the parser's body limit of " +
+                    std::to_string(kMaxPayloadBytes) + " bytes; not sent, and the rest of " + name +
+                    " is not read");
+        ok = false;
+      }
     } else {
-      std::ostringstream body;
-      body << stream->rdbuf();
-      sink(Payload{name, body.str()});
+      std::string body;
+      reader.read_all(body, kMaxPayloadBytes, too_long);
+      if (too_long) {
+        print_error(name + ": body longer than the parser's body limit of " + std::to_string(kMaxPayloadBytes) +
+                    " bytes; not sent");
+        ok = false;
+      } else if (!reader.error()) {
+        sink(Payload{name, std::move(body), now_utc()});
+      }
     }
-    if (stream->bad()) {
-      print_error("error while reading " + name);
+    if (reader.error()) {
+      print_error("error while reading " + name + ": " + std::strerror(reader.error_number()));
       ok = false;
     }
+    if (fd > 0) ::close(fd);
   }
   return ok;
 }
@@ -540,7 +710,9 @@ class SpoolLineSender final : public LineSender {
   /// (not creatable, not writable, in use by another run): nothing has been sent then.
   SpoolLineSender(FinalizedSumoConfig config, std::string dir, std::chrono::milliseconds wait)
       : config_(config.config()), dir_(std::move(dir)), wait_(wait) {
-    auto created = SumoSender::create(std::move(config), nullptr, [this](const DeliveryReport& r) { on_report(r); });
+    auto created = SumoSender::create(
+        std::move(config), nullptr, [this](const DeliveryReport& r) { on_report(r); },
+        [](const Error& notice) { print_error(notice.message); });
     if (!created) throw UsageError{"--spool-dir: " + redact(created.error().to_string(), config_), false};
     sender_ = std::move(created).value();
   }
@@ -616,7 +788,7 @@ class SpoolLineSender final : public LineSender {
     if (status == EnqueueStatus::closed) ++closed_;
     if (++refused_ > kMaxRefusalMessages) return;
     std::string message = "line " + std::to_string(index_) + " not accepted (" + to_string(status) + ")";
-    if (status == EnqueueStatus::dropped_spool_error) {
+    if (status == EnqueueStatus::dropped_spool_error || status == EnqueueStatus::refused_spool_full) {
       const std::string error = sender_->stats().last_error;
       if (!error.empty()) message += ": " + redact(error, config_);
     }
@@ -636,7 +808,8 @@ class SpoolLineSender final : public LineSender {
         {"damaged in the spool", s.dropped_spool_corrupt},
         {"undelivered at shutdown", s.dropped_at_shutdown},
         {"bad metadata", s.dropped_bad_metadata},
-        {"spool write failed", s.dropped_spool_error},
+        {"spool write failed", s.dropped_spool_error + s.refused_spool_error},
+        {"refused: spool full (--spool-max-bytes)", s.refused_spool_full},
         {"sender closed", closed_},
     };
     std::string out;
@@ -684,7 +857,9 @@ ReadCounts process_payloads(const Options& o, LineSender& sender, bool& inputs_o
   ReadCounts counts;
   inputs_ok = for_each_payload(o, [&](Payload&& p) {
     ++counts.read;
-    auto parsed = parse_event(p.body);
+    ParseOptions opts;
+    opts.received_at = p.received_at;  // the moment the payload was read
+    auto parsed = parse_event(p.body, opts);
     if (parsed) {
       sender.add_event(std::move(parsed).value());
       return;
