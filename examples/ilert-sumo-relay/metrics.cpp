@@ -213,20 +213,38 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   }
   header(out, "ilert_sumo_sender_retries_total", "counter", "Attempts beyond the first.");
   sample(out, "ilert_sumo_sender_retries_total", "", s.retries);
-  header(out, "ilert_sumo_sender_dropped_total", "counter", "Events dropped, by reason.");
-  const std::pair<const char*, std::uint64_t> drops[] = {
+  header(out, "ilert_sumo_sender_refused_total", "counter",
+         "Events refused at enqueue (the client got a 503/413 and nothing was accepted), by reason.");
+  const std::pair<const char*, std::uint64_t> refusals[] = {
       {"queue_full", s.dropped_queue_full},
-      {"oldest", s.dropped_oldest},
       {"too_large", s.dropped_too_large},
+      {"bad_metadata", s.dropped_bad_metadata},
+      {"spool_full", s.refused_spool_full},
+      {"spool_error", s.refused_spool_error},
+  };
+  for (const auto& [reason, n] : refusals) {
+    sample(out, "ilert_sumo_sender_refused_total", std::string("reason=\"") + reason + "\"", n);
+  }
+  header(out, "ilert_sumo_sender_dropped_total", "counter", "Events accepted (202) and then lost, by reason.");
+  const std::pair<const char*, std::uint64_t> drops[] = {
+      {"oldest", s.dropped_oldest},
       {"permanent_error", s.dropped_permanent_error},
       {"budget_exhausted", s.dropped_budget_exhausted},
       {"spool_evicted", s.dropped_spool_evicted},
       {"spool_corrupt", s.dropped_spool_corrupt},
       {"at_shutdown", s.dropped_at_shutdown},
+      {"spool_error", s.dropped_spool_error},
   };
   for (const auto& [reason, n] : drops) {
     sample(out, "ilert_sumo_sender_dropped_total", std::string("reason=\"") + reason + "\"", n);
   }
+  header(out, "ilert_sumo_sender_lost_at_deadline_total", "counter",
+         "Events still in memory at the shutdown deadline that could not be kept (no spool, or the spool write failed).");
+  sample(out, "ilert_sumo_sender_lost_at_deadline_total", "", s.lost_at_deadline);
+  header(out, "ilert_sumo_sender_spool_damaged_regions_total", "counter", "Damaged regions found in the spool.");
+  sample(out, "ilert_sumo_sender_spool_damaged_regions_total", "", s.spool_damaged_regions);
+  header(out, "ilert_sumo_sender_spool_backlog_events", "gauge", "Events only on disk, waiting to be sent.");
+  sample(out, "ilert_sumo_sender_spool_backlog_events", "", s.spool_backlog);
   header(out, "ilert_sumo_sender_spooled_total", "counter", "Events written to the spool.");
   sample(out, "ilert_sumo_sender_spooled_total", "", s.spooled);
   header(out, "ilert_sumo_sender_replayed_total", "counter", "Events replayed from the spool.");
