@@ -1,473 +1,286 @@
 // src/sumo_line.cpp: Event -> the one line of compact JSON sent to Sumo Logic (sumo_line.hpp).
 //
-// Runs once per event on the sender's producer path, so it is a hand-written writer that appends
-// straight into the caller's std::string: no DOM, no intermediate strings. The string escaper
-// scans 16 bytes at a time (SSE2) for the bytes that need work ('"', '\\', control bytes,
-// non-ASCII), copies clean runs with one append and validates UTF-8 on the way: the line is
-// always valid UTF-8 even for a hand-built Event with bad bytes (each invalid sequence becomes
-// U+FFFD). Raw JSON fields (labels, customDetails) are validated and copied verbatim (whitespace
-// outside strings dropped); text that is not JSON is written as a JSON string instead, so the
-// line always parses. The schema and the dedupId rule are documented in docs/SUMO_LINE.md.
+// Written with RapidJSON's Writer (text_util.hpp's JsonWriter) straight into the caller's
+// std::string. Every top-level value of the line is a `Member` (key, kind, and how this render
+// cuts it); one render walks them in line order. The common case is one render. A line over the
+// cap is rendered again with per-member limits (details first, then customDetails, labels,
+// passed-through values, other strings, array lengths, and last the passed-through members
+// themselves), never by editing the finished text, until it fits; every cut member is named in
+// `ilertSumoTruncated` with its original size. Raw JSON values (labels, customDetails, extra
+// fields, type-mismatch values) are validated and compacted with RapidJSON's Reader feeding the
+// Writer; text that is not one JSON value (hand-built events) is written as a string. The line's
+// schema, the cut order and the dedupId rule are documented in docs/SUMO_LINE.md.
 #include "ilert_sumo/sumo_line.hpp"
 
+#include <rapidjson/memorystream.h>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <variant>
 #include <vector>
 
-#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
-#include <emmintrin.h>
-#define ILERT_SUMO_LINE_SSE2 1
-#endif
+#include "delivery.hpp"
+#include "text_util.hpp"
 
 namespace ilert_sumo {
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// UTF-8 validation
+using detail::JsonSink;
+using detail::JsonWriter;
 
-// Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0 when invalid; on
-// invalid input `*bad_len` receives how many bytes form the maximal invalid subpart (>= 1), which
-// is replaced by one U+FFFD (Unicode's recommended practice).
-inline std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end, std::size_t* bad_len) {
-  const unsigned c = p[0];
-  const std::size_t avail = static_cast<std::size_t>(end - p);
-  unsigned lo = 0x80;
-  unsigned hi = 0xBF;
-  std::size_t need = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    *bad_len = 1;
-    return 0;
+constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
+// parse_event's default max_depth is 64 with the line object at depth 1: a value may nest 63 deep.
+constexpr std::size_t kMaxRawDepth = 63;
+// A longer eventId is not used as the dedupId (an iLert eventId is a UUID).
+constexpr std::size_t kMaxEventIdBytes = 128;
+// Cutting a value shorter than this (rendered bytes) costs more marker than it saves, except as
+// the last resort.
+constexpr std::size_t kWorthCutting = 64;
+// Renders before the last-resort plan (everything cut) is used.
+constexpr int kMaxRounds = 16;
+// Strings inside objects and arrays are cut no shorter than this before array elements go.
+constexpr std::size_t kNestedFloor = 64;
+// Per-thread buffers above this size are released after the line.
+constexpr std::size_t kKeepScratchBytes = 1u << 20;
+
+constexpr std::string_view kMarkerKey = "ilertSumoTruncated";
+constexpr std::string_view kDroppedKey = "ilertSumoDroppedKeys";
+constexpr std::string_view kMismatchesKey = "ilertSumoTypeMismatches";
+
+// The modelled optional fields, in line order.
+enum Field : std::uint8_t {
+  kSummary, kDetails, kStatus, kPriority, kReportTime, kAlertKey, kAlertSource, kEscalationPolicy,
+  kAssignedTo, kResponders, kResolvedOn, kLinks, kImages, kComment, kTimestamp, kEventId,
+  kCorrelationId, kMergeState, kMergedIntoId, kMergedOn, kSeverity, kLabels, kCustomDetails,
+  kFieldCount,
+  kNotModelled = 0xFF,
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames{
+    "summary",   "details",       "status",       "priority",   "reportTime",   "alertKey",
+    "alertSource", "escalationPolicy", "assignedTo", "responders", "resolvedOn", "links",
+    "images",    "comment",       "timestamp",    "eventId",    "correlationId", "mergeState",
+    "mergedIntoId", "mergedOn",   "severity",     "labels",     "customDetails"};
+
+// Keys the line writes itself besides the modelled ones: an extra field or type mismatch with one
+// of these names (or a modelled name) is never written. `ilertSumoTruncated` is not here: an
+// extra field of that name is written unless this line carries its own marker.
+constexpr std::array<std::string_view, 9> kLineKeys{
+    "time", "eventType", "receivedEventType", "id", "receivedAt", "ttaMs", "ttrMs", "ilertSumoTypeMismatches",
+    "dedupId"};
+
+bool is_line_key(std::string_view key) {
+  for (std::string_view k : kLineKeys) {
+    if (k == key) return true;
   }
-  for (std::size_t i = 1; i <= need; ++i) {
-    if (i >= avail) {
-      *bad_len = i;
-      return 0;
-    }
-    const unsigned b = p[i];
-    const unsigned l = (i == 1) ? lo : 0x80u;
-    const unsigned h = (i == 1) ? hi : 0xBFu;
-    if (b < l || b > h) {
-      *bad_len = i;
-      return 0;
-    }
+  for (std::string_view k : kFieldNames) {
+    if (k == key) return true;
   }
-  return need + 1;
+  return false;
 }
 
-bool is_valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-#ifdef ILERT_SUMO_LINE_SSE2
-    while (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const int mask = _mm_movemask_epi8(v);
-      if (mask != 0) {
-        p += __builtin_ctz(static_cast<unsigned>(mask));
-        break;
-      }
-      p += 16;
-    }
-#endif
-    while (p < end && *p < 0x80) ++p;
-    if (p == end) break;
-    std::size_t bad = 0;
-    const std::size_t n = utf8_sequence(p, end, &bad);
-    if (n == 0) return false;
-    p += n;
+std::uint8_t field_of(std::string_view key) {
+  for (std::size_t i = 0; i < kFieldNames.size(); ++i) {
+    if (kFieldNames[i] == key) return static_cast<std::uint8_t>(i);
   }
-  return true;
+  return kNotModelled;
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON string escaping
+// Raw JSON: validated and compacted by RapidJSON's Reader feeding a Writer.
 
-// 1 for bytes that can be copied as they are (printable ASCII other than '"' and '\\').
-constexpr std::array<bool, 256> make_plain_table() {
-  std::array<bool, 256> t{};
-  for (std::size_t i = 0x20; i < 0x80; ++i) t[i] = true;
-  t['"'] = false;
-  t['\\'] = false;
-  return t;
-}
-constexpr std::array<bool, 256> kPlain = make_plain_table();
-
-constexpr char kHex[] = "0123456789abcdef";
-
-// Appends a string literal (its length known at compile time).
-template <std::size_t N>
-inline void put(std::string& out, const char (&literal)[N]) {
-  out.append(literal, N - 1);
-}
-
-#ifdef ILERT_SUMO_LINE_SSE2
-// Bit i set when byte i of v needs work: '"', '\\', a control byte or a non-ASCII byte (the signed
-// compare sees bytes >= 0x80 as negative, so they count as "< 0x20").
-inline unsigned special_mask(__m128i v) {
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20);
-  const __m128i special =
-      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmplt_epi8(v, space));
-  return static_cast<unsigned>(_mm_movemask_epi8(special));
-}
-#endif
-
-// The first byte in [p, end) that is not plain printable ASCII, or end.
-inline const unsigned char* find_special(const unsigned char* p, const unsigned char* end) {
-#ifdef ILERT_SUMO_LINE_SSE2
-  while (end - p >= 16) {
-    const unsigned mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    if (mask != 0) return p + __builtin_ctz(mask);
-    p += 16;
-  }
-  if (p == end) return end;
-  // The last 1..15 bytes: one check on a copy padded with a plain byte (never read past `end`).
-  const auto n = static_cast<std::size_t>(end - p);
-  alignas(16) unsigned char tail[16];
-  std::memset(tail, 'a', sizeof tail);
-  std::memcpy(tail, p, n);
-  const unsigned mask = special_mask(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
-  return mask != 0 ? p + __builtin_ctz(mask) : end;
-#else
-  while (p < end && kPlain[*p]) ++p;
-  return p;
-#endif
-}
-
-// Appends `s` as a quoted JSON string: '"', '\\' and control bytes escaped (\n, \t, ..., other
-// control bytes and NUL as \u00XX), UTF-8 copied raw, invalid UTF-8 replaced by U+FFFD.
-void append_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  const auto* const begin = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* const end = begin + s.size();
-  const auto* run = begin;  // start of the bytes not yet copied
-  const auto flush = [&](const unsigned char* upto) {
-    if (upto != run) out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(upto - run));
-  };
-  for (const unsigned char* p = find_special(begin, end); p != end; p = find_special(p, end)) {
-    const unsigned c = *p;
-    if (c >= 0x80) {
-      std::size_t bad = 0;
-      const std::size_t n = utf8_sequence(p, end, &bad);
-      if (n != 0) {
-        p += n;  // valid: stays in the run
-        continue;
-      }
-      flush(p);
-      put(out, "\xEF\xBF\xBD");
-      p += bad;
-      run = p;
-      continue;
-    }
-    flush(p);
-    switch (c) {
-      case '"': put(out, "\\\""); break;
-      case '\\': put(out, "\\\\"); break;
-      case '\n': put(out, "\\n"); break;
-      case '\r': put(out, "\\r"); break;
-      case '\t': put(out, "\\t"); break;
-      case '\b': put(out, "\\b"); break;
-      case '\f': put(out, "\\f"); break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xF], kHex[c & 0xF]};
-        out.append(esc, 6);
-      }
-    }
-    ++p;
-    run = p;
-  }
-  flush(end);
-  out.push_back('"');
-}
-
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Raw JSON (labels, customDetails): validate strictly and copy compactly.
-
-class CompactJson {
+// SAX handler: forwards to the writer; refuses what parse_event would refuse in a line (invalid
+// UTF-8 after unescaping, e.g. a lone low surrogate escape RapidJSON 1.1.0 lets through;
+// duplicate keys; nesting deeper than kMaxRawDepth). Numbers keep their text.
+class CompactHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, CompactHandler> {
  public:
-  CompactJson(std::string_view in, std::string& out)
-      : p_(reinterpret_cast<const unsigned char*>(in.data())), end_(p_ + in.size()), out_(out) {}
+  CompactHandler(JsonWriter& writer, std::vector<std::string>& keys, std::vector<std::size_t>& levels)
+      : w_(writer), keys_(keys), levels_(levels) {}
 
-  // Appends the compact form of the input; false (with `out` possibly partly written) when the
-  // input is not one RFC 8259 JSON value with valid UTF-8.
-  bool run() {
-    enum class State { value, key, after_value };
-    State state = State::value;
-    for (;;) {
-      skip_ws();
-      switch (state) {
-        case State::value: {
-          if (p_ == end_) return false;
-          const unsigned c = *p_;
-          if (c == '{' || c == '[') {
-            out_.push_back(static_cast<char>(c));
-            ++p_;
-            skip_ws();
-            const unsigned close = (c == '{') ? '}' : ']';
-            if (p_ < end_ && *p_ == close) {
-              out_.push_back(static_cast<char>(close));
-              ++p_;
-              state = State::after_value;
-            } else {
-              stack_.push_back(c == '{');
-              state = (c == '{') ? State::key : State::value;
-            }
-          } else if (c == '"') {
-            if (!string()) return false;
-            state = State::after_value;
-          } else if (c == 't') {
-            if (!literal("true")) return false;
-            state = State::after_value;
-          } else if (c == 'f') {
-            if (!literal("false")) return false;
-            state = State::after_value;
-          } else if (c == 'n') {
-            if (!literal("null")) return false;
-            state = State::after_value;
-          } else {
-            if (!number()) return false;
-            state = State::after_value;
-          }
-          break;
-        }
-        case State::key: {
-          if (p_ == end_ || *p_ != '"' || !string()) return false;
-          skip_ws();
-          if (p_ == end_ || *p_ != ':') return false;
-          out_.push_back(':');
-          ++p_;
-          state = State::value;
-          break;
-        }
-        case State::after_value: {
-          if (stack_.empty()) return p_ == end_;
-          if (p_ == end_) return false;
-          const bool in_object = stack_.back();
-          if (*p_ == ',') {
-            out_.push_back(',');
-            ++p_;
-            state = in_object ? State::key : State::value;
-          } else if (*p_ == (in_object ? '}' : ']')) {
-            out_.push_back(static_cast<char>(*p_));
-            ++p_;
-            stack_.pop_back();
-          } else {
-            return false;
-          }
-          break;
-        }
+  bool Default() { return false; }
+  bool Null() { return w_.Null(); }
+  bool Bool(bool b) { return w_.Bool(b); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return w_.RawValue(s, n, rapidjson::kNumberType); }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    return detail::is_valid_utf8(std::string_view(s, n)) && w_.String(s, n);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (!detail::is_valid_utf8(std::string_view(s, n))) return false;
+    keys_.emplace_back(s, n);
+    return w_.Key(s, n);
+  }
+  bool StartObject() {
+    if (++depth_ > kMaxRawDepth) return false;
+    levels_.push_back(keys_.size());
+    return w_.StartObject();
+  }
+  bool EndObject(rapidjson::SizeType) {
+    const std::size_t first = levels_.back();
+    levels_.pop_back();
+    if (keys_.size() - first > 1) {
+      std::sort(keys_.begin() + static_cast<std::ptrdiff_t>(first), keys_.end());
+      if (std::adjacent_find(keys_.begin() + static_cast<std::ptrdiff_t>(first), keys_.end()) != keys_.end()) {
+        return false;
       }
     }
+    keys_.resize(first);
+    --depth_;
+    return w_.EndObject();
+  }
+  bool StartArray() {
+    if (++depth_ > kMaxRawDepth) return false;
+    return w_.StartArray();
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return w_.EndArray();
   }
 
  private:
-  void skip_ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size()) return false;
-    if (std::string_view(reinterpret_cast<const char*>(p_), word.size()) != word) return false;
-    out_.append(word.data(), word.size());
-    p_ += word.size();
-    return true;
-  }
-
-  static bool is_digit(unsigned c) { return c >= '0' && c <= '9'; }
-
-  bool number() {
-    const auto* start = p_;
-    if (p_ < end_ && *p_ == '-') ++p_;
-    if (p_ == end_ || !is_digit(*p_)) return false;
-    if (*p_ == '0') {
-      ++p_;
-    } else {
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    if (p_ < end_ && *p_ == '.') {
-      ++p_;
-      if (p_ == end_ || !is_digit(*p_)) return false;
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || !is_digit(*p_)) return false;
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    out_.append(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p_ - start));
-    return true;
-  }
-
-  static int hex_value(unsigned c) {
-    if (c >= '0' && c <= '9') return static_cast<int>(c - '0');
-    if (c >= 'a' && c <= 'f') return static_cast<int>(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F') return static_cast<int>(c - 'A' + 10);
-    return -1;
-  }
-
-  // Reads \uXXXX at p_ (pointing at the backslash); -1 when malformed.
-  long read_u_escape() {
-    if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u') return -1;
-    long v = 0;
-    for (int i = 2; i < 6; ++i) {
-      const int h = hex_value(p_[i]);
-      if (h < 0) return -1;
-      v = v * 16 + h;
-    }
-    p_ += 6;
-    return v;
-  }
-
-  // Copies a string token verbatim (p_ at the opening quote) after validating it.
-  bool string() {
-    const auto* start = p_;
-    ++p_;
-    for (;;) {
-      while (p_ < end_ && kPlain[*p_]) ++p_;
-      if (p_ == end_) return false;
-      const unsigned c = *p_;
-      if (c == '"') {
-        ++p_;
-        break;
-      }
-      if (c < 0x20) return false;
-      if (c >= 0x80) {
-        std::size_t bad = 0;
-        const std::size_t n = utf8_sequence(p_, end_, &bad);
-        if (n == 0) return false;
-        p_ += n;
-        continue;
-      }
-      // backslash
-      if (end_ - p_ < 2) return false;
-      const unsigned e = p_[1];
-      if (e == 'u') {
-        const long cp = read_u_escape();
-        if (cp < 0) return false;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // lone low surrogate
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          const long low = read_u_escape();
-          if (low < 0xDC00 || low > 0xDFFF) return false;
-        }
-        continue;
-      }
-      if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't') {
-        return false;
-      }
-      p_ += 2;
-    }
-    out_.append(reinterpret_cast<const char*>(start), static_cast<std::size_t>(p_ - start));
-    return true;
-  }
-
-  const unsigned char* p_;
-  const unsigned char* end_;
-  std::string& out_;
-  std::vector<bool> stack_;  // true = object, false = array
+  JsonWriter& w_;
+  std::vector<std::string>& keys_;
+  std::vector<std::size_t>& levels_;
+  std::size_t depth_ = 0;
 };
 
-// Writes a raw JSON text field: verbatim (compacted) when it is JSON, else as a JSON string.
-void append_raw_json(std::string& out, std::string_view json) {
-  const std::size_t mark = out.size();
-  if (!CompactJson(json, out).run()) {
-    out.resize(mark);
-    append_string(out, json);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
-// Time
+// Members
 
-using Days = std::chrono::duration<std::int64_t, std::ratio<86400>>;
+enum class Kind : std::uint8_t {
+  id,      // the alert id, a digit string; never cut
+  text,    // a string value
+  raw,     // JSON text, written compactly (a string holding a prefix of it when cut)
+  object,  // alertSource, escalationPolicy, assignedTo: nested strings cut
+  array,   // responders, links, images: nested strings cut, then elements
+  number,  // mergedIntoId, severity; never cut
+};
 
-void append_2(char* dst, unsigned v) {
-  dst[0] = static_cast<char>('0' + v / 10);
-  dst[1] = static_cast<char>('0' + v % 10);
+struct Member {
+  std::string_view key;
+  Kind kind = Kind::text;
+  std::uint8_t field = kNotModelled;
+  std::string_view text;  // text: the value; raw: the JSON text
+  std::int64_t number = 0;
+  bool passed_through = false;  // an extra field or a type-mismatch value (cut order step 4)
+  bool droppable = false;       // a key the model does not have (the last resort may leave it out)
+  bool mismatch = false;        // named in ilertSumoTypeMismatches
+  bool old_marker = false;      // an extra `ilertSumoTruncated` (left out when this line has its own)
+  // How this render cuts it.
+  std::size_t limit = kNoLimit;  // text/raw: bytes kept; object/array: bytes kept of each nested string
+  std::size_t items = kNoLimit;  // array: elements kept
+  bool dropped = false;
+  // Measured.
+  std::size_t original_bytes = 0;  // by the uncut render: the marker's originalBytes
+  std::size_t original_items = 0;
+  std::size_t rendered = 0;  // bytes of the value in the last render
+
+  bool cut() const { return limit != kNoLimit || items != kNoLimit; }
+};
+
+// Per-thread buffers and RapidJSON objects, reused by every line.
+struct Scratch {
+  std::vector<Member> members;
+  std::vector<std::size_t> order;  // candidate indexes while planning
+  std::string compact;             // compact JSON of one raw value
+  std::string sanitized;           // an invalid-UTF-8 text made valid
+  std::vector<std::string> keys;   // CompactHandler state
+  std::vector<std::size_t> levels;
+  JsonWriter line_writer;
+  JsonWriter compact_writer;
+  rapidjson::Reader reader;
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
 }
 
-// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, milliseconds truncated towards the past), without quotes.
-void append_time(std::string& out, UtcTime t) {
-  const auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch());
-  const auto days = std::chrono::floor<Days>(ms);
-  const std::int64_t ms_of_day = (ms - std::chrono::duration_cast<std::chrono::milliseconds>(days)).count();
-  // Civil date from days since 1970-01-01 (proleptic Gregorian; eras of 400 years).
-  const std::int64_t z = days.count() + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-  if (year < 0 || year > 9999) {  // not reachable with 64-bit nanoseconds; kept honest anyway
-    append_int(out, year);
-    out.push_back('-');
-  } else {
-    char y[5];
-    const auto uy = static_cast<unsigned>(year);
-    append_2(y, uy / 100);
-    append_2(y + 2, uy % 100);
-    y[4] = '-';
-    out.append(y, 5);
-  }
-  const auto msd = static_cast<unsigned>(ms_of_day);
-  const unsigned hh = msd / 3600000u;
-  const unsigned mm = (msd / 60000u) % 60u;
-  const unsigned ss = (msd / 1000u) % 60u;
-  const unsigned mmm = msd % 1000u;
-  char buf[19];  // MM-DDTHH:MM:SS.mmmZ
-  append_2(buf, static_cast<unsigned>(month));
-  buf[2] = '-';
-  append_2(buf + 3, static_cast<unsigned>(day));
-  buf[5] = 'T';
-  append_2(buf + 6, hh);
-  buf[8] = ':';
-  append_2(buf + 9, mm);
-  buf[11] = ':';
-  append_2(buf + 12, ss);
-  buf[14] = '.';
-  buf[15] = static_cast<char>('0' + mmm / 100);
-  append_2(buf + 16, mmm % 100);
-  buf[18] = 'Z';
-  out.append(buf, sizeof buf);
+// Compacts `raw` into s.compact; false when it is not one RFC 8259 JSON value parse_event takes.
+bool compact_json(Scratch& s, std::string_view raw) {
+  s.compact.clear();
+  if (raw.empty() || std::memchr(raw.data(), '\0', raw.size()) != nullptr) return false;
+  JsonSink sink(s.compact);
+  s.compact_writer.Reset(sink);
+  s.keys.clear();
+  s.levels.clear();
+  CompactHandler handler(s.compact_writer, s.keys, s.levels);
+  rapidjson::MemoryStream in(raw.data(), raw.size());
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
+  const rapidjson::ParseResult result = s.reader.Parse<kFlags>(in, handler);
+  return !result.IsError() && s.compact_writer.IsComplete();
 }
 
-UtcTime now_utc() {
-  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+void put_key(JsonWriter& w, std::string_view key, Scratch& s) { detail::write_json_string(w, key, s.sanitized, true); }
+
+void put_text(JsonWriter& w, std::string_view v, std::size_t limit, Scratch& s) {
+  if (limit < v.size()) v = v.substr(0, detail::utf8_cut(v, limit));
+  detail::write_json_string(w, v, s.sanitized);
 }
 
-UtcTime line_time(const Alert& a) {
-  if (a.timestamp && a.timestamp->utc) return *a.timestamp->utc;
-  if (a.report_time && a.report_time->utc) return *a.report_time->utc;
-  return now_utc();
+void put_opt(JsonWriter& w, const char* key, const std::optional<std::string>& v, std::size_t limit, Scratch& s) {
+  if (!v) return;
+  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_text(w, *v, limit, s);
+}
+
+void put_opt_id(JsonWriter& w, const char* key, const std::optional<std::int64_t>& v) {
+  if (!v) return;
+  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  w.Int64(*v);
+}
+
+template <class E>
+void put_tagged(JsonWriter& w, const char* key, const std::optional<Tagged<E>>& v, std::size_t limit, Scratch& s) {
+  if (!v) return;
+  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_text(w, v->raw, limit, s);
+}
+
+void put_time(JsonWriter& w, const char* key, const std::optional<Timestamp>& v, std::size_t limit, Scratch& s) {
+  if (!v) return;
+  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_text(w, v->raw, limit, s);
+}
+
+void put_named_ref(JsonWriter& w, const NamedRef& r, std::size_t limit, Scratch& s) {
+  w.StartObject();
+  put_opt_id(w, "id", r.id);
+  put_opt(w, "name", r.name, limit, s);
+  w.EndObject();
+}
+
+void put_user(JsonWriter& w, const User& u, std::size_t limit, Scratch& s) {
+  w.StartObject();
+  put_opt_id(w, "id", u.id);
+  put_opt(w, "username", u.username, limit, s);
+  put_opt(w, "firstName", u.first_name, limit, s);
+  put_opt(w, "lastName", u.last_name, limit, s);
+  put_opt(w, "email", u.email, limit, s);
+  w.EndObject();
+}
+
+void put_time_string(JsonWriter& w, UtcTime t) {
+  const std::string text = format_iso8601_millis(t);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+std::int64_t floor_ms(UtcTime t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// `to - from` in whole milliseconds (each instant taken to the millisecond, rounded down);
+// nullopt when `from` is missing or `to` is before it.
+std::optional<std::int64_t> elapsed_ms(const std::optional<Timestamp>& from, UtcTime to) {
+  if (!from || !from->utc || to < *from->utc) return std::nullopt;
+  return floor_ms(to) - floor_ms(*from->utc);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,187 +364,514 @@ std::uint64_t xxh64(const char* data, std::size_t len) {
   return h;
 }
 
-void append_hex64(std::string& out, std::uint64_t v) {
-  char buf[16];
+std::string hex64(std::uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
   for (int i = 15; i >= 0; --i) {
-    buf[i] = kHex[v & 0xF];
+    out[static_cast<std::size_t>(i)] = kHex[v & 0xF];
     v >>= 4;
   }
-  out.append(buf, sizeof buf);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
-// The line body: every member between "time" and "dedupId".
+// The line writer
 
-// Member writer: `,"key":` before every member but the first of its object.
-class Members {
+class LineWriter {
  public:
-  explicit Members(std::string& out, bool first = true) : out_(out), first_(first) {}
-  // `key_json` is the quoted key with its colon, e.g. "\"summary\":".
-  void key(std::string_view key_json) {
-    if (!first_) out_.push_back(',');
-    first_ = false;
-    out_.append(key_json.data(), key_json.size());
+  LineWriter(const Event& event, Scratch& s)
+      : event_(event), base_(base_of(event)), a_(base_.alert), s_(s), ms_(s.members) {
+    build();
+    measures();
   }
-  void str(std::string_view key_json, const std::optional<std::string>& v) {
-    if (!v) return;
-    key(key_json);
-    append_string(out_, *v);
+
+  // Appends the line to `out` within `cap` bytes (see the header comment).
+  // Appends the line to `out` within `cap` bytes; true when it had to be shortened.
+  bool append(std::string& out, std::size_t cap) {
+    const std::size_t start = out.size();
+    render(out, /*first=*/true);
+    if (out.size() - start <= cap) return false;
+    for (int round = 0; round < kMaxRounds; ++round) {
+      if (!tighten(out.size() - start - cap)) break;
+      out.resize(start);
+      render(out, false);
+      if (out.size() - start <= cap) return true;
+    }
+    last_resort();
+    out.resize(start);
+    render(out, false);
+    return true;
   }
-  void id(std::string_view key_json, const std::optional<std::int64_t>& v) {
-    if (!v) return;
-    key(key_json);
-    append_int(out_, *v);
+
+  // After a huge first render: give the caller's string back what the cut line does not need.
+  static void trim_capacity(std::string& out) {
+    if (out.capacity() - out.size() > kKeepScratchBytes) out.shrink_to_fit();
   }
-  void time(std::string_view key_json, const std::optional<Timestamp>& v) {
-    if (!v) return;
-    key(key_json);
-    append_string(out_, v->raw);
-  }
-  template <class E>
-  void tagged(std::string_view key_json, const std::optional<Tagged<E>>& v) {
-    if (!v) return;
-    key(key_json);
-    append_string(out_, v->raw);
-  }
-  void raw_json(std::string_view key_json, const std::optional<std::string>& v) {
-    if (!v) return;
-    key(key_json);
-    append_raw_json(out_, *v);
+
+  // The dedupId (renders the uncut content once).
+  std::string dedup(std::string& buffer) {
+    render(buffer, true);
+    return dedup_;
   }
 
  private:
-  std::string& out_;
-  bool first_;
+  // ---- members ----
+
+  Member& add(std::string_view key, Kind kind, std::uint8_t field) {
+    Member& m = ms_.emplace_back();
+    m.key = key;
+    m.kind = kind;
+    m.field = field;
+    return m;
+  }
+
+  void add_text(std::uint8_t f, const std::optional<std::string>& v) {
+    if (v) add(kFieldNames[f], Kind::text, f).text = *v;
+  }
+  void add_time(std::uint8_t f, const std::optional<Timestamp>& v) {
+    if (v) add(kFieldNames[f], Kind::text, f).text = v->raw;
+  }
+  template <class E>
+  void add_tagged(std::uint8_t f, const std::optional<Tagged<E>>& v) {
+    if (v) add(kFieldNames[f], Kind::text, f).text = v->raw;
+  }
+  void add_number(std::uint8_t f, const std::optional<std::int64_t>& v) {
+    if (v) add(kFieldNames[f], Kind::number, f).number = *v;
+  }
+
+  void add_typed(std::uint8_t f) {
+    switch (f) {
+      case kSummary: add_text(f, a_.summary); break;
+      case kDetails: add_text(f, a_.details); break;
+      case kStatus: add_tagged(f, a_.status); break;
+      case kPriority: add_tagged(f, a_.priority); break;
+      case kReportTime: add_time(f, a_.report_time); break;
+      case kAlertKey: add_text(f, a_.alert_key); break;
+      case kAlertSource:
+        if (a_.alert_source) add(kFieldNames[f], Kind::object, f);
+        break;
+      case kEscalationPolicy:
+        if (a_.escalation_policy) add(kFieldNames[f], Kind::object, f);
+        break;
+      case kAssignedTo:
+        if (a_.assigned_to) add(kFieldNames[f], Kind::object, f);
+        break;
+      case kResponders:
+        if (!a_.responders.empty()) add(kFieldNames[f], Kind::array, f);
+        break;
+      case kResolvedOn: add_time(f, a_.resolved_on); break;
+      case kLinks:
+        if (!a_.links.empty()) add(kFieldNames[f], Kind::array, f);
+        break;
+      case kImages:
+        if (!a_.images.empty()) add(kFieldNames[f], Kind::array, f);
+        break;
+      case kComment: add_text(f, a_.comment); break;
+      case kTimestamp: add_time(f, a_.timestamp); break;
+      case kEventId: add_text(f, a_.event_id); break;
+      case kCorrelationId: add_text(f, a_.correlation_id); break;
+      case kMergeState: add_text(f, a_.merge_state); break;
+      case kMergedIntoId: add_number(f, a_.merged_into_id); break;
+      case kMergedOn: add_time(f, a_.merged_on); break;
+      case kSeverity: add_number(f, a_.severity); break;
+      case kLabels:
+        if (a_.labels_json) add(kFieldNames[f], Kind::raw, f).text = *a_.labels_json;
+        break;
+      case kCustomDetails:
+        if (a_.custom_details_json) add(kFieldNames[f], Kind::raw, f).text = *a_.custom_details_json;
+        break;
+      default: break;
+    }
+  }
+
+  void build() {
+    ms_.clear();
+    const std::string_view canonical = canonical_event_type(event_);
+    add("eventType", Kind::text, kNotModelled).text = canonical;
+    if (base_.received_type != canonical) add("receivedEventType", Kind::text, kNotModelled).text = base_.received_type;
+    add("id", Kind::id, kNotModelled);
+
+    // A type mismatch on a modelled field is written in that field's place (its typed value is
+    // empty by contract; for a hand-built event holding both, the mismatch value wins).
+    std::array<const TypeMismatch*, kFieldCount> mismatch{};
+    for (const TypeMismatch& t : a_.type_mismatches) {
+      const std::uint8_t f = field_of(t.field);
+      if (f != kNotModelled && mismatch[f] == nullptr) mismatch[f] = &t;
+    }
+    for (std::uint8_t f = 0; f < kFieldCount; ++f) {
+      if (mismatch[f] != nullptr) {
+        Member& m = add(kFieldNames[f], Kind::raw, f);
+        m.text = mismatch[f]->raw_json;
+        m.passed_through = true;
+        m.mismatch = true;
+      } else {
+        add_typed(f);
+      }
+    }
+
+    // Extra fields (body order), then mismatches on keys the model does not have (hand-built):
+    // never a key the line writes itself, never the same key twice.
+    const std::size_t first_pass = ms_.size();
+    for (const ExtraField& x : a_.extra_fields) {
+      if (is_line_key(x.key)) continue;
+      Member& m = add(x.key, Kind::raw, kNotModelled);
+      m.text = x.raw_json;
+      m.passed_through = true;
+      m.droppable = true;
+      m.old_marker = x.key == kMarkerKey;
+    }
+    for (const TypeMismatch& t : a_.type_mismatches) {
+      if (is_line_key(t.field)) continue;
+      Member& m = add(t.field, Kind::raw, kNotModelled);
+      m.text = t.raw_json;
+      m.passed_through = true;
+      m.droppable = true;
+      m.mismatch = true;
+      m.old_marker = t.field == kMarkerKey;
+    }
+    if (ms_.size() - first_pass > 1) drop_duplicate_keys(first_pass);
+  }
+
+  // Keeps the first member of each key among ms_[first..].
+  void drop_duplicate_keys(std::size_t first) {
+    std::vector<std::size_t>& idx = s_.order;
+    idx.clear();
+    for (std::size_t i = first; i < ms_.size(); ++i) idx.push_back(i);
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return ms_[x].key < ms_[y].key; });
+    std::vector<bool> gone(ms_.size(), false);
+    for (std::size_t k = 1; k < idx.size(); ++k) {
+      if (ms_[idx[k]].key == ms_[idx[k - 1]].key) gone[idx[k]] = true;
+    }
+    std::size_t out = first;
+    for (std::size_t i = first; i < ms_.size(); ++i) {
+      if (!gone[i]) ms_[out++] = ms_[i];
+    }
+    ms_.resize(out);
+  }
+
+  void measures() {
+    if (std::holds_alternative<AlertAccepted>(event_)) {
+      std::optional<UtcTime> first;
+      for (const Responder& r : a_.responders) {
+        if (r.accepted_at && r.accepted_at->utc && (!first || *r.accepted_at->utc < *first)) first = *r.accepted_at->utc;
+      }
+      tta_ = elapsed_ms(a_.report_time, first ? *first : event_time(base_));
+    } else if (std::holds_alternative<AlertResolved>(event_)) {
+      const UtcTime end = a_.resolved_on && a_.resolved_on->utc ? *a_.resolved_on->utc : event_time(base_);
+      ttr_ = elapsed_ms(a_.report_time, end);
+    }
+  }
+
+  // ---- rendering ----
+
+  bool has_marker() const {
+    if (dropped_count_ > 0) return true;
+    for (const Member& m : ms_) {
+      if (m.cut()) return true;
+    }
+    return false;
+  }
+
+  void render(std::string& out, bool first) {
+    JsonSink sink(out);
+    JsonWriter& w = s_.line_writer;
+    w.Reset(sink);
+    const bool marker = !first && has_marker();
+    w.StartObject();
+    w.Key("time", 4);
+    put_time_string(w, event_time(base_));
+    const std::size_t content_begin = sink.size() + 1;  // after the ',' the next key brings
+    for (Member& m : ms_) {
+      m.rendered = 0;
+      if (m.dropped || (marker && m.old_marker)) continue;
+      put_key(w, m.key, s_);
+      const std::size_t before = sink.size();
+      value(w, m, first);
+      m.rendered = sink.size() - before;
+      if (first && m.kind != Kind::text && m.kind != Kind::raw) m.original_bytes = m.rendered - 1;  // less the ':'
+    }
+    if (first) {
+      const Alert& a = a_;
+      if (a.event_id && !a.event_id->empty() && a.event_id->size() <= kMaxEventIdBytes) {
+        dedup_ = *a.event_id;
+      } else {
+        dedup_ = hex64(xxh64(out.data() + content_begin, sink.size() - content_begin));
+      }
+    }
+    w.Key("receivedAt", 10);
+    put_time_string(w, base_.received_at);
+    if (tta_) {
+      w.Key("ttaMs", 5);
+      w.Int64(*tta_);
+    }
+    if (ttr_) {
+      w.Key("ttrMs", 5);
+      w.Int64(*ttr_);
+    }
+    bool any_mismatch = false;
+    for (const Member& m : ms_) {
+      if (!m.mismatch || m.dropped || (marker && m.old_marker)) continue;
+      if (!any_mismatch) {
+        put_key(w, kMismatchesKey, s_);
+        w.StartArray();
+        any_mismatch = true;
+      }
+      put_text(w, m.key, kNoLimit, s_);
+    }
+    if (any_mismatch) w.EndArray();
+    if (marker) write_marker(w);
+    w.Key("dedupId", 7);
+    put_text(w, dedup_, kNoLimit, s_);
+    w.EndObject();
+  }
+
+  void write_marker(JsonWriter& w) {
+    put_key(w, kMarkerKey, s_);
+    w.StartObject();
+    for (const Member& m : ms_) {
+      if (m.dropped || !m.cut()) continue;
+      put_key(w, m.key, s_);
+      w.StartObject();
+      w.Key("originalBytes", 13);
+      w.Uint64(m.original_bytes);
+      if (m.items != kNoLimit) {
+        w.Key("originalItems", 13);
+        w.Uint64(m.original_items);
+        w.Key("keptItems", 9);
+        w.Uint64(std::min(m.items, m.original_items));
+      }
+      w.EndObject();
+    }
+    if (dropped_count_ > 0) {
+      put_key(w, kDroppedKey, s_);
+      w.StartObject();
+      w.Key("count", 5);
+      w.Uint64(dropped_count_);
+      w.Key("originalBytes", 13);
+      w.Uint64(dropped_bytes_);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+
+  void value(JsonWriter& w, Member& m, bool first) {
+    switch (m.kind) {
+      case Kind::id: {
+        char buf[24];
+        const auto res = std::to_chars(buf, buf + sizeof buf, a_.id);
+        w.String(buf, static_cast<rapidjson::SizeType>(res.ptr - buf));
+        return;
+      }
+      case Kind::number: w.Int64(m.number); return;
+      case Kind::text:
+        if (first) m.original_bytes = m.text.size();
+        put_text(w, m.text, m.limit, s_);
+        return;
+      case Kind::raw:
+        if (!compact_json(s_, m.text)) {
+          m.kind = Kind::text;  // not JSON (hand-built): carried as a string from now on
+          if (first) m.original_bytes = m.text.size();
+          put_text(w, m.text, m.limit, s_);
+          return;
+        }
+        if (first) m.original_bytes = s_.compact.size();
+        if (m.limit == kNoLimit) {
+          w.RawValue(s_.compact.data(), s_.compact.size(), rapidjson::kObjectType);
+        } else {
+          put_text(w, s_.compact, m.limit, s_);
+        }
+        return;
+      case Kind::object: {
+        const std::size_t limit = m.limit;
+        if (m.field == kAssignedTo) {
+          put_user(w, *a_.assigned_to, limit, s_);
+        } else {
+          put_named_ref(w, m.field == kAlertSource ? *a_.alert_source : *a_.escalation_policy, limit, s_);
+        }
+        return;
+      }
+      case Kind::array: array(w, m, first); return;
+    }
+  }
+
+  void array(JsonWriter& w, Member& m, bool first) {
+    const std::size_t limit = m.limit;
+    std::size_t n = 0;
+    w.StartArray();
+    if (m.field == kResponders) {
+      n = a_.responders.size();
+      for (std::size_t i = 0; i < n && i < m.items; ++i) {
+        const Responder& r = a_.responders[i];
+        w.StartObject();
+        if (r.user) {
+          w.Key("user", 4);
+          put_user(w, *r.user, limit, s_);
+        }
+        put_tagged(w, "status", r.status, limit, s_);
+        put_time(w, "acceptedAt", r.accepted_at, limit, s_);
+        w.EndObject();
+      }
+    } else if (m.field == kLinks) {
+      n = a_.links.size();
+      for (std::size_t i = 0; i < n && i < m.items; ++i) {
+        w.StartObject();
+        put_opt(w, "href", a_.links[i].href, limit, s_);
+        put_opt(w, "text", a_.links[i].text, limit, s_);
+        w.EndObject();
+      }
+    } else {
+      n = a_.images.size();
+      for (std::size_t i = 0; i < n && i < m.items; ++i) {
+        w.StartObject();
+        put_opt(w, "src", a_.images[i].src, limit, s_);
+        put_opt(w, "href", a_.images[i].href, limit, s_);
+        put_opt(w, "alt", a_.images[i].alt, limit, s_);
+        w.EndObject();
+      }
+    }
+    w.EndArray();
+    if (first) m.original_items = n;
+  }
+
+  // ---- cutting ----
+
+  // Cuts a text/raw member so its value shrinks by about `*excess` bytes; true when it changed.
+  bool cut_value(Member& m, std::size_t* excess, std::size_t min_rendered) {
+    if (m.dropped || m.rendered < min_rendered) return false;
+    const std::size_t whole = m.kind == Kind::raw ? m.original_bytes : m.text.size();
+    const std::size_t kept = std::min(m.limit, whole);
+    if (kept == 0) return false;
+    const std::size_t overhead = m.cut() ? 0 : m.key.size() + 32;  // its marker entry
+    const std::size_t need = *excess + overhead;
+    const std::size_t target = m.rendered > need ? m.rendered - need : 0;
+    std::size_t limit = static_cast<std::size_t>(static_cast<double>(kept) * static_cast<double>(target) /
+                                                 static_cast<double>(m.rendered));
+    if (limit >= kept) limit = kept - 1;
+    m.limit = limit;
+    const std::size_t saved = m.rendered - std::min(m.rendered, target);
+    *excess = saved >= need ? 0 : need - saved;
+    return true;
+  }
+
+  // Candidates of `pred`, largest rendered value first.
+  template <class Pred>
+  std::vector<std::size_t>& largest_first(Pred pred) {
+    std::vector<std::size_t>& idx = s_.order;
+    idx.clear();
+    for (std::size_t i = 0; i < ms_.size(); ++i) {
+      if (!ms_[i].dropped && pred(ms_[i])) idx.push_back(i);
+    }
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return ms_[x].rendered > ms_[y].rendered; });
+    return idx;
+  }
+
+  // One planning pass over the cut order for `excess` bytes too many; false when nothing is left
+  // to cut.
+  bool tighten(std::size_t excess) {
+    excess += 16;
+    bool changed = false;
+    const auto by_field = [&](std::uint8_t f) -> Member* {
+      for (Member& m : ms_) {
+        if (m.field == f && !m.passed_through && (m.kind == Kind::text || m.kind == Kind::raw)) return &m;
+      }
+      return nullptr;
+    };
+    // 1-3: details, customDetails, labels.
+    for (const std::uint8_t f : {kDetails, kCustomDetails, kLabels}) {
+      if (excess == 0) return true;
+      if (Member* m = by_field(f)) changed |= cut_value(*m, &excess, kWorthCutting);
+    }
+    // 4: passed-through values (extra fields, type-mismatch values), largest first.
+    for (const std::size_t i : largest_first([](const Member& m) { return m.passed_through; })) {
+      if (excess == 0) return true;
+      changed |= cut_value(ms_[i], &excess, kWorthCutting);
+    }
+    // 5: every other string, largest first: text members, and the strings inside objects/arrays.
+    for (const std::size_t i : largest_first([](const Member& m) {
+           return m.kind == Kind::text || m.kind == Kind::object || m.kind == Kind::array;
+         })) {
+      if (excess == 0) return true;
+      Member& m = ms_[i];
+      if (m.kind == Kind::text) {
+        changed |= cut_value(m, &excess, kWorthCutting);
+      } else if (m.rendered >= kWorthCutting && (m.limit == kNoLimit || m.limit > kNestedFloor)) {
+        // Nested strings (names, e-mails, hrefs) down to kNestedFloor bytes; shorter only in the
+        // last resort, after array elements.
+        m.limit = m.limit == kNoLimit ? 1024 : std::max(kNestedFloor, m.limit / 4);
+        const std::size_t saved = m.rendered / 2;
+        excess = saved >= excess ? 0 : excess - saved;
+        changed = true;
+      }
+    }
+    // 6: array elements.
+    for (const std::size_t i : largest_first([](const Member& m) { return m.kind == Kind::array; })) {
+      if (excess == 0) return true;
+      Member& m = ms_[i];
+      const std::size_t n = std::min(m.items, m.original_items);
+      if (n == 0 || m.rendered == 0) continue;
+      const std::size_t target = m.rendered > excess ? m.rendered - excess : 0;
+      std::size_t keep = n * target / m.rendered;
+      if (keep >= n) keep = n - 1;
+      m.items = keep;
+      const std::size_t saved = m.rendered - target;
+      excess = saved >= excess ? 0 : excess - saved;
+      changed = true;
+    }
+    // 7: leave passed-through members out, last first.
+    for (std::size_t k = ms_.size(); k-- > 0 && excess > 0;) {
+      Member& m = ms_[k];
+      if (!m.droppable || m.dropped) continue;
+      drop(m);
+      const std::size_t saved = m.rendered + m.key.size() + 4;
+      excess = saved >= excess ? 0 : excess - saved;
+      changed = true;
+    }
+    return changed;
+  }
+
+  void drop(Member& m) {
+    m.dropped = true;
+    if (m.old_marker) return;  // replaced by this line's own marker, not counted
+    ++dropped_count_;
+    dropped_bytes_ += m.original_bytes;
+  }
+
+  // Everything cut to nothing, every passed-through member left out: fits any cap >= 4 KiB.
+  void last_resort() {
+    for (Member& m : ms_) {
+      if (m.dropped) continue;
+      if (m.droppable) {
+        drop(m);
+        continue;
+      }
+      switch (m.kind) {
+        case Kind::text:
+        case Kind::raw: m.limit = 0; break;
+        case Kind::object: m.limit = 0; break;
+        case Kind::array:
+          m.limit = 0;
+          m.items = 0;
+          break;
+        default: break;
+      }
+    }
+  }
+
+  const Event& event_;
+  const EventBase& base_;
+  const Alert& a_;
+  Scratch& s_;
+  std::vector<Member>& ms_;
+  std::optional<std::int64_t> tta_;
+  std::optional<std::int64_t> ttr_;
+  std::string dedup_;
+  std::size_t dropped_count_ = 0;
+  std::size_t dropped_bytes_ = 0;
 };
 
-void append_named_ref(std::string& out, const NamedRef& r) {
-  out.push_back('{');
-  Members m(out);
-  m.id("\"id\":", r.id);
-  m.str("\"name\":", r.name);
-  out.push_back('}');
+UtcTime now_utc() {
+  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
 }
-
-void append_user(std::string& out, const User& u) {
-  out.push_back('{');
-  Members m(out);
-  m.id("\"id\":", u.id);
-  m.str("\"username\":", u.username);
-  m.str("\"firstName\":", u.first_name);
-  m.str("\"lastName\":", u.last_name);
-  m.str("\"email\":", u.email);
-  out.push_back('}');
-}
-
-std::size_t opt_size(const std::optional<std::string>& s) { return s ? s->size() : 0; }
-
-// A cheap upper-ish estimate of the line length, so the output grows once in the common case.
-std::size_t estimate_size(const EventBase& b) {
-  const Alert& a = b.alert;
-  return 400 + b.received_type.size() + opt_size(a.summary) + opt_size(a.details) + opt_size(a.comment) +
-         opt_size(a.labels_json) + opt_size(a.custom_details_json) + opt_size(a.alert_key) +
-         a.responders.size() * 180 + a.links.size() * 120 + a.images.size() * 160;
-}
-
-void append_body(std::string& out, const Event& event) {
-  const EventBase& b = base_of(event);
-  const Alert& a = b.alert;
-  const std::string_view canonical = canonical_event_type(event);
-
-  put(out, "\"eventType\":");
-  append_string(out, canonical);
-  if (b.received_type != canonical) {
-    put(out, ",\"receivedEventType\":");
-    append_string(out, b.received_type);
-  }
-  put(out, ",\"id\":\"");
-  append_int(out, a.id);
-  out.push_back('"');
-
-  Members m(out, /*first=*/false);
-  m.str("\"summary\":", a.summary);
-  m.str("\"details\":", a.details);
-  m.tagged("\"status\":", a.status);
-  m.tagged("\"priority\":", a.priority);
-  m.time("\"reportTime\":", a.report_time);
-  m.str("\"alertKey\":", a.alert_key);
-  if (a.alert_source) {
-    m.key("\"alertSource\":");
-    append_named_ref(out, *a.alert_source);
-  }
-  if (a.escalation_policy) {
-    m.key("\"escalationPolicy\":");
-    append_named_ref(out, *a.escalation_policy);
-  }
-  if (a.assigned_to) {
-    m.key("\"assignedTo\":");
-    append_user(out, *a.assigned_to);
-  }
-  if (!a.responders.empty()) {
-    m.key("\"responders\":");
-    out.push_back('[');
-    bool first = true;
-    for (const Responder& r : a.responders) {
-      if (!first) out.push_back(',');
-      first = false;
-      out.push_back('{');
-      Members rm(out);
-      if (r.user) {
-        rm.key("\"user\":");
-        append_user(out, *r.user);
-      }
-      rm.tagged("\"status\":", r.status);
-      rm.time("\"acceptedAt\":", r.accepted_at);
-      out.push_back('}');
-    }
-    out.push_back(']');
-  }
-  m.time("\"resolvedOn\":", a.resolved_on);
-  if (!a.links.empty()) {
-    m.key("\"links\":");
-    out.push_back('[');
-    bool first = true;
-    for (const Link& l : a.links) {
-      if (!first) out.push_back(',');
-      first = false;
-      out.push_back('{');
-      Members lm(out);
-      lm.str("\"href\":", l.href);
-      lm.str("\"text\":", l.text);
-      out.push_back('}');
-    }
-    out.push_back(']');
-  }
-  if (!a.images.empty()) {
-    m.key("\"images\":");
-    out.push_back('[');
-    bool first = true;
-    for (const Image& i : a.images) {
-      if (!first) out.push_back(',');
-      first = false;
-      out.push_back('{');
-      Members im(out);
-      im.str("\"src\":", i.src);
-      im.str("\"href\":", i.href);
-      im.str("\"alt\":", i.alt);
-      out.push_back('}');
-    }
-    out.push_back(']');
-  }
-  m.str("\"comment\":", a.comment);
-  m.time("\"timestamp\":", a.timestamp);
-  m.str("\"eventId\":", a.event_id);
-  m.str("\"correlationId\":", a.correlation_id);
-  m.str("\"mergeState\":", a.merge_state);
-  m.id("\"mergedIntoId\":", a.merged_into_id);
-  m.time("\"mergedOn\":", a.merged_on);
-  m.id("\"severity\":", a.severity);
-  m.raw_json("\"labels\":", a.labels_json);
-  m.raw_json("\"customDetails\":", a.custom_details_json);
-}
-
-bool has_event_id(const Alert& a) { return a.event_id && !a.event_id->empty(); }
 
 // ---------------------------------------------------------------------------------------------
 // Base64 (RFC 4648, standard alphabet, padded).
@@ -763,76 +903,118 @@ void append_base64(std::string& out, std::string_view in) {
 
 // ---------------------------------------------------------------------------------------------
 
-void append_sumo_line(std::string& out, const Event& event, const LineOptions&) {
-  const EventBase& b = base_of(event);
-  out.reserve(out.size() + estimate_size(b));
-  put(out, "{\"time\":\"");
-  append_time(out, line_time(b.alert));
-  put(out, "\",");
-  const std::size_t body_begin = out.size();
-  append_body(out, event);
-  const std::size_t body_end = out.size();
-  put(out, ",\"dedupId\":");
-  if (has_event_id(b.alert)) {
-    append_string(out, *b.alert.event_id);
-  } else {
-    const std::uint64_t h = xxh64(out.data() + body_begin, body_end - body_begin);
-    out.push_back('"');
-    append_hex64(out, h);
-    out.push_back('"');
-  }
-  out.push_back('}');
+namespace detail {
+
+bool append_sumo_line_reporting_cut(std::string& out, const Event& event, std::size_t max_line_bytes) {
+  Scratch& s = scratch();
+  LineWriter writer(event, s);
+  const bool cut = writer.append(out, max_line_bytes);
+  LineWriter::trim_capacity(out);
+  // A huge value leaves big per-thread buffers behind: give them back.
+  if (s.compact.capacity() > kKeepScratchBytes) std::string().swap(s.compact);
+  if (s.sanitized.capacity() > kKeepScratchBytes) std::string().swap(s.sanitized);
+  return cut;
 }
 
-std::string to_sumo_line(const Event& event, const LineOptions&) {
+}  // namespace detail
+
+void append_sumo_line(std::string& out, const Event& event, const LineOptions& options) {
+  detail::append_sumo_line_reporting_cut(out, event, options.max_line_bytes);
+}
+
+std::string to_sumo_line(const Event& event, const LineOptions& options) {
   std::string out;
-  append_sumo_line(out, event);
+  append_sumo_line(out, event, options);
   return out;
 }
 
 std::string dedup_id(const Event& event) {
-  const Alert& a = base_of(event).alert;
-  if (has_event_id(a)) return *a.event_id;
-  std::string body;
-  body.reserve(estimate_size(base_of(event)));
-  append_body(body, event);
-  std::string out;
-  append_hex64(out, xxh64(body.data(), body.size()));
-  return out;
+  Scratch& s = scratch();
+  LineWriter writer(event, s);
+  std::string buffer;
+  return writer.dedup(buffer);
 }
 
-std::string to_invalid_payload_line(std::string_view body, const Error& error, std::optional<UtcTime>,
-                                    const LineOptions&) {
+std::string to_invalid_payload_line(std::string_view body, const Error& error, std::optional<UtcTime> received_at,
+                                    const LineOptions& options) {
+  Scratch& s = scratch();
+  const UtcTime at = received_at ? *received_at : now_utc();
+  const std::size_t cap = options.max_line_bytes;
+  const bool utf8 = detail::is_valid_utf8(body);
+  std::string encoded;
+  if (!utf8) append_base64(encoded, body);
+
   std::string out;
-  out.reserve(256 + error.message.size() + error.path.size() + body.size() + body.size() / 8);
-  put(out, "{\"time\":\"");
-  append_time(out, now_utc());
-  put(out, "\",\"eventType\":\"ilert-sumo-invalid-payload\",\"error\":{\"code\":");
-  append_string(out, to_string(error.code));
-  put(out, ",\"codeNumber\":");
-  append_int(out, static_cast<std::int64_t>(error.code));
-  put(out, ",\"path\":");
-  append_string(out, error.path.empty() ? std::string_view("$") : std::string_view(error.path));
-  put(out, ",\"offset\":");
-  if (error.offset == Error::npos) {
-    put(out, "null");
-  } else {
-    char buf[24];
-    const auto res = std::to_chars(buf, buf + sizeof buf, error.offset);
-    out.append(buf, static_cast<std::size_t>(res.ptr - buf));
+  // Renders with the first `keep` bytes of the body; the marker when keep < body.size().
+  const auto render = [&](std::size_t keep) {
+    out.clear();
+    JsonSink sink(out);
+    JsonWriter& w = s.line_writer;
+    w.Reset(sink);
+    w.StartObject();
+    w.Key("time", 4);
+    put_time_string(w, at);
+    w.Key("eventType", 9);
+    w.String("ilert-sumo-invalid-payload", 26);
+    w.Key("error", 5);
+    w.StartObject();
+    w.Key("code", 4);
+    put_text(w, to_string(error.code), kNoLimit, s);
+    w.Key("codeNumber", 10);
+    w.Int64(static_cast<std::int64_t>(error.code));
+    w.Key("path", 4);
+    put_text(w, error.path.empty() ? std::string_view("$") : std::string_view(error.path), 1024, s);
+    w.Key("offset", 6);
+    if (error.offset == Error::npos) {
+      w.Null();
+    } else {
+      w.Uint64(error.offset);
+    }
+    w.Key("message", 7);
+    put_text(w, error.message, 1024, s);
+    w.EndObject();
+    const char* key = utf8 ? "rawBody" : "rawBodyBase64";
+    w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+    if (utf8) {
+      put_text(w, body, keep, s);
+    } else {
+      const std::size_t chars = keep >= body.size() ? encoded.size() : keep / 3 * 4;
+      w.String(encoded.data(), static_cast<rapidjson::SizeType>(chars));
+    }
+    w.Key("receivedAt", 10);
+    put_time_string(w, at);
+    if (keep < body.size()) {
+      w.Key(kMarkerKey.data(), static_cast<rapidjson::SizeType>(kMarkerKey.size()));
+      w.StartObject();
+      w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+      w.StartObject();
+      w.Key("originalBytes", 13);
+      w.Uint64(body.size());
+      w.EndObject();
+      w.EndObject();
+    }
+    w.EndObject();
+  };
+
+  render(body.size());
+  if (out.size() <= cap || body.empty()) return out;
+  // What the line costs without the body, then the longest body prefix that fits the rest: every
+  // body byte costs at least one line byte (base64: exactly 4 per 3), so one correction suffices
+  // and the loop is only a guard.
+  render(0);
+  const std::size_t fixed = out.size();
+  const std::size_t room = cap > fixed ? cap - fixed : 0;
+  std::size_t keep = utf8 ? detail::utf8_cut(body, std::min(room, body.size() - 1)) : room / 4 * 3;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    render(keep);
+    if (out.size() <= cap || keep == 0) break;
+    // Cut in proportion to what the kept part costs on the line (escapes make it longer).
+    const std::size_t excess = out.size() - cap;
+    const std::size_t body_bytes = out.size() > fixed ? out.size() - fixed : 1;
+    const std::size_t cut = std::max<std::size_t>(1, (excess * keep + body_bytes - 1) / body_bytes);
+    keep = keep > cut ? keep - cut : 0;
+    keep = utf8 ? detail::utf8_cut(body, keep) : keep / 3 * 3;
   }
-  put(out, ",\"message\":");
-  append_string(out, error.message);
-  out.push_back('}');
-  if (is_valid_utf8(body)) {
-    put(out, ",\"rawBody\":");
-    append_string(out, body);
-  } else {
-    put(out, ",\"rawBodyBase64\":\"");
-    append_base64(out, body);
-    out.push_back('"');
-  }
-  out.push_back('}');
   return out;
 }
 

@@ -1,10 +1,25 @@
-// src/text_util.hpp (private): small UTF-8 and JSON-string helpers for the delivery layer.
+// src/text_util.hpp (private): the library's one UTF-8 sanitiser and its one JSON writer set-up.
 //
-// Used by sumo_config.cpp (header-value checks) and delivery.cpp (line sanitising, UTF-8-safe
-// truncation, the oversized-line wrapper). Header-only; UTF-8 decoding itself is utf8.hpp's
-// (shared with the parser).
+// UTF-8: every check is built on utf8.hpp's utf8_multibyte_length()/utf8_lead() (the one
+// definition of well-formed UTF-8, shared with the parser). is_valid_utf8() answers yes/no,
+// append_utf8_sanitized() copies text replacing each maximal invalid subpart by one U+FFFD
+// (Unicode's recommended practice), utf8_cut() finds a character boundary for a cut.
+//
+// JSON: every JSON text the library writes goes through RapidJSON's Writer (the project's JSON
+// library), set up here once as `JsonWriter`:
+//   - `JsonSink` is the output stream: it appends to a std::string owned by the caller.
+//   (RapidJSON 1.1.0's internal::Stack computes `nullptr + n` on its first push; clang UBSan
+//   builds exempt that one class: cmake/ubsan-ignorelist.txt.)
+//   - write_json_string() is the one JSON string escaper: it hands valid UTF-8 to
+//     Writer::String (which escapes `"`, `\` and control bytes) and sanitises invalid UTF-8 first.
+// Used by sumo_line.cpp (the Sumo line), delivery.cpp (pre-built line checks, the oversized-line
+// wrapper) and sumo_config.cpp (header-value checks). Nothing here is public API.
 #pragma once
 
+#include <rapidjson/reader.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,11 +30,25 @@
 
 namespace ilert_sumo::detail {
 
+// ---------------------------------------------------------------------------------------------
+// UTF-8
+
 /// Length (1..4) of the well-formed UTF-8 character at s[i], or 0 when the bytes there are not one
 /// (RFC 3629, see utf8.hpp).
 inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
   return p[0] < 0x80 ? 1 : utf8_multibyte_length(p, s.size() - i);
+}
+
+/// For bytes at p[0..avail) that do NOT start a well-formed character: the length (>= 1) of the
+/// maximal invalid subpart, i.e. the bytes that one U+FFFD replaces.
+inline std::size_t utf8_invalid_length(const unsigned char* p, std::size_t avail) noexcept {
+  if (p[0] < 0x80) return 1;
+  const Utf8Lead lead = kUtf8Leads.entry[p[0] - 0x80];
+  if (lead.length == 0 || avail < 2 || p[1] < lead.lo || p[1] > lead.hi) return 1;
+  std::size_t i = 2;
+  while (i < lead.length && i < avail && (p[i] & 0xC0) == 0x80) ++i;
+  return i;
 }
 
 /// True when the whole text is well-formed UTF-8 (ASCII runs checked eight bytes at a time).
@@ -47,6 +76,33 @@ inline bool is_valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
+/// The replacement character U+FFFD in UTF-8.
+inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
+
+/// Appends `s` with each maximal invalid UTF-8 subpart replaced by one U+FFFD.
+inline void append_utf8_sanitized(std::string& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t size = s.size();
+  std::size_t run = 0;
+  std::size_t i = 0;
+  while (i < size) {
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_multibyte_length(p + i, size - i);
+    if (n != 0) {
+      i += n;
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    out.append(kReplacementChar);
+    i += utf8_invalid_length(p + i, size - i);
+    run = i;
+  }
+  out.append(s.data() + run, size - run);
+}
+
 /// The largest n <= max such that s[0, n) does not end inside a UTF-8 sequence (s valid UTF-8).
 inline std::size_t utf8_cut(std::string_view s, std::size_t max) noexcept {
   if (max >= s.size()) return s.size();
@@ -54,49 +110,6 @@ inline std::size_t utf8_cut(std::string_view s, std::size_t max) noexcept {
   // Step back over continuation bytes (at most 3) so s[n] starts a character.
   for (int k = 0; k < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80; ++k) --n;
   return n;
-}
-
-/// Bytes that append_json_escaped() adds for `s` (without quotes).
-inline std::size_t json_escaped_size(std::string_view s) noexcept {
-  std::size_t n = 0;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
-      n += 2;
-    } else if (c < 0x20) {
-      n += 6;
-    } else {
-      n += 1;
-    }
-  }
-  return n;
-}
-
-/// Appends `s` (valid UTF-8) as the inside of a JSON string: `"` `\` and control characters escaped.
-inline void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
-        break;
-    }
-  }
-  out.append(s.data() + start, s.size() - start);
 }
 
 /// Renders text for an error message: printable ASCII kept, everything else as \xNN; at most
@@ -119,4 +132,77 @@ inline std::string printable(std::string_view s, std::size_t max = 64) {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// RapidJSON set-up
+
+
+/// RapidJSON output stream appending to a std::string. It writes through a cursor into space it
+/// has grown the string to (Writer reserves before each value), so a byte costs a store, not a
+/// push_back; finish() (or the destructor) trims the string to what was written.
+class JsonSink {
+ public:
+  using Ch = char;
+  explicit JsonSink(std::string& out) noexcept : out_(&out), len_(out.size()) {}
+  JsonSink(const JsonSink&) = delete;
+  JsonSink& operator=(const JsonSink&) = delete;
+  ~JsonSink() { finish(); }
+  void Put(char c) {
+    if (len_ == out_->size()) grow(1);
+    (*out_)[len_++] = c;
+  }
+  void Flush() noexcept {}
+  /// Makes room for `count` more bytes.
+  void reserve(std::size_t count) {
+    if (out_->size() - len_ < count) grow(count);
+  }
+  /// Appends a byte there is room for (after reserve()).
+  void put_unsafe(char c) noexcept { (*out_)[len_++] = c; }
+  /// Bytes written so far, the string's earlier content included.
+  std::size_t size() const noexcept { return len_; }
+  /// Trims the string to what was written.
+  void finish() {
+    if (out_->size() != len_) out_->resize(len_);
+  }
+
+ private:
+  void grow(std::size_t count) {
+    const std::size_t need = len_ + count;
+    out_->resize(std::max(need, out_->size() + out_->size() / 2 + 64));
+  }
+  std::string* out_;
+  std::size_t len_;
+};
+// Found by argument-dependent lookup from inside rapidjson::Writer.
+inline void PutReserve(JsonSink& sink, std::size_t count) { sink.reserve(count); }
+inline void PutUnsafe(JsonSink& sink, char c) noexcept { sink.put_unsafe(c); }
+
+/// The library's JSON writer: compact, UTF-8 in and out, no SIMD paths.
+using JsonWriter = rapidjson::Writer<JsonSink>;
+
+/// Writes `s` as a JSON string value or key (`as_key`) through the writer: `"`, `\` and control
+/// bytes escaped by RapidJSON, invalid UTF-8 first replaced by U+FFFD (`scratch` holds that copy).
+inline void write_json_string(JsonWriter& writer, std::string_view s, std::string& scratch, bool as_key = false) {
+  std::string_view valid = s;
+  if (!is_valid_utf8(s)) {
+    scratch.clear();
+    append_utf8_sanitized(scratch, s);
+    valid = scratch;
+  }
+  const auto length = static_cast<rapidjson::SizeType>(valid.size());
+  if (as_key) {
+    writer.Key(valid.data(), length);
+  } else {
+    writer.String(valid.data(), length);
+  }
+}
+
+/// Appends `s` as one quoted JSON string (the same escaper, for code that builds no object).
+inline void append_json_string(std::string& out, std::string_view s) {
+  JsonSink sink(out);
+  JsonWriter writer(sink);
+  std::string scratch;
+  write_json_string(writer, s, scratch);
+}
+
 }  // namespace ilert_sumo::detail
+
