@@ -4,6 +4,7 @@
 #include "delivery.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <random>
@@ -18,48 +19,28 @@ namespace ilert_sumo::detail {
 
 namespace {
 
-constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
-
-const Alert& alert_of(const Event& event) {
-  return std::visit([](const auto& e) -> const Alert& { return e.alert; }, event);
-}
-Alert& alert_of(Event& event) {
-  return std::visit([](auto& e) -> Alert& { return e.alert; }, event);
-}
-
 bool has_line_break(std::string_view s) noexcept {
   return std::memchr(s.data(), '\n', s.size()) != nullptr || std::memchr(s.data(), '\r', s.size()) != nullptr;
 }
 
-/// Appends `line` with raw CR/LF escaped as \r / \n and non-UTF-8 bytes replaced by U+FFFD.
+/// Appends `line` with invalid UTF-8 replaced by U+FFFD (text_util.hpp's one sanitiser) and raw
+/// CR/LF written as the two-character escapes \r / \n.
 void append_sanitized(std::string& out, std::string_view line) {
   if (!has_line_break(line) && is_valid_utf8(line)) {  // the common case: two fast scans
     out.append(line);
     return;
   }
+  std::string valid;
+  append_utf8_sanitized(valid, line);
   std::size_t run = 0;
-  std::size_t i = 0;
-  const auto flush = [&](std::size_t end) { out.append(line.data() + run, end - run); };
-  while (i < line.size()) {
-    const auto c = static_cast<unsigned char>(line[i]);
-    if (c >= 0x80) {
-      const std::size_t n = utf8_sequence_length(line, i);
-      if (n != 0) {
-        i += n;
-        continue;
-      }
-      flush(i);
-      out += kReplacementChar;
-      run = ++i;
-    } else if (c == '\n' || c == '\r') {
-      flush(i);
-      out += c == '\n' ? "\\n" : "\\r";
-      run = ++i;
-    } else {
-      ++i;
-    }
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    const char c = valid[i];
+    if (c != '\n' && c != '\r') continue;
+    out.append(valid, run, i - run);
+    out += c == '\n' ? "\\n" : "\\r";
+    run = i + 1;
   }
-  flush(line.size());
+  out.append(valid, run, std::string::npos);
 }
 
 /// The value of a leading `{"time":"..."` when it is short plain text, else empty.
@@ -77,110 +58,58 @@ std::string_view leading_time(std::string_view line) noexcept {
   return value;
 }
 
-/// The longest prefix of `s` (whole UTF-8 characters) whose append_json_escaped() form has at
-/// most `room` bytes.
-std::size_t escaped_prefix_fitting(std::string_view s, std::size_t room) noexcept {
-  std::size_t cut = 0;
-  std::size_t used = 0;
-  while (cut < s.size()) {
-    std::size_t n = utf8_sequence_length(s, cut);
-    if (n == 0) n = 1;
-    const std::size_t cost = n == 1 ? json_escaped_size(s.substr(cut, 1)) : n;
-    if (used + cost > room) break;
-    used += cost;
-    cut += n;
-  }
-  return cut;
+/// The least of the original line an oversized-line wrapper must carry to be worth sending.
+constexpr std::size_t kMinWrappedBytes = 64;
+
+/// Renders the oversized-line wrapper for `line` (valid UTF-8, no raw line break) with its first
+/// `keep` bytes into `out` (replacing its content).
+void render_wrapper(std::string& out, std::string_view time, std::string_view line, std::size_t keep,
+                    std::size_t original_bytes) {
+  out.clear();
+  JsonSink sink(out);
+  JsonWriter w(sink);
+  std::string scratch;
+  w.StartObject();
+  w.Key("time", 4);
+  write_json_string(w, time, scratch);
+  w.Key("eventType", 9);
+  write_json_string(w, kOversizedLineEventType, scratch);
+  w.Key("rawLine", 7);
+  write_json_string(w, line.substr(0, keep), scratch);
+  write_json_string(w, kTruncatedKey, scratch, /*as_key=*/true);
+  w.StartObject();
+  w.Key("rawLine", 7);
+  w.StartObject();
+  w.Key("originalBytes", 13);
+  w.Uint64(original_bytes);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
 }
 
-/// Appends the oversized-line wrapper for `line` (valid UTF-8) and '\n' within `max` bytes.
+/// Appends the oversized-line wrapper for `line` (valid UTF-8, no raw line break) and '\n' within
+/// `max` bytes; false (nothing appended) when even the wrapper without any of the line does not fit.
 bool append_wrapper(std::string& out, std::string_view line, std::size_t original_bytes, std::size_t max) {
-  std::string head = "{\"time\":\"";
-  const std::string_view time = leading_time(line);
-  if (!time.empty()) {
-    head.append(time);
-  } else {
-    head += format_iso8601_millis(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+  std::string time(leading_time(line));
+  if (time.empty()) {
+    time = format_iso8601_millis(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
   }
-  head += "\",\"eventType\":\"";
-  head += kOversizedLineEventType;
-  head += "\",\"";
-  head += kTruncatedKey;
-  head += "\":{\"field\":\"line\",\"originalBytes\":" + std::to_string(original_bytes) + "},\"rawLinePrefix\":\"";
-  constexpr std::size_t kTail = 3;  // "}\n
-  if (head.size() + kTail > max) return false;
-  const std::size_t cut = escaped_prefix_fitting(line, max - head.size() - kTail);
-  out += head;
-  append_json_escaped(out, line.substr(0, cut));
-  out += "\"}\n";
+  std::string wrapped;
+  render_wrapper(wrapped, time, line, 0, original_bytes);
+  // A wrapper with (almost) none of the line says nothing: refuse it instead.
+  if (wrapped.size() + 1 + std::min<std::size_t>(kMinWrappedBytes, line.size()) > max) return false;
+  // Every byte of the line costs at least one byte of the wrapper, so cutting the excess from the
+  // kept prefix always makes progress; the first guess is usually right.
+  std::size_t keep = utf8_cut(line, max - 1 - wrapped.size());
+  for (;;) {
+    render_wrapper(wrapped, time, line, keep, original_bytes);
+    if (wrapped.size() + 1 <= max || keep == 0) break;
+    const std::size_t excess = wrapped.size() + 1 - max;
+    keep = utf8_cut(line, keep > excess ? keep - excess : 0);
+  }
+  out += wrapped;
+  out += '\n';
   return true;
-}
-
-/// The `,"dedupId":...}` tail of a Sumo line (to_sumo_line puts it last), or empty.
-std::string_view dedup_tail(std::string_view line) noexcept {
-  const std::size_t at = line.rfind(",\"dedupId\":");
-  return at == std::string_view::npos ? std::string_view{} : line.substr(at);
-}
-
-/// Re-renders `event` with its details cut so the line (with marker and '\n') fits `max`.
-/// `original_line` is the full line: its dedupId is kept (without an eventId, to_sumo_line hashes
-/// the content, and a duplicate must still be recognisable after truncation).
-bool append_details_truncated(std::string& out, const Event& event, std::string_view original_line,
-                              std::size_t max) {
-  const Alert& alert = alert_of(event);
-  if (!alert.details || alert.details->empty()) return false;
-  const std::string_view original_dedup = dedup_tail(original_line);
-  Event copy = event;
-  Alert& shortened = alert_of(copy);
-  const std::string original = std::move(*shortened.details);
-  std::string marker = ",\"";
-  marker += kTruncatedKey;
-  marker += "\":{\"field\":\"details\",\"originalBytes\":" + std::to_string(original.size()) + "}";
-
-  const std::size_t start = out.size();
-  // Renders the event with details[0, keep) at `start`; false when the line is not an object.
-  const auto render = [&](std::size_t keep) {
-    shortened.details = original.substr(0, keep);
-    out.resize(start);
-    append_sumo_line(out, copy);
-    if (out.size() == start || out.back() != '}') return false;
-    const std::string_view dedup = dedup_tail(std::string_view(out).substr(start));
-    if (!dedup.empty() && !original_dedup.empty() && dedup != original_dedup) {
-      out.replace(out.size() - dedup.size(), dedup.size(), original_dedup);
-    }
-    out.insert(out.size() - 1, marker);
-    return true;
-  };
-
-  // What the line costs without details, then the longest details prefix whose JSON form fits
-  // the rest; the loop corrects for an escaping that differs from json_escaped_size's.
-  bool ok = render(0);
-  const std::size_t overhead = out.size() - start;
-  if (ok && overhead + 1 <= max) {
-    std::size_t keep = escaped_prefix_fitting(original, max - 1 - overhead);
-    while ((ok = render(keep))) {
-      const std::size_t n = out.size() - start;
-      if (n + 1 <= max) break;
-      if (keep == 0) {
-        ok = false;
-        break;
-      }
-      const std::size_t excess = n + 1 - max;
-      keep = utf8_cut(original, keep > excess ? keep - excess : 0);
-    }
-    if (ok && has_line_break(std::string_view(out).substr(start))) {  // to_sumo_line promises none
-      const std::string line = out.substr(start);
-      out.resize(start);
-      append_sanitized(out, line);
-      ok = out.size() - start + 1 <= max;
-    }
-    if (ok) {
-      out += '\n';
-      return true;
-    }
-  }
-  out.resize(start);
-  return false;
 }
 
 Error make_error(ErrorCode code, std::string message) {
@@ -201,23 +130,20 @@ std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 // ---------------------------------------------------------------------------------------------
 // 1. Lines
 
-LineFit append_event_line(std::string& out, const Event& event, std::size_t max_line_bytes) {
+LineFit append_event_line(std::string& out, const Event& event, std::size_t max_bytes) {
+  if (max_bytes == 0) return LineFit::too_large;
   const std::size_t start = out.size();
-  append_sumo_line(out, event);
-  if (has_line_break(std::string_view(out).substr(start))) {  // to_sumo_line promises none; enforce it
-    const std::string line = out.substr(start);
-    out.resize(start);
-    append_sanitized(out, line);
-  }
+  // Shortened by the line writer itself (re-rendered with per-field limits) when over the cap.
+  const bool cut = append_sumo_line_reporting_cut(out, event, max_bytes - 1);
   const std::size_t len = out.size() - start;
-  if (len + 1 <= max_line_bytes) {
+  if (len + 1 <= max_bytes) {
     out += '\n';
-    return LineFit::fitted;
+    return cut ? LineFit::truncated : LineFit::fitted;
   }
+  // Only for caps below kMinMaxLineBytes: even the writer's last resort did not fit.
   const std::string full = out.substr(start);
   out.resize(start);
-  if (append_details_truncated(out, event, full, max_line_bytes)) return LineFit::truncated;
-  return append_wrapper(out, full, full.size(), max_line_bytes) ? LineFit::truncated : LineFit::too_large;
+  return append_wrapper(out, full, full.size(), max_bytes) ? LineFit::truncated : LineFit::too_large;
 }
 
 LineFit append_prebuilt_line(std::string& out, std::string_view line, std::size_t max_line_bytes) {
@@ -236,8 +162,8 @@ LineFit append_prebuilt_line(std::string& out, std::string_view line, std::size_
 // ---------------------------------------------------------------------------------------------
 // 2. Batches
 
-BatchBuilder::BatchBuilder(const BatchOptions& options, std::size_t first_index)
-    : options_(options), next_index_(first_index) {
+BatchBuilder::BatchBuilder(const BatchOptions& options, std::size_t first_index, std::size_t line_budget)
+    : options_(options), line_budget_(std::min(line_budget, options.max_bytes)), next_index_(first_index) {
   current_.first_index = first_index;
   current_.body.reserve(options_.max_bytes);
 }
@@ -256,7 +182,7 @@ BatchBuilder::AddResult BatchBuilder::add(Append&& append) {
   const std::size_t index = next_index_++;
   if (current_.events >= options_.max_events) result.completed = close();
   const std::size_t before = current_.body.size();
-  result.fit = append(current_.body, options_.max_bytes);
+  result.fit = append(current_.body, line_budget_);
   if (result.fit == LineFit::too_large) {
     current_.body.resize(before);
     if (!result.completed && current_.events > 0) result.completed = close();
@@ -285,8 +211,8 @@ BatchBuilder::AddResult BatchBuilder::add_line(std::string_view line) {
 }
 
 BatchBuilder::AddResult BatchBuilder::add_fitted(std::string_view line_with_newline, bool truncated) {
-  return add([&](std::string& out, std::size_t max) {
-    if (line_with_newline.size() > max) return LineFit::too_large;
+  return add([&](std::string& out, std::size_t) {  // fitted already: only the batch cap applies
+    if (line_with_newline.size() > options_.max_bytes) return LineFit::too_large;
     out.append(line_with_newline);
     return truncated ? LineFit::truncated : LineFit::fitted;
   });

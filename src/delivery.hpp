@@ -3,8 +3,8 @@
 //
 // The pipeline, each step usable alone:
 //   1. lines      append_event_line / append_prebuilt_line: exactly one line ending in '\n', never
-//                 longer than a cap (an oversized event gets its `details` truncated and marked;
-//                 anything else that cannot fit is wrapped, see below).
+//                 longer than a cap (SumoConfig::max_line_bytes + '\n', see line_budget): an
+//                 oversized event is shortened by the line writer, a pre-built line is wrapped.
 //   2. batches    BatchBuilder: groups consecutive lines under BatchOptions (bytes incl. '\n',
 //                 count) and hands back each completed Batch.
 //   3. request    build_request_headers + prepare_request: headers of one metadata set and the
@@ -24,15 +24,17 @@
 // `on_attempt` updates stats and the throttled flag. The loop blocks the one sender thread, so a
 // 429 pauses all sending until its Retry-After.
 //
-// Oversized lines: an Event line over the cap is re-rendered with `alert.details` cut at a UTF-8
-// boundary and `"ilertSumoTruncated":{"field":"details","originalBytes":N}` added before the
-// closing brace (a key parse_event ignores). When that cannot fit (details empty or absent, or
-// other fields are large) and for pre-built lines, the line is replaced by
-//   {"time":T,"eventType":"ilert-sumo-oversized-line",
-//    "ilertSumoTruncated":{"field":"line","originalBytes":N},"rawLinePrefix":"<escaped prefix>"}
+// Oversized lines: an Event is rendered by the line writer with the cap (LineOptions::
+// max_line_bytes): it shortens the line itself, field by field, re-rendering through RapidJSON's
+// Writer, and names every cut field in `ilertSumoTruncated` (docs/SUMO_LINE.md). A pre-built line
+// over the cap (an opaque string: it is never edited) is replaced by
+//   {"time":T,"eventType":"ilert-sumo-oversized-line","rawLine":"<prefix of the line>",
+//    "ilertSumoTruncated":{"rawLine":{"originalBytes":N}}}
 // where T is the original line's leading "time" value when it has one (else now) and the prefix
-// is as much of the original line as fits. Only when even that wrapper exceeds the cap (caps of
-// a few hundred bytes) is the line refused: LineFit::too_large, reported as event_too_large.
+// is as much of the original line as fits (whole UTF-8 characters). An event line is wrapped the
+// same way only when the cap is below kMinMaxLineBytes and even the writer's shortest form does
+// not fit. Only when the wrapper with at least 64 bytes of the line exceeds the cap (caps of a
+// few hundred bytes) is the line refused: LineFit::too_large, reported as event_too_large.
 //
 // Pre-built lines are sanitised so they cannot split or poison a request: raw '\r' and '\n' become
 // the two-character escapes \r and \n, and bytes that are not UTF-8 become U+FFFD (Sumo, and the
@@ -68,16 +70,27 @@ enum class LineFit : std::uint8_t {
   too_large,  ///< cannot fit even wrapped; nothing appended
 };
 
+/// The byte budget of one line and its '\n' under a validated config: max_line_bytes + 1, never
+/// above batch.max_bytes.
+inline std::size_t line_budget(const SumoConfig& config) noexcept {
+  return config.max_line_bytes < config.batch.max_bytes ? config.max_line_bytes + 1 : config.batch.max_bytes;
+}
+
+/// append_sumo_line with a cap of `max_line_bytes` (sumo_line.cpp); true when the line had to be
+/// shortened (it then carries `ilertSumoTruncated`).
+bool append_sumo_line_reporting_cut(std::string& out, const Event& event, std::size_t max_line_bytes);
+
 /// The `eventType` of the wrapper line that replaces an oversized line.
 inline constexpr std::string_view kOversizedLineEventType = "ilert-sumo-oversized-line";
-/// The key of the truncation marker (a line key parse_event ignores).
+/// The key of the truncation marker.
 inline constexpr std::string_view kTruncatedKey = "ilertSumoTruncated";
 
-/// Appends the event's Sumo line and '\n' to `out`, at most `max_line_bytes` bytes in total
-/// (including the '\n'), truncating as described above.
-LineFit append_event_line(std::string& out, const Event& event, std::size_t max_line_bytes);
-/// Appends a pre-built line, sanitised, and '\n' to `out`, at most `max_line_bytes` bytes in total.
-LineFit append_prebuilt_line(std::string& out, std::string_view line, std::size_t max_line_bytes);
+/// Appends the event's Sumo line and '\n' to `out`, at most `max_bytes` bytes in total (including
+/// the '\n'; pass line_budget(config)), shortened as described above.
+LineFit append_event_line(std::string& out, const Event& event, std::size_t max_bytes);
+/// Appends a pre-built line, sanitised, and '\n' to `out`, at most `max_bytes` bytes in total
+/// (including the '\n'; pass line_budget(config)), wrapped as described above when longer.
+LineFit append_prebuilt_line(std::string& out, std::string_view line, std::size_t max_bytes);
 
 // ---------------------------------------------------------------------------------------------
 // 2. Batches
@@ -108,8 +121,10 @@ class BatchBuilder {
     std::optional<Batch> completed;
   };
 
-  /// `options` must be finalized (max_bytes 1..1 MiB, max_events >= 1).
-  explicit BatchBuilder(const BatchOptions& options, std::size_t first_index = 0);
+  /// `options` must be finalized (max_bytes 1..1 MiB, max_events >= 1). `line_budget` caps each
+  /// line with its '\n' (line_budget(config)); the default leaves only options.max_bytes.
+  explicit BatchBuilder(const BatchOptions& options, std::size_t first_index = 0,
+                        std::size_t line_budget = static_cast<std::size_t>(-1));
 
   /// Renders and adds an event (append_event_line).
   AddResult add_event(const Event& event);
@@ -136,6 +151,7 @@ class BatchBuilder {
   Batch close();
 
   BatchOptions options_;
+  std::size_t line_budget_;
   Batch current_;
   std::size_t next_index_;
 };

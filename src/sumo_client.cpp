@@ -391,8 +391,8 @@ struct SumoClient::Impl {
     report.first_index = index;
     report.events = 1;
     report.error = Error{ErrorCode::event_too_large,
-                         "line " + std::to_string(index) + " cannot be made to fit batch.max_bytes (" +
-                             std::to_string(config.config().batch.max_bytes) + " bytes), even truncated",
+                         "line " + std::to_string(index) + " cannot be made to fit max_line_bytes (" +
+                             std::to_string(detail::line_budget(config.config()) - 1) + " bytes), even truncated",
                          {}, Error::npos};
     return report;
   }
@@ -497,7 +497,7 @@ struct SumoClient::Impl {
   DeliverySummary run(std::size_t count, Add&& add_item) {
     DeliverySummary summary;
     Pipeline pipeline(*this, summary);
-    detail::BatchBuilder builder(config.config().batch);
+    detail::BatchBuilder builder(config.config().batch, 0, detail::line_budget(config.config()));
     for (std::size_t i = 0; i < count; ++i) {
       detail::BatchBuilder::AddResult result = add_item(builder, i);
       if (result.completed) pipeline.add_batch(std::move(*result.completed));

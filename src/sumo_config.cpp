@@ -14,6 +14,10 @@
 //   header-safe, and without ',' or '=': Sumo's header format `k1=v1,k2=v2` has no escape (Sumo's
 //   own OpenTelemetry exporter substitutes the characters instead), so such a value is rejected
 //   with invalid_field rather than silently split by Sumo.
+// - max_line_bytes: kMinMaxLineBytes (4 KiB) .. 1 MiB (the batch ceiling). A smaller
+//   batch.max_bytes is not an error: a line and its '\n' never exceed one request, so the smaller
+//   of the two is the cap (delivery.hpp's line_budget); the default, 64 KiB, is where Sumo starts
+//   slicing messages.
 // - limits: batch.max_bytes 1..1 MiB, batch.max_events >= 1, batch.max_age 1 ms..1 h; retry
 //   initial_backoff >= 1 ms, max_backoff >= initial_backoff and <= 1 h, budget >= 0 (0 = one
 //   attempt only); connect_timeout 1 ms..60 s (effectively at most request_timeout, which bounds
@@ -226,6 +230,11 @@ Expected<void> check_limits(const SumoConfig& c) {
                    std::to_string(kMaxBatchBytes) + ", Sumo's 1 MiB uncompressed limit)");
   }
   if (b.max_events < 1) return invalid("batch.max_events must be at least 1");
+  if (c.max_line_bytes < kMinMaxLineBytes || c.max_line_bytes > kMaxBatchBytes) {
+    return invalid("max_line_bytes " + std::to_string(c.max_line_bytes) + " is out of range (" +
+                   std::to_string(kMinMaxLineBytes) + ".." + std::to_string(kMaxBatchBytes) +
+                   ", the batch ceiling; Sumo slices messages over 64 KB)");
+  }
   if (b.max_age < std::chrono::milliseconds(1) || b.max_age > kMaxAge) {
     return invalid("batch.max_age " + ms(b.max_age) + " is out of range (1ms.." + ms(kMaxAge) + ")");
   }
@@ -530,6 +539,7 @@ std::string to_string(const SumoConfig& c) {
   if (c.compression_level == -1) s += " (default " + std::to_string(detail::default_compression_level(c.compression)) + ")";
   s += ", batch={max_bytes=" + std::to_string(c.batch.max_bytes) + ", max_events=" + std::to_string(c.batch.max_events) +
        ", max_age=" + ms(c.batch.max_age) + "}";
+  s += ", max_line_bytes=" + std::to_string(c.max_line_bytes);
   s += ", compression_threads=" + std::to_string(c.compression_threads);
   if (c.compression_threads == -1) s += " (automatic)";
   s += ", retry={initial_backoff=" + ms(c.retry.initial_backoff) + ", max_backoff=" + ms(c.retry.max_backoff) +
