@@ -17,6 +17,7 @@
 
 #include "ilert_sumo/expected.hpp"
 #include "ilert_sumo/http_client.hpp"
+#include "ilert_sumo/sumo_line.hpp"
 
 namespace ilert_sumo {
 
@@ -137,6 +138,12 @@ struct SumoConfig {
   int compression_level = -1;
   /// Request cutting.
   BatchOptions batch;
+  /// The longest Sumo line, in bytes without its '\n' (LineOptions::max_line_bytes): a longer
+  /// event line is shortened field by field with a marker, never dropped; a longer pre-built line
+  /// is wrapped (docs/SUMO_LINE.md). Default 64 KiB: Sumo slices messages over 64 KB. finalize()
+  /// accepts kMinMaxLineBytes (4 KiB) up to 1 MiB; a line and its '\n' also never exceed
+  /// batch.max_bytes, so a smaller batch cap is the line cap.
+  std::size_t max_line_bytes = kDefaultMaxLineBytes;
   /// SumoClient: threads that compress the next requests while the calling thread sends the
   /// current one (a pipeline; requests still go out one at a time, in order, from the calling
   /// thread). -1 = automatic (the number of hardware threads, at least 1, at most 4); 0 = no
