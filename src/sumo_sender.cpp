@@ -283,7 +283,7 @@ class SenderCore {
       if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
       std::string line;
       line.reserve(768);
-      const detail::LineFit fit = detail::append_event_line(line, event, cfg_.batch.max_bytes);
+      const detail::LineFit fit = detail::append_event_line(line, event, detail::line_budget(cfg_));
       // The queue counts allocations: keep exactly the line (else ~1.5x its size stays reserved).
       if (line.capacity() > line.size()) line.shrink_to_fit();
       return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
@@ -298,7 +298,7 @@ class SenderCore {
       if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
       std::string line;
       line.reserve(text.size() + 1);
-      const detail::LineFit fit = detail::append_prebuilt_line(line, text, cfg_.batch.max_bytes);
+      const detail::LineFit fit = detail::append_prebuilt_line(line, text, detail::line_budget(cfg_));
       if (line.capacity() > line.size()) line.shrink_to_fit();
       return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
     } catch (...) {
