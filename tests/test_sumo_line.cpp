@@ -1,8 +1,10 @@
 // tests/test_sumo_line.cpp [line]: the Sumo line (to_sumo_line / append_sumo_line), dedup_id and
 // to_invalid_payload_line. Round trip over every valid fixture, the line's shape (valid compact
 // JSON checked with RapidJSON, no raw newline, `time` first, `dedupId` last, key order), legacy
-// names, unicode/NUL/invalid UTF-8, the time rule, the dedupId rule, raw JSON fields, and the
-// invalid-payload line for UTF-8 and non-UTF-8 bodies.
+// names, unicode/NUL/invalid UTF-8, the time rule (timestamp, else receivedAt), receivedAt,
+// severity as an integer, type mismatches and extra fields under their own names, key
+// collisions, the two newer kinds, ttaMs/ttrMs, the dedupId rule, raw JSON fields, and the
+// invalid-payload line for UTF-8 and non-UTF-8 bodies. Line caps: test_line_cap.cpp.
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -80,8 +82,16 @@ Expected<Event> reparse(const std::string& line) {
   return parse_event(line, options);
 }
 
+// A fixed receipt time (milliseconds: what a line can carry).
+const UtcTime kReceived = UtcTime(std::chrono::milliseconds(1773479700123));  // 2026-03-14T09:15:00.123Z
+
+// No cap in practice: the round trip of whole events.
+const LineOptions kUncapped{std::size_t{1} << 30};
+
 Event must_parse(std::string_view body) {
-  auto r = parse_event(body);
+  ParseOptions options;
+  options.received_at = kReceived;
+  auto r = parse_event(body, options);
   INFO("body: " << std::string(body.substr(0, 300)));
   INFO("error: " << (r ? std::string("none") : r.error().to_string()));
   REQUIRE(r);
@@ -139,7 +149,7 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
     INFO("fixture: " << path);
     const Event e = must_parse(test::read_file(path));
     const EventBase& b = base_of(e);
-    const std::string line = to_sumo_line(e);
+    const std::string line = to_sumo_line(e, kUncapped);
 
     // Shape.
     CHECK_FALSE(has_raw_line_break(line));
@@ -152,6 +162,7 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
     CHECK(keys[1] == "eventType");
     CHECK(keys.back() == "dedupId");
     CHECK(is_millis_iso(str(d["time"])));
+    CHECK(str(d["receivedAt"]) == "2026-03-14T09:15:00.123Z");
 
     // Event type: canonical, plus the received name only when it differs (legacy names).
     CHECK(str(d["eventType"]) == std::string(canonical_event_type(e)));
@@ -175,12 +186,25 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
     if (!b.alert.responders.empty()) CHECK(d["responders"].Size() == b.alert.responders.size());
     else CHECK_FALSE(d.HasMember("responders"));
 
-    // Time: timestamp, else reportTime, when they parse.
+    // Time: timestamp when it parses, else the receipt time (never reportTime).
     const Alert& a = b.alert;
     if (a.timestamp && a.timestamp->utc) {
       CHECK(str(d["time"]) == format_iso8601_millis(*a.timestamp->utc));
-    } else if (a.report_time && a.report_time->utc) {
-      CHECK(str(d["time"]) == format_iso8601_millis(*a.report_time->utc));
+    } else {
+      CHECK(str(d["time"]) == "2026-03-14T09:15:00.123Z");
+    }
+    // Type mismatches and extra fields are on the line under their own names, verbatim.
+    for (const TypeMismatch& t : a.type_mismatches) {
+      REQUIRE(d.HasMember(t.field.c_str()));
+      rapidjson::Document v;
+      v.Parse(t.raw_json.c_str());
+      CHECK(d[t.field.c_str()] == v);
+    }
+    for (const ExtraField& x : a.extra_fields) {
+      REQUIRE(d.HasMember(x.key.c_str()));
+      rapidjson::Document v;
+      v.Parse(x.raw_json.c_str());
+      CHECK(d[x.key.c_str()] == v);
     }
 
     // The round trip.
@@ -189,11 +213,11 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
     REQUIRE(back);
     CHECK(back->index() == e.index());
     CHECK(*back == e);
-    CHECK(to_sumo_line(*back).substr(34) == line.substr(34));  // same line after the time value
+    CHECK(to_sumo_line(*back, kUncapped) == line);  // the same line again, time included
 
     // append_sumo_line appends the same line after what is already there.
     std::string out = "prefix\n";
-    append_sumo_line(out, e);
+    append_sumo_line(out, e, kUncapped);
     CHECK(out.substr(0, 7) == "prefix\n");
     CHECK(out.substr(7 + 34) == line.substr(34));
   }
@@ -210,7 +234,7 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
     "resolvedOn": "2024-03-14T10:02:48.376Z",
     "links": [{"href": "h", "text": "t"}], "images": [{"src": "s", "href": "h", "alt": "a"}],
     "comment": "c", "timestamp": "2024-03-14T09:30:00.123456789Z", "eventId": "ev-1", "correlationId": "co-1",
-    "mergeState": "MERGED", "mergedIntoId": 77, "mergedOn": "2024-03-14T09:31:00Z", "severity": "critical",
+    "mergeState": "MERGED", "mergedIntoId": 77, "mergedOn": "2024-03-14T09:31:00Z", "severity": 3,
     "labels": {"team": "dba"}, "customDetails": {"n": [1, 2]}, "someFutureField": {"x": 1}
   })";
   const Event e = must_parse(body);
@@ -221,7 +245,7 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
       "time", "eventType", "receivedEventType", "id", "summary", "details", "status", "priority", "reportTime",
       "alertKey", "alertSource", "escalationPolicy", "assignedTo", "responders", "resolvedOn", "links", "images",
       "comment", "timestamp", "eventId", "correlationId", "mergeState", "mergedIntoId", "mergedOn", "severity",
-      "labels", "customDetails", "dedupId"};
+      "labels", "customDetails", "someFutureField", "receivedAt", "dedupId"};
   CHECK(keys_of(d) == expected);
   CHECK(str(d["time"]) == "2024-03-14T09:30:00.123Z");
   CHECK(str(d["eventType"]) == "alert-comment-added");
@@ -239,7 +263,10 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
   CHECK(str(d["dedupId"]) == "ev-1");                                // eventId wins
   CHECK(d["labels"].IsObject());
   CHECK(d["customDetails"]["n"].IsArray());
-  CHECK_FALSE(d.HasMember("someFutureField"));
+  CHECK(d["severity"].IsInt64());
+  CHECK(d["severity"].GetInt64() == 3);
+  CHECK(d["someFutureField"]["x"].GetInt() == 1);
+  CHECK(str(d["receivedAt"]) == "2026-03-14T09:15:00.123Z");
   auto back = reparse(line);
   REQUIRE(back);
   CHECK(*back == e);
@@ -249,8 +276,9 @@ TEST_CASE("absent optionals and empty arrays are omitted", "[line]") {
   const AlertCreated e = minimal_created(42);
   const std::string line = to_sumo_line(e);
   const auto d = parse_json(line);
-  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "id", "dedupId"});
-  CHECK(line.find(R"(,"eventType":"alert-created","id":"42","dedupId":")") != std::string::npos);
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "id", "receivedAt", "dedupId"});
+  CHECK(line.find(R"(,"eventType":"alert-created","id":"42","receivedAt":"1970-01-01T00:00:00.000Z","dedupId":")") !=
+        std::string::npos);
 }
 
 TEST_CASE("event types: canonical name, received legacy name kept, unknown kept as received", "[line]") {
@@ -282,10 +310,10 @@ TEST_CASE("event types: canonical name, received legacy name kept, unknown kept 
   SECTION("unknown type") {
     UnknownEvent e;
     e.alert.id = 9;
-    e.received_type = "alert-escalation-ended";
+    e.received_type = "alert-snoozed";
     const std::string line = to_sumo_line(e);
     const auto d = parse_json(line);
-    CHECK(str(d["eventType"]) == "alert-escalation-ended");
+    CHECK(str(d["eventType"]) == "alert-snoozed");
     CHECK_FALSE(d.HasMember("receivedEventType"));
     auto back = reparse(line);
     REQUIRE(back);
@@ -303,7 +331,7 @@ TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[lin
   const std::string line = to_sumo_line(e);
   for (const char c : line) CHECK(static_cast<unsigned char>(c) >= 0x20);  // no raw control byte at all
   CHECK(line.find(R"(a\u0000b)") != std::string::npos);
-  CHECK(line.find(R"(\"q\" \\ / \n\r\t\b\f \u0001\u001f)") != std::string::npos);
+  CHECK(line.find(R"(\"q\" \\ / \n\r\t\b\f \u0001\u001F)") != std::string::npos);
   CHECK(line.find("caf\xC3\xA9 \xF0\x9F\x98\x80") != std::string::npos);  // UTF-8 stays raw
   const auto d = parse_json(line);
   CHECK(str(d["summary"]) == tricky);
@@ -339,32 +367,53 @@ TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays va
   }
 }
 
-TEST_CASE("time: timestamp, else reportTime, else now, UTC milliseconds", "[line]") {
+TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC milliseconds", "[line]") {
   AlertCreated e = minimal_created(1);
   SECTION("from timestamp, truncated to milliseconds") {
     e.alert.timestamp = Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
     e.alert.report_time = Timestamp{"x", utc_ms(0)};
     CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2024-03-14T09:26:53.601Z");
   }
-  SECTION("from reportTime when timestamp does not parse") {
+  SECTION("from received_at when timestamp does not parse, whatever reportTime says") {
     e.alert.timestamp = Timestamp{"2019-08-29T09: 52: 39.551Z", std::nullopt};
-    e.alert.report_time = Timestamp{"x", utc_ms(951868799000 + 7)};
-    CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2000-02-29T23:59:59.007Z");
+    e.alert.report_time = Timestamp{"x", utc_ms(0)};
+    e.received_at = utc_ms(951868799000 + 7);
+    const auto d = parse_json(to_sumo_line(e));
+    CHECK(str(d["time"]) == "2000-02-29T23:59:59.007Z");
+    CHECK(str(d["receivedAt"]) == "2000-02-29T23:59:59.007Z");
+  }
+  SECTION("a body without timestamp, parsed with a receipt time") {
+    ParseOptions options;
+    options.received_at = utc_ms(1710408500250);
+    auto r = parse_event(R"({"id":"1","eventType":"alert-acknowledged","reportTime":"2024-03-14T09:26:53.589Z"})", options);
+    REQUIRE(r);
+    const auto d = parse_json(to_sumo_line(*r));
+    CHECK(str(d["time"]) == "2024-03-14T09:28:20.250Z");
+    CHECK(str(d["receivedAt"]) == "2024-03-14T09:28:20.250Z");
+    CHECK(str(d["reportTime"]) == "2024-03-14T09:26:53.589Z");  // as sent
+  }
+  SECTION("receivedAt is kept to the millisecond, the event time from timestamp") {
+    e.alert.timestamp = Timestamp{"t", utc_ms(1710408413601)};
+    e.received_at = UtcTime(std::chrono::milliseconds(1710408500250) + std::chrono::nanoseconds(999999));
+    const auto d = parse_json(to_sumo_line(e));
+    CHECK(str(d["time"]) == "2024-03-14T09:26:53.601Z");
+    CHECK(str(d["receivedAt"]) == "2024-03-14T09:28:20.250Z");
   }
   SECTION("before the epoch") {
-    e.alert.report_time = Timestamp{"x", utc_ms(-1)};
+    e.received_at = utc_ms(-1);
     CHECK(str(parse_json(to_sumo_line(e))["time"]) == "1969-12-31T23:59:59.999Z");
   }
   SECTION("edges of the representable range") {
-    e.alert.report_time = Timestamp{"x", UtcTime(std::chrono::nanoseconds(INT64_MAX))};
+    e.received_at = UtcTime(std::chrono::nanoseconds(INT64_MAX));
     CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2262-04-11T23:47:16.854Z");
-    e.alert.report_time = Timestamp{"x", UtcTime(std::chrono::nanoseconds(INT64_MIN))};
+    e.received_at = UtcTime(std::chrono::nanoseconds(INT64_MIN));
     CHECK(str(parse_json(to_sumo_line(e))["time"]) == "1677-09-21T00:12:43.145Z");
   }
-  SECTION("now when neither parses") {
-    e.alert.report_time = Timestamp{"yesterday", std::nullopt};
+  SECTION("parse_event's default receipt time is now") {
     const auto before = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    const std::string t = str(parse_json(to_sumo_line(e))["time"]);
+    auto r = parse_event(R"({"id":"1","eventType":"alert-created","reportTime":"yesterday"})");
+    REQUIRE(r);
+    const std::string t = str(parse_json(to_sumo_line(*r))["time"]);
     const auto after = std::chrono::system_clock::now();
     REQUIRE(is_millis_iso(t));
     const auto parsed = parse_iso8601(t);
@@ -394,12 +443,27 @@ TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]")
     e.alert.event_id = "";
     CHECK(is_lower_hex16(dedup_id(e)));
   }
-  SECTION("the time field is not part of the hash") {
-    AlertCreated e = minimal_created(42);
-    e.alert.report_time = Timestamp{"not a time", std::nullopt};  // line time = now
+  SECTION("time, receivedAt and ttaMs/ttrMs are not part of the hash: two relays agree") {
+    AlertResolved e;
+    e.alert.id = 42;
+    e.received_type = "alert-resolved";
+    e.alert.report_time = Timestamp{"2024-03-14T09:26:53.589Z", utc_ms(1710408413589)};
+    e.received_at = utc_ms(1710408500000);
     const std::string h = dedup_id(e);
-    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == h);
-    CHECK(str(parse_json(to_sumo_line(e))["dedupId"]) == h);
+    const auto d1 = parse_json(to_sumo_line(e));
+    e.received_at = utc_ms(1710408999999);  // another relay, later
+    const auto d2 = parse_json(to_sumo_line(e));
+    CHECK(str(d1["dedupId"]) == h);
+    CHECK(str(d2["dedupId"]) == h);
+    CHECK(str(d1["time"]) != str(d2["time"]));
+    CHECK(d1["ttrMs"].GetInt64() != d2["ttrMs"].GetInt64());
+  }
+  SECTION("an over-long eventId is not an identity") {
+    AlertCreated e = minimal_created(42);
+    e.alert.event_id = std::string(129, 'e');
+    CHECK(is_lower_hex16(dedup_id(e)));
+    e.alert.event_id = std::string(128, 'e');
+    CHECK(dedup_id(e) == *e.alert.event_id);
   }
   SECTION("different events, different ids") {
     std::vector<std::string> ids;
@@ -432,10 +496,12 @@ TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]")
 TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text becomes a string", "[line]") {
   AlertCreated e = minimal_created(3);
   SECTION("compact JSON verbatim") {
-    e.alert.labels_json = R"({"team":"dba","esc":"\u00e9\n","n":[1,-2.5e+3,true,false,null],"o":{}})";
+    // Escapes are written the way RapidJSON's Writer writes them (the parser's compact form too);
+    // numbers keep their text.
+    e.alert.labels_json = R"({"team":"dba","esc":"\u00e9\n\u001f\/","n":[1,-2.5e+3,true,false,null],"o":{}})";
     e.alert.custom_details_json = R"("just a string")";
     const std::string line = to_sumo_line(e);
-    CHECK(line.find(R"("labels":{"team":"dba","esc":"\u00e9\n","n":[1,-2.5e+3,true,false,null],"o":{}})") !=
+    CHECK(line.find("\"labels\":{\"team\":\"dba\",\"esc\":\"\xC3\xA9\\n\\u001F/\",\"n\":[1,-2.5e+3,true,false,null],\"o\":{}}") !=
           std::string::npos);
     CHECK(line.find(R"("customDetails":"just a string")") != std::string::npos);
     parse_json(line);
@@ -447,15 +513,23 @@ TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text 
     CHECK(line.find(R"("labels":{"a":[1,2],"b c":" x "})") != std::string::npos);
   }
   SECTION("text that is not one JSON value is carried as a JSON string") {
-    for (const std::string bad : {"", "{", "{\"a\":1,}", "[1 2]", "01", "\"\\ud800\"", "\"a\nb\"", "{} {}", "nul",
-                                  "\"\xFF\""}) {
+    for (const std::string& bad : std::vector<std::string>{"", "{", "{\"a\":1,}", "[1 2]", "01", "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"", "{} {}",
+                                  "nul", "\"\xFF\"", "{\"a\":1,\"a\":2}", "[{\"k\":[{\"x\":1,\"x\":1}]}]",
+                                  std::string(64, '[') + std::string(64, ']'), std::string("1\0", 2)}) {
       e.alert.labels_json = bad;
       const std::string line = to_sumo_line(e);
       CHECK_FALSE(has_raw_line_break(line));
       const auto d = parse_json(line);
       REQUIRE(d["labels"].IsString());
       if (bad != "\"\xFF\"") CHECK(str(d["labels"]) == bad);
+      CHECK(reparse(line));
     }
+  }
+  SECTION("nesting up to what parse_event accepts in a line stays JSON") {
+    e.alert.labels_json = std::string(63, '[') + std::string(63, ']');
+    const std::string line = to_sumo_line(e);
+    CHECK(parse_json(line)["labels"].IsArray());
+    CHECK(reparse(line));
   }
 }
 
@@ -468,7 +542,8 @@ TEST_CASE("invalid payload line: UTF-8 bodies are kept as rawBody", "[line]") {
   CHECK(line.rfind("{\"time\":\"", 0) == 0);
   CHECK_FALSE(has_raw_line_break(line));
   const auto d = parse_json(line);
-  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBody"});
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBody", "receivedAt"});
+  CHECK(str(d["receivedAt"]) == str(d["time"]));
   CHECK(is_millis_iso(str(d["time"])));
   CHECK(str(d["eventType"]) == "ilert-sumo-invalid-payload");
   const auto& er = d["error"];
@@ -488,7 +563,7 @@ TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBody
   REQUIRE_FALSE(r);
   const std::string line = to_invalid_payload_line(body, r.error());
   const auto d = parse_json(line);
-  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBodyBase64"});
+  CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "error", "rawBodyBase64", "receivedAt"});
   CHECK(base64_decode(str(d["rawBodyBase64"])) == body);
 
   // Every padding length.
@@ -514,4 +589,222 @@ TEST_CASE("invalid payload line: errors without a location, empty and control-ch
   const std::string line = to_invalid_payload_line(ctl, err);
   CHECK_FALSE(has_raw_line_break(line));
   CHECK(str(parse_json(line)["rawBody"]) == ctl);
+}
+
+// =============================================================================================
+// The line of issue 9: receipt time, tolerant fields, extra fields, the two newer kinds, ttaMs/ttrMs
+
+TEST_CASE("severity is an integer, type mismatches and extra fields are written under their own names", "[line]") {
+  const std::string body = R"({"id":"77","eventType":"alert-comment-added","summary":"s",
+    "severity":"high","comment":{"id":9911,"content":"Rotating logs now","creator":{"id":41}},
+    "nextEscalation":"2024-03-14T10:00:00Z","linkedIncidentId":5,"nextEscalationUser":{"id":"42","username":"asmith"}})";
+  ParseOptions options;
+  options.received_at = kReceived;
+  auto r = parse_event(body, options);
+  REQUIRE(r);
+  const Alert& a = base_of(*r).alert;
+  const std::string line = to_sumo_line(*r);
+  const auto d = parse_json(line);
+  // The oracle: the body itself, parsed by RapidJSON.
+  rapidjson::Document src;
+  src.Parse(body.c_str());
+  REQUIRE_FALSE(src.HasParseError());
+  CHECK(d["severity"] == src["severity"]);
+  CHECK(d["comment"] == src["comment"]);
+  CHECK(str(d["comment"]["content"]) == "Rotating logs now");  // queryable in Sumo
+  for (const char* k : {"nextEscalation", "linkedIncidentId", "nextEscalationUser"}) {
+    INFO(k);
+    REQUIRE(d.HasMember(k));
+    CHECK(d[k] == src[k]);
+  }
+  REQUIRE(d.HasMember("ilertSumoTypeMismatches"));
+  REQUIRE(d["ilertSumoTypeMismatches"].IsArray());
+  std::vector<std::string> names;
+  for (const auto& v : d["ilertSumoTypeMismatches"].GetArray()) names.push_back(str(v));
+  std::vector<std::string> want;
+  for (const TypeMismatch& t : a.type_mismatches) want.push_back(t.field);
+  CHECK(names == want);
+  // Order: modelled keys in place (comment, severity), extras after them in body order, then
+  // receivedAt, the mismatch list and dedupId.
+  const auto keys = keys_of(d);
+  const std::vector<std::string> expected = {"time", "eventType", "id", "summary", "comment", "severity",
+                                             "nextEscalation", "linkedIncidentId", "nextEscalationUser",
+                                             "receivedAt", "ilertSumoTypeMismatches", "dedupId"};
+  CHECK(keys == expected);
+  auto back = reparse(line);
+  REQUIRE(back);
+  CHECK(*back == *r);
+
+  SECTION("an integer severity is written as an integer") {
+    AlertCreated e = minimal_created(1);
+    e.alert.severity = 3;
+    const std::string l = to_sumo_line(e);
+    CHECK(l.find(R"("severity":3,)") != std::string::npos);
+    CHECK(parse_json(l)["severity"].GetInt64() == 3);
+  }
+}
+
+TEST_CASE("hand-built mismatches and extras never override a key the line writes itself", "[line]") {
+  AlertCreated e = minimal_created(5);
+  e.received_at = kReceived;
+  e.alert.summary = "typed";
+  e.alert.extra_fields = {{"time", "1"}, {"receivedAt", "2"}, {"dedupId", "3"}, {"ttaMs", "4"}, {"ttrMs", "5"},
+                          {"ilertSumoTypeMismatches", "6"}, {"eventType", "7"}, {"receivedEventType", "8"},
+                          {"id", "9"}, {"summary", "10"}, {"labels", "11"}, {"custom", "{\"a\":1}"},
+                          {"custom", "12"}, {"ilertSumoTruncated", "{\"details\":{\"originalBytes\":9}}"}};
+  e.alert.type_mismatches = {{"dedupId", "dedupId", "13"}, {"severity", "severity", "\"high\""},
+                             {"weird", "weird", "[1]"}};
+  const std::string line = to_sumo_line(e);
+  const auto d = parse_json(line);  // RapidJSON would keep duplicates: check them by key list
+  const auto keys = keys_of(d);
+  const std::vector<std::string> expected = {"time", "eventType", "id", "summary", "severity", "custom",
+                                             "ilertSumoTruncated", "weird", "receivedAt",
+                                             "ilertSumoTypeMismatches", "dedupId"};
+  CHECK(keys == expected);
+  CHECK(str(d["summary"]) == "typed");
+  CHECK(str(d["severity"]) == "high");
+  CHECK(d["custom"]["a"].GetInt() == 1);  // the first of two equal keys
+  CHECK(d["ilertSumoTruncated"]["details"]["originalBytes"].GetInt() == 9);  // passed through, not ours
+  CHECK(str(d["time"]) == "2026-03-14T09:15:00.123Z");
+  CHECK(str(d["receivedAt"]) == "2026-03-14T09:15:00.123Z");
+  CHECK(is_lower_hex16(str(d["dedupId"])));
+  CHECK(reparse(line));
+}
+
+TEST_CASE("the two newer kinds have their canonical eventType", "[line]") {
+  AlertEscalationEnded ended;
+  ended.alert.id = 3;
+  ended.received_type = "alert-escalation-ended";
+  AlertNotResolved nr;
+  nr.alert.id = 4;
+  nr.received_type = "v-alert-not-resolved";
+  for (const Event& e : {Event(ended), Event(nr)}) {
+    const std::string line = to_sumo_line(e);
+    const auto d = parse_json(line);
+    CHECK(str(d["eventType"]) == base_of(e).received_type);
+    CHECK_FALSE(d.HasMember("receivedEventType"));
+    auto back = reparse(line);
+    REQUIRE(back);
+    CHECK(back->index() == e.index());
+    CHECK(*back == e);
+  }
+}
+
+namespace {
+
+Timestamp ts(std::int64_t epoch_ms) { return Timestamp{format_iso8601_millis(utc_ms(epoch_ms)), utc_ms(epoch_ms)}; }
+
+Responder responder(std::optional<Timestamp> accepted_at) {
+  Responder r;
+  r.accepted_at = std::move(accepted_at);
+  return r;
+}
+
+std::optional<std::int64_t> measure(const Event& e, const char* key) {
+  const auto d = parse_json(to_sumo_line(e));
+  if (!d.HasMember(key)) return std::nullopt;
+  REQUIRE(d[key].IsInt64());
+  return d[key].GetInt64();
+}
+
+}  // namespace
+
+TEST_CASE("ttaMs on accept events, from the one payload", "[line]") {
+  constexpr std::int64_t kReport = 1710408413589;  // 2024-03-14T09:26:53.589Z
+  AlertAccepted e;
+  e.alert.id = 1;
+  e.received_type = "alert-acknowledged";
+  e.alert.report_time = ts(kReport);
+  e.received_at = utc_ms(kReport + 600000);  // received 10 min after creation
+  SECTION("without acceptedAt: event time (receipt) minus reportTime") {
+    CHECK(measure(e, "ttaMs") == 600000);
+    CHECK_FALSE(measure(e, "ttrMs"));
+  }
+  SECTION("without acceptedAt: event time (timestamp) minus reportTime") {
+    e.alert.timestamp = ts(kReport + 587411);
+    CHECK(measure(e, "ttaMs") == 587411);
+  }
+  SECTION("the earliest valid acceptedAt of several") {
+    e.alert.responders = {responder(ts(kReport + 90000)), responder(std::nullopt),
+                          responder(Timestamp{"2024-03-14T09: 27: 00Z", std::nullopt}),
+                          responder(ts(kReport + 45250)), responder(ts(kReport + 300000))};
+    CHECK(measure(e, "ttaMs") == 45250);
+  }
+  SECTION("missing or unparseable reportTime: omitted") {
+    e.alert.report_time.reset();
+    CHECK_FALSE(measure(e, "ttaMs"));
+    e.alert.report_time = Timestamp{"2019-08-29T09: 52: 39.551Z", std::nullopt};
+    CHECK_FALSE(measure(e, "ttaMs"));
+  }
+  SECTION("negative: omitted, never written") {
+    e.alert.responders = {responder(ts(kReport - 1))};
+    CHECK_FALSE(measure(e, "ttaMs"));
+    e.alert.responders.clear();
+    e.received_at = utc_ms(kReport - 5000);
+    CHECK_FALSE(measure(e, "ttaMs"));
+  }
+  SECTION("zero is a value") {
+    e.alert.responders = {responder(ts(kReport))};
+    CHECK(measure(e, "ttaMs") == 0);
+  }
+  SECTION("only accept events carry it") {
+    AlertCreated c = minimal_created(1);
+    c.alert.report_time = ts(kReport);
+    c.received_at = utc_ms(kReport + 1000);
+    CHECK_FALSE(measure(c, "ttaMs"));
+    CHECK_FALSE(measure(c, "ttrMs"));
+  }
+}
+
+TEST_CASE("ttrMs on resolve events (manual or automatic), from the one payload", "[line]") {
+  constexpr std::int64_t kReport = 1710408413589;
+  AlertResolved e;
+  e.alert.id = 1;
+  e.received_type = "alert-resolved";
+  e.alert.report_time = ts(kReport);
+  e.received_at = utc_ms(kReport + 3600000);
+  SECTION("resolvedOn present") {
+    e.alert.resolved_on = ts(kReport + 2154787);  // 35 min 54.787 s
+    CHECK(measure(e, "ttrMs") == 2154787);
+    CHECK_FALSE(measure(e, "ttaMs"));
+  }
+  SECTION("resolvedOn absent or unparseable: the event time") {
+    CHECK(measure(e, "ttrMs") == 3600000);
+    e.alert.resolved_on = Timestamp{"soon", std::nullopt};
+    CHECK(measure(e, "ttrMs") == 3600000);
+    e.alert.timestamp = ts(kReport + 1234);
+    CHECK(measure(e, "ttrMs") == 1234);
+  }
+  SECTION("automatic resolves too") {
+    e.received_type = "alert-auto-resolved";
+    e.automatic = true;
+    e.alert.resolved_on = ts(kReport + 10);
+    CHECK(measure(e, "ttrMs") == 10);
+  }
+  SECTION("missing reportTime or negative: omitted") {
+    e.alert.resolved_on = ts(kReport - 10);
+    CHECK_FALSE(measure(e, "ttrMs"));
+    e.alert.report_time.reset();
+    e.alert.resolved_on = ts(kReport + 10);
+    CHECK_FALSE(measure(e, "ttrMs"));
+  }
+  SECTION("parsed from a body, hand-computed") {
+    ParseOptions options;
+    options.received_at = utc_ms(kReport + 99999999);
+    auto r = parse_event(R"({"id":"1","eventType":"alert-resolved","reportTime":"2024-03-14T09:26:53.589Z",
+                             "resolvedOn":"2024-03-14T10:02:48.376Z"})",
+                         options);
+    REQUIRE(r);
+    // 10:02:48.376 - 09:26:53.589 = 35 min 54.787 s
+    CHECK(measure(*r, "ttrMs") == 2154787);
+  }
+}
+
+TEST_CASE("invalid payload line: time and receivedAt are the given receipt time", "[line]") {
+  Error err;
+  err.code = ErrorCode::syntax;
+  err.message = "m";
+  const auto d = parse_json(to_invalid_payload_line("{", err, utc_ms(1710408413589)));
+  CHECK(str(d["time"]) == "2024-03-14T09:26:53.589Z");
+  CHECK(str(d["receivedAt"]) == "2024-03-14T09:26:53.589Z");
 }
