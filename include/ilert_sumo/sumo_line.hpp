@@ -2,9 +2,12 @@
 //
 // The line is compact JSON, valid UTF-8, with no raw newline (the sender adds the '\n'). It keeps
 // iLert's own field names, so Sumo queries written against iLert's docs (`json "eventType"`,
-// `json "alertSource.name"`) work, and it starts with a `time` field that Sumo's timestamp
-// detection picks up. The full schema is in docs/SUMO_LINE.md. parse_event(to_sumo_line(e)) gives
-// back an event equal to e.
+// `json "alertSource.name"`) work, and it starts with `time`, the event's own time (`timestamp`,
+// else the receipt time), which Sumo's timestamp detection picks up. Type-mismatch values and
+// extra fields are written under their own names; `receivedAt`, `ttaMs`/`ttrMs` and `dedupId`
+// follow. It is written with RapidJSON's Writer. The full schema is in docs/SUMO_LINE.md.
+// parse_event(to_sumo_line(e)) gives back an event equal to e when the line was not shortened
+// (EventBase::received_at is carried to the millisecond).
 #pragma once
 
 #include <cstddef>
@@ -25,9 +28,11 @@ inline constexpr std::size_t kMinMaxLineBytes = 4 * 1024;
 /// How a line is rendered.
 struct LineOptions {
   /// The longest line, in bytes, without the '\n'. An event whose line would be longer is
-  /// shortened, never dropped: `details` first, then `customDetails`, `labels` and passed-through
-  /// values, then other long strings, each cut with a marker (`ilertSumoTruncated`, which names
-  /// every cut field with its original size; see docs/SUMO_LINE.md).
+  /// shortened, never dropped, by rendering it again with per-field limits: `details` first, then
+  /// `customDetails`, `labels` and passed-through values, then other long strings, then array
+  /// elements, last passed-through members themselves; a marker (`ilertSumoTruncated`) names every
+  /// cut field with its original size (docs/SUMO_LINE.md). The line always fits a cap of at least
+  /// kMinMaxLineBytes; below that it is as short as cutting everything makes it.
   std::size_t max_line_bytes = kDefaultMaxLineBytes;
 };
 
@@ -37,9 +42,9 @@ std::string to_sumo_line(const Event& event, const LineOptions& options = {});
 void append_sumo_line(std::string& out, const Event& event, const LineOptions& options = {});
 
 /// The line sent for a body that failed to parse, so nothing iLert sends is lost:
-/// `{"time":...,"eventType":"ilert-sumo-invalid-payload","error":{code,path,offset,message},
-///   "rawBody":"<the body, JSON-escaped>"}`; a body that is not valid UTF-8 is carried losslessly
-///   as `"rawBodyBase64"` instead.
+/// `{"time":...,"eventType":"ilert-sumo-invalid-payload","error":{code,codeNumber,path,offset,
+///   message},"rawBody":"<the body, JSON-escaped>","receivedAt":...}`; a body that is not valid
+///   UTF-8 is carried losslessly as `"rawBodyBase64"` instead.
 /// `received_at` is the line's `time` and `receivedAt` (default: now); the line obeys
 /// `options.max_line_bytes` like any other (the raw body is cut, with a marker).
 std::string to_invalid_payload_line(std::string_view body, const Error& error,
@@ -47,8 +52,9 @@ std::string to_invalid_payload_line(std::string_view body, const Error& error,
                                     const LineOptions& options = {});
 
 /// The identity used to recognise duplicates (at-least-once delivery): the iLert `eventId` when
-/// present, else a stable 64-bit hash (16 hex digits) of the event's content. Also in the line
-/// as `dedupId`.
+/// present (non-empty, at most 128 bytes), else a stable 64-bit hash (XXH64, 16 hex digits) of
+/// iLert's content as the uncut line writes it (eventType through the extra fields: not `time`,
+/// `receivedAt`, `ttaMs`/`ttrMs` or markers). Also in the line as `dedupId`.
 std::string dedup_id(const Event& event);
 
 }  // namespace ilert_sumo
