@@ -1048,3 +1048,37 @@ TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted
     check_identity(sender->stats());
   }
 }
+
+TEST_CASE("sender: 200 events accepted after a stray seg-9999999999999999.spool are all replayed after a restart",
+          "[sender][spool]") {
+  TempDir dir("ilert-sumo-sender");
+  const std::string spool_dir = dir.path() + "/spool";
+  auto cfg = [&] {
+    return make_config([&](SumoConfig& c) {
+      c.spool.dir = spool_dir;
+      c.spool.mode = SpoolMode::write_ahead;
+      c.spool.fsync = FsyncPolicy::never;
+      c.spool.segment_bytes = 4096;  // several segments, each named after the stray one
+    });
+  };
+  { auto first = make_sender(cfg(), std::make_shared<ScriptedHttp>()); }  // creates the directory
+  const std::string stray_content = GENERATE(std::string(), std::string("stray bytes, not a segment"));
+  { std::ofstream(spool_dir + "/seg-9999999999999999.spool", std::ios::binary) << stray_content; }
+  std::vector<std::string> all;
+  for (int i = 0; i < 200; ++i) all.push_back(line(i));
+  {
+    auto down = std::make_shared<ScriptedHttp>();
+    down->close_gate();
+    auto sender = make_sender(cfg(), down);
+    for (const auto& l : all) REQUIRE(sender->enqueue_line(l) == EnqueueStatus::accepted);
+    CHECK(sender->shutdown(100ms).spooled == 200);
+  }
+  auto up = std::make_shared<ScriptedHttp>();
+  auto sender = make_sender(cfg(), up);
+  CHECK(sender->stats().recovered == 200);
+  const FlushResult r = sender->flush(10s);
+  CHECK(r.completed);
+  CHECK(r.delivered == 200);
+  CHECK(as_set(up->delivered_lines()) == as_set(all));
+  check_identity(sender->stats(), r);
+}
