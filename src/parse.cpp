@@ -2,55 +2,71 @@
 //
 // How it works, in one pass over the caller's bytes and without a DOM:
 //   1. Size limit, BOM skip, empty check.
-//   2. Our own tokenizer (json_scan.hpp) reads the body once, iteratively (no recursion however
-//      deep the nesting), strict RFC 8259, validating UTF-8 inside its SSE2 string scan (only
-//      non-ASCII bytes are looked at one sequence at a time). It never copies the body: strings
-//      without escapes are passed on as views into it; strings with escapes are decoded into a
-//      per-thread scratch buffer that is sized once per call and never moves during it. It
-//      streams into Handler, which keeps a small frame stack (for paths, duplicate keys and
-//      depth) and fills Alert fields directly. Numbers arrive as raw text, so ids are checked
-//      exactly and `labels`/`customDetails` are re-serialized losslessly with a compact writer
-//      while streaming.
-//   3. After the root object: only whitespace may follow; then required fields and dispatch by
-//      event type (events.cpp holds the wire-name table).
+//   2. RapidJSON's SAX Reader (the project's JSON library) reads the body straight from the
+//      caller's bytes (a MemoryStream: no copy), iteratively (kParseIterativeFlag: no recursion
+//      however deep the nesting), strict RFC 8259 (no relaxed flags), validating UTF-8 inside
+//      strings (kParseValidateEncodingFlag), with numbers delivered as their text
+//      (kParseNumbersAsStringsFlag) so ids are checked exactly and raw values re-serialized
+//      losslessly. It streams into Handler, which keeps a small frame stack (for paths, duplicate
+//      keys and depth) and fills Alert fields directly. Offsets come from the stream's Tell().
+//      RapidJSON is built without its SIMD string scan (RAPIDJSON_SSE2/SSE42 stay undefined),
+//      whose 1.1.0 version let raw bytes 0x1A..0x1F through depending on alignment.
+//   3. After the root object: only whitespace may follow; then required fields, type mismatches
+//      (tolerant mode) and dispatch by event type (events.cpp holds the wire-name table).
+// RapidJSON 1.1.0's holes closed here: a lone low surrogate escape (`\uDC00` not preceded by a
+// high one) is accepted by the reader and decoded to the bytes ED B0 80; the handler rejects any
+// decoded string holding such bytes (raw input was validated, so they can only come from an
+// escape) as invalid_unicode_escape at the escape's backslash. Invalid UTF-8 outside strings
+// (where RapidJSON reports a syntax error) is reported as invalid_utf8.
+//
 // Which error is reported when a body has several: JSON-level problems (syntax, invalid_utf8,
 // invalid_unicode_escape, duplicate_key, nesting_too_deep, a number too big to represent) stop
-// the scan and always win; model-level problems (not_an_object, wrong_type, number_out_of_range
-// of an id) are remembered, the rest of the body is still validated, and the first one is
-// reported only when the body is otherwise well-formed; missing_field comes last. Within a level,
-// the first problem in the body wins: the tokenizer checks every byte before the one it stops at,
-// so invalid UTF-8 anywhere is invalid_utf8 at its first byte unless a JSON-level problem comes
-// earlier. Error codes, offsets and messages are those of the former RapidJSON 1.1.0 reader
-// (recursive, in situ) plus its UTF-8 pre-scan, with one deliberate difference: RapidJSON's SSE2
-// string scan let raw bytes 0x1A..0x1F through depending on alignment; they are now always
-// "unescaped control character", as RFC 8259 requires.
+// the reader and always win; model-level problems (not_an_object, and with strict_types
+// wrong_type / number_out_of_range) are remembered, the rest of the body is still validated, and
+// the first one is reported only when the body is otherwise well-formed; missing_field comes
+// last. Within a level, the first problem in the body wins.
+//
+// Tolerant mode (the default, ParseOptions::strict_types = false): a known field other than `id`
+// and `eventType` whose value has the wrong JSON type (or, for ids and severity, is out of range)
+// does not reject the event. The top-level field it sits in is marked; when the whole body has
+// been read its typed field is cleared and its value, re-serialized as compact JSON, is kept in
+// Alert::type_mismatches (sorted by field) with the path of the first offending value.
+// Top-level keys the model does not know are re-serialized into Alert::extra_fields (body order).
+// A Sumo line's own keys are understood: `receivedAt` (a valid ISO-8601 string) sets
+// EventBase::received_at; `time`, `dedupId`, `ttaMs`, `ttrMs` and `ilertSumoTypeMismatches` are
+// derived by the line writer and skipped (validated, not kept).
 //
 // Choices where the issue is silent (also documented in the tests):
 //   * Error offsets are byte offsets into the original body (a skipped BOM counts). Type and range
 //     errors point at the first byte of the offending value, duplicate_key at the opening quote of
 //     the second key, nesting_too_deep at the '[' or '{' that is one level too deep, syntax errors
-//     where the tokenizer stopped (escape errors at the escape's backslash), missing_field at the
-//     `null` when the field was null, else at the root '{'. too_large points at the first byte over the limit, empty_body at the body's end.
+//     where the reader stopped (escape errors at the escape's backslash), missing_field at the
+//     `null` when the field was null, else at the root '{'. too_large points at the first byte
+//     over the limit, empty_body at the body's end.
 //   * Ids: a JSON integer or a digit string in 1..2^63-1. A digit string with a leading zero
 //     ("007", "0") and any non-integer number (1.5, 1e3, -0) are number_out_of_range; a string
 //     that is not all digits ("", "-5", "12a") is wrong_type.
+//   * severity: a JSON integer 1..5 (iLert's schema); a number outside is number_out_of_range,
+//     anything else wrong_type (both a mismatch in tolerant mode).
 //   * `alertKey` and the older `incidentKey` both fill Alert::alert_key; when both are present,
 //     `alertKey` wins (both are still type-checked).
 //   * Inside `responders`, `links` and `images`, every element must be an object (`null`
-//     included is wrong_type): only fields, not array elements, can be absent.
-//   * A number too large for a double (RapidJSON 1.1.0's rule, kept exactly: e.g. 1e400, 1e309,
-//     a 400-digit integer; see json_scan.hpp) is number_out_of_range, wherever it is.
+//     included is a wrong type): only fields, not array elements, can be absent.
+//   * A number too large for a double (RapidJSON's limit, e.g. 1e400) is number_out_of_range,
+//     wherever it is.
 //   * Escapes: surrogate pairs are combined; a lone high or lone low surrogate escape is
 //     invalid_unicode_escape at its backslash; \u0000 is kept as a NUL byte.
 //   * A Sumo line's `receivedEventType` (when a string) is the received type and is dispatched on;
 //     its `eventType` (canonical) must still be a string but is not cross-checked.
+//   * received_at is kept to the millisecond (what a line can carry), so a line parses back to
+//     an equal event.
 //   * Out of memory while parsing gives too_large with the message "out of memory". Bodies of
-//     4 GiB - 64 bytes or more are too_large whatever max_body_bytes says (RapidJSON's limit,
-//     kept: frame counters are 32-bit).
+//     4 GiB - 64 bytes or more are too_large whatever max_body_bytes says (RapidJSON's lengths).
 //   * Paths: `a.b[2].c`; a key that is not [A-Za-z0-9_$-]+ is written `["k e y"]` (JSON-quoted,
 //     cut at 40 bytes). Paths deeper than 80 levels keep their first and last 40 components
-//     around "...". For syntax errors the path is the value being read when the scan stopped.
+//     around "...". For syntax errors the path is the value being read when the reader stopped.
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -63,15 +79,18 @@
 #include <utility>
 #include <vector>
 
-#include "compact_writer.hpp"
+#include <rapidjson/error/error.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/writer.h>
+
 #include "ilert_sumo/parse.hpp"
-#include "json_scan.hpp"
 #include "utf8.hpp"
 
 namespace ilert_sumo {
 namespace {
 
-using detail::json::ScanError;
+using rapidjson::SizeType;
 
 // ------------------------------------------------------------------------------------------------
 // Vocabulary
@@ -102,8 +121,8 @@ enum class Ctx : std::uint8_t {
   responders,  // the responders array
   links,       // the links array
   images,      // the images array
-  skip,        // anything inside an unknown key: validated, not stored
-  raw,         // inside labels/customDetails: re-serialized
+  skip,        // validated, not stored (a line's own keys, a mismatched value's insides)
+  raw,         // inside labels/customDetails/unknown top-level keys: re-serialized
 };
 
 /// Every known key (per context) and array element slot. Values < 64: a frame keeps a bit mask of
@@ -115,6 +134,8 @@ enum class Field : std::uint8_t {
   incident_key, alert_source, escalation_policy, assigned_to, responders, resolved_on, links,
   images, comment, timestamp, event_id, correlation_id, merge_state, merged_into_id, merged_on,
   severity, labels, custom_details,
+  // a Sumo line's own keys: receivedAt is read back, the others are derived and skipped
+  received_at, line_time, line_dedup_id, line_tta, line_ttr, line_mismatches,
   // alertSource / escalationPolicy
   ref_id, ref_name,
   // users
@@ -129,6 +150,8 @@ enum class Field : std::uint8_t {
   responder_item, link_item, image_item,
   // inside labels/customDetails: re-serialized
   raw,
+  // a top-level key the model does not know: re-serialized into Alert::extra_fields
+  extra,
   count_
 };
 static_assert(static_cast<unsigned>(Field::count_) <= 64, "Field must fit a 64-bit mask");
@@ -144,8 +167,13 @@ Field root_field(std::string_view k) noexcept {
     case 2:
       if (eq(k, "id")) return Field::id;
       break;
+    case 4:
+      if (eq(k, "time")) return Field::line_time;
+      break;
     case 5:
       if (eq(k, "links")) return Field::links;
+      if (eq(k, "ttaMs")) return Field::line_tta;
+      if (eq(k, "ttrMs")) return Field::line_ttr;
       break;
     case 6:
       if (eq(k, "status")) return Field::status;
@@ -153,6 +181,7 @@ Field root_field(std::string_view k) noexcept {
       if (eq(k, "labels")) return Field::labels;
       break;
     case 7:
+      if (eq(k, "dedupId")) return Field::line_dedup_id;
       if (eq(k, "summary")) return Field::summary;
       if (eq(k, "details")) return Field::details;
       if (eq(k, "comment")) return Field::comment;
@@ -174,6 +203,7 @@ Field root_field(std::string_view k) noexcept {
       if (eq(k, "responders")) return Field::responders;
       if (eq(k, "resolvedOn")) return Field::resolved_on;
       if (eq(k, "mergeState")) return Field::merge_state;
+      if (eq(k, "receivedAt")) return Field::received_at;
       break;
     case 11:
       if (eq(k, "alertSource")) return Field::alert_source;
@@ -188,6 +218,9 @@ Field root_field(std::string_view k) noexcept {
       break;
     case 16:
       if (eq(k, "escalationPolicy")) return Field::escalation_policy;
+      break;
+    case 23:
+      if (eq(k, "ilertSumoTypeMismatches")) return Field::line_mismatches;
       break;
     case 17:
       if (eq(k, "receivedEventType")) return Field::received_event_type;
@@ -308,12 +341,55 @@ void append_key(std::string& path, std::string_view key) {
   }
 }
 
+/// The wire name of a top-level field (for TypeMismatch::field).
+const char* root_name(Field f) noexcept {
+  switch (f) {
+    case Field::summary: return "summary";
+    case Field::details: return "details";
+    case Field::status: return "status";
+    case Field::priority: return "priority";
+    case Field::report_time: return "reportTime";
+    case Field::alert_key: return "alertKey";
+    case Field::incident_key: return "incidentKey";
+    case Field::alert_source: return "alertSource";
+    case Field::escalation_policy: return "escalationPolicy";
+    case Field::assigned_to: return "assignedTo";
+    case Field::responders: return "responders";
+    case Field::resolved_on: return "resolvedOn";
+    case Field::links: return "links";
+    case Field::images: return "images";
+    case Field::comment: return "comment";
+    case Field::timestamp: return "timestamp";
+    case Field::event_id: return "eventId";
+    case Field::correlation_id: return "correlationId";
+    case Field::merge_state: return "mergeState";
+    case Field::merged_into_id: return "mergedIntoId";
+    case Field::merged_on: return "mergedOn";
+    case Field::severity: return "severity";
+    default: return "";
+  }
+}
+
+/// RapidJSON output stream appending to a std::string.
+struct StringOut {
+  using Ch = char;
+  std::string* out = nullptr;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+using RawWriter = rapidjson::Writer<StringOut>;
+
+// Strict RFC 8259 (no relaxed flags), UTF-8 validated, numbers as text, no recursion, stop after
+// the root value (trailing data is checked here).
+constexpr unsigned kReaderFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag |
+                                  rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag;
+
 // ------------------------------------------------------------------------------------------------
 // Per-thread scratch space, reused between calls so a typical parse allocates only the strings it
 // keeps.
 
 struct Frame {
-  std::string_view key;          // object: the current key
+  std::string_view key;          // object: the current key (stored in Scratch::keys_text)
   void* target = nullptr;        // the struct (or vector) this container fills
   std::uint64_t seen = 0;        // object: known fields seen (bit per Field)
   std::uint32_t keys_begin = 0;  // object: first of its unknown keys in Scratch::keys
@@ -326,17 +402,21 @@ struct Frame {
 };
 
 struct Scratch {
-  detail::json::Workspace scan;  // the tokenizer's container stack and unescaped strings
+  std::optional<rapidjson::Reader> reader{std::in_place};
   std::vector<Frame> frames;
   std::vector<std::string_view> keys;
   std::vector<std::unordered_set<std::string_view>> sets;
-  std::string raw;  // labels/customDetails being re-serialized
+  // Every key read, copied (the reader's own copy lives only during the callback). Reserved to the
+  // body's size before each parse, so it never reallocates and the views above stay valid.
+  std::string keys_text;
+  std::string raw;  // labels/customDetails/unknown values being re-serialized
 };
 
 /// What the handler keeps between calls on one thread.
 struct ThreadState {
   Scratch scratch;
-  detail::CompactWriter writer;  // re-serializes labels/customDetails into Scratch::raw
+  StringOut out;
+  RawWriter writer;
 };
 
 ThreadState& thread_state() {
@@ -349,40 +429,129 @@ constexpr std::size_t kLinearKeyLimit = 16;
 
 constexpr std::uint64_t bit(Field f) noexcept { return std::uint64_t{1} << static_cast<unsigned>(f); }
 
+/// Fields that are part of the strict envelope: a wrong type always rejects.
+constexpr std::uint64_t kEnvelope = bit(Field::id) | bit(Field::event_type) | bit(Field::received_event_type);
+
+/// True when `s` (decoded by the reader from validated input) holds an encoded UTF-16 surrogate,
+/// which only a lone surrogate escape can produce.
+bool has_encoded_surrogate(const char* s, std::size_t n) noexcept {
+  const void* p = std::memchr(s, 0xED, n);
+  while (p != nullptr) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    const std::size_t at = static_cast<std::size_t>(reinterpret_cast<const char*>(b) - s);
+    if (at + 1 < n && b[1] >= 0xA0) return true;
+    p = at + 1 < n ? std::memchr(s + at + 1, 0xED, n - at - 1) : nullptr;
+  }
+  return false;
+}
+
+/// The offset of the opening quote of the string whose contents end just before `end` (exclusive;
+/// `end` may be the closing quote or any offset inside the string). Inside a JSON string every `"`
+/// is escaped (preceded by an odd run of backslashes), so the first unescaped one going back is
+/// the opening quote.
+std::size_t string_start(std::string_view content, std::size_t end) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(content.data());
+  std::size_t i = std::min(end, content.size());
+  while (i > 0) {
+    --i;
+    if (p[i] == '"' && detail::starts_escape(p, i)) return i;
+  }
+  return 0;
+}
+
+/// The offset of the first lone low surrogate escape in content[from, to), or npos.
+std::size_t find_lone_low(std::string_view content, std::size_t from, std::size_t to) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(content.data());
+  to = std::min(to, content.size());
+  for (std::size_t i = from; i + 1 < to; ++i) {
+    if (p[i] != '\\') continue;
+    if (p[i + 1] == 'u' && detail::lone_low_surrogate_at(p, content.size(), i)) return i;
+    ++i;  // skip the escaped character
+  }
+  return std::string_view::npos;
+}
+
+/// Forwards a reader's events to a writer, numbers as raw values (see write_scalar).
+struct MinifySink : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, MinifySink> {
+  explicit MinifySink(RawWriter& w) : writer(w) {}
+  bool Null() { return writer.Null(); }
+  bool Bool(bool b) { return writer.Bool(b); }
+  bool RawNumber(const char* s, SizeType n, bool) { return writer.RawValue(s, n, rapidjson::kNumberType); }
+  bool String(const char* s, SizeType n, bool) { return writer.String(s, n); }
+  bool Key(const char* s, SizeType n, bool) { return writer.Key(s, n); }
+  bool StartObject() { return writer.StartObject(); }
+  bool EndObject(SizeType n) { return writer.EndObject(n); }
+  bool StartArray() { return writer.StartArray(); }
+  bool EndArray(SizeType n) { return writer.EndArray(n); }
+  RawWriter& writer;
+};
+
+/// Re-serializes the JSON text `json` (already validated by the main pass) as compact JSON.
+std::string minify(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  StringOut os{&out};
+  RawWriter writer(os);
+  MinifySink sink{writer};
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream in(json.data(), json.size());
+  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag |
+                              rapidjson::kParseIterativeFlag;
+  if (reader.Parse<kFlags>(in, sink).IsError()) return std::string(json);  // cannot happen
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------------
-// The SAX handler driven by the tokenizer (json_scan.hpp). Frames track where the scan is (for
-// paths, duplicate keys and depth); each frame's `field` says what the next value fills. The hot
-// paths (on_key, on_string, on_number, open, close) do a table-like switch and little else.
-// Offsets passed in are content offsets (after the BOM).
+// The SAX handler driven by RapidJSON's Reader. Frames track where the reader is (for paths,
+// duplicate keys and depth); each frame's `field` says what the next value fills. The hot paths
+// (Key, String, RawNumber, open, close) do a table-like switch and little else. Offsets are content
+// offsets (after the BOM).
 
 class Handler {
  public:
-  Handler(ThreadState& state, Event& event, std::size_t origin, std::size_t max_depth)
+  Handler(ThreadState& state, Event& event, std::string_view content, std::size_t origin,
+          const ParseOptions& options, UtcTime received_at)
       : frames_(state.scratch.frames),
         keys_(state.scratch.keys),
         sets_(state.scratch.sets),
+        keys_text_(state.scratch.keys_text),
         raw_(state.scratch.raw),
+        out_(state.out),
         writer_(state.writer),
+        content_(content),
         origin_(origin),
-        max_depth_(max_depth),
+        max_depth_(options.max_depth),
+        strict_(options.strict_types),
         event_(event),
-        alert_(&base_of(event).alert) {}
+        alert_(&base_of(event).alert),
+        default_received_at_(received_at) {}
 
-  // --- tokenizer callbacks (json_scan.hpp) ---
-  bool on_null(std::size_t at) { return scalar(Kind::null, "null", at); }
-  bool on_bool(bool b, std::size_t at) { return scalar(Kind::boolean, b ? "true" : "false", at); }
-  bool on_number(std::string_view text, std::size_t at) {
+  void set_stream(const rapidjson::MemoryStream* stream) { stream_ = stream; }
+
+  // --- rapidjson Handler concept ---
+  bool Null() { return scalar(Kind::null, "null", tell() - 4); }
+  bool Bool(bool b) { return scalar(Kind::boolean, b ? "true" : "false", tell() - (b ? 4 : 5)); }
+  // Numbers always arrive through RawNumber (kParseNumbersAsStringsFlag).
+  bool Int(int) { return unexpected_callback(); }
+  bool Uint(unsigned) { return unexpected_callback(); }
+  bool Int64(std::int64_t) { return unexpected_callback(); }
+  bool Uint64(std::uint64_t) { return unexpected_callback(); }
+  bool Double(double) { return unexpected_callback(); }
+  bool RawNumber(const char* s, SizeType n, bool) {
     Frame* f = top_;
-    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, at);
+    const std::string_view text(s, n);
+    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, tell() - n);
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
   }
 
   // The hot path: string values of known string fields are stored right here.
-  bool on_string(std::string_view t, std::size_t quote_at) {
+  bool String(const char* s, SizeType n, bool) {
+    if (has_encoded_surrogate(s, n)) return lone_surrogate();
     Frame* f = top_;
-    if (f == nullptr) return scalar(Kind::string, t, quote_at);
+    if (f == nullptr) return scalar(Kind::string, {s, n}, kLazyStart);
+    const std::string_view t(s, n);
     switch (f->field) {
       case Field::unknown: break;
       case Field::summary: alert_->summary.emplace(t); break;
@@ -410,19 +579,25 @@ class Handler {
       case Field::image_src: target<Image>(*f).src.emplace(t); break;
       case Field::image_href: target<Image>(*f).href.emplace(t); break;
       case Field::image_alt: target<Image>(*f).alt.emplace(t); break;
-      case Field::raw: writer_.string_value(t.data(), t.size()); break;
-      default: apply_scalar(*f, f->field, Value{Kind::string, t, quote_at}); break;
+      case Field::raw: writer_.String(s, n); break;
+      case Field::extra: return scalar(Kind::string, t, kLazyStart);
+      default: return scalar(Kind::string, t, kLazyStart);
     }
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
   }
-  bool on_start_object(std::size_t at) { return open(false, at); }
-  bool on_start_array(std::size_t at) { return open(true, at); }
-  bool on_end_object() { return close(); }
-  bool on_end_array() { return close(); }
+  bool StartObject() { return open(false, tell()); }  // the iterative reader calls these before
+  bool StartArray() { return open(true, tell()); }    // taking the bracket, and End* likewise
+  bool EndObject(SizeType) { return close(); }
+  bool EndArray(SizeType) { return close(); }
 
-  bool on_key(std::string_view key, std::size_t quote_at) {
+  bool Key(const char* s, SizeType n, bool) {
+    if (has_encoded_surrogate(s, n)) return lone_surrogate();
+    // Keep the key: the reader's copy is gone after this call.
+    const std::size_t at = keys_text_.size();
+    keys_text_.append(s, n);
+    const std::string_view key(keys_text_.data() + at, n);
     Frame& f = *top_;
     f.in_value = true;
     f.key = key;
@@ -437,14 +612,16 @@ class Handler {
       default: break;
     }
     if (field != Field::unknown) {
-      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, quote_at);
+      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, string_start(content_, tell() - 1));
       f.seen |= bit(field);
     } else if (!check_unknown_key(f, key)) {
       f.field = Field::unknown;
-      return duplicate(f, field, key, quote_at);
+      return duplicate(f, field, key, string_start(content_, tell() - 1));
     } else if (f.ctx == Ctx::raw) {
       field = Field::raw;
-      writer_.key(key.data(), key.size());
+      writer_.Key(s, n);
+    } else if (f.ctx == Ctx::root) {
+      field = Field::extra;
     }
     f.field = field;
     return true;
@@ -454,7 +631,7 @@ class Handler {
   bool has_error() const { return error_.code != ErrorCode::ok; }
   Error take_error() { return std::move(error_); }
 
-  /// The path of the value being read: used for errors found by the tokenizer.
+  /// The path of the value being read: used for errors found by the reader.
   std::string current_path() const {
     // Paths deeper than 80 levels (only possible with a raised max_depth) keep their first and
     // last 40 components around a "...".
@@ -482,30 +659,59 @@ class Handler {
     return Error{code, std::move(message), current_path(), content_offset + origin_};
   }
 
-  /// After a successful scan: the model-level error, a missing required field, or
+  /// After a successful reader pass: the model-level error, a missing required field, or
   /// nothing (the event, filled in place, is complete).
   std::optional<Error> finish() {
     if (model_error_) return std::move(model_error_);
     if (!has_id_) return missing("id", id_null_at_);
     if (!event_type_) return missing("eventType", event_type_null_at_);
     Alert& a = alert();
+    for (Mismatch& m : mismatches_) {
+      clear_field(m.field);
+      a.type_mismatches.push_back(TypeMismatch{root_name(m.field), std::move(m.path), std::move(m.raw_json)});
+    }
+    std::sort(a.type_mismatches.begin(), a.type_mismatches.end(),
+              [](const TypeMismatch& x, const TypeMismatch& y) { return x.field < y.field; });
     if (!a.alert_key && incident_key_) a.alert_key.emplace(*incident_key_);
     // retype() already ran for the dispatching name (receivedEventType, else eventType).
-    const std::string_view received = received_type_ ? *received_type_ : *event_type_;
     EventBase& base = base_of(event_);
-    base.received_type = std::string(received);
+    base.received_type = received_type_ ? std::move(*received_type_) : std::move(*event_type_);
+    base.received_at = received_at_ ? *received_at_ : default_received_at_;
     if (auto* resolved = std::get_if<AlertResolved>(&event_)) resolved->automatic = type_info_ && type_info_->automatic;
     return std::nullopt;
   }
 
+  /// After a reader error with no handler error: the string the reader was in, when it holds a
+  /// lone low surrogate escape before `offset` (that problem comes first in the body).
+  std::optional<Error> lone_low_before(std::size_t offset) const {
+    const std::size_t start = string_start(content_, offset);
+    const std::size_t at = find_lone_low(content_, start + 1, offset);
+    if (at == std::string_view::npos) return std::nullopt;
+    return lone_low_error(at);
+  }
+
  private:
-  /// A value as the tokenizer delivered it.
+  static constexpr std::size_t kLazyStart = std::numeric_limits<std::size_t>::max();
+
+  /// A value as the reader delivered it.
   struct Value {
     Kind kind;
     std::string_view text;  // string contents, number text, or the literal
-    std::size_t start;      // content offset of its first byte
+    std::size_t start;      // content offset of its first byte (kLazyStart: a string, see start_of)
   };
 
+  /// A top-level field with a type mismatch somewhere inside it (tolerant mode).
+  struct Mismatch {
+    Field field;
+    std::string path;
+    std::string raw_json;
+  };
+
+  std::size_t tell() const { return stream_->Tell(); }
+  /// The first byte of a value; for strings found from the closing quote the reader just passed.
+  std::size_t start_of(const Value& v) const {
+    return v.start != kLazyStart ? v.start : string_start(content_, tell() - 1);
+  }
   Alert& alert() { return *alert_; }
 
   template <class T>
@@ -515,26 +721,56 @@ class Handler {
 
   // --- errors ---
 
-  /// A JSON-level error (syntax-like): stops the scan.
+  /// A JSON-level error (syntax-like): stops the reader.
   bool fail(ErrorCode code, std::size_t content_offset, std::string message) {
     error_ = make_error(code, content_offset, std::move(message));
     return false;
   }
 
-  /// A model-level error (not_an_object, wrong_type, number_out_of_range): the first one is kept,
-  /// the rest of the body is still read and validated (JSON-level errors take precedence), and
-  /// nothing more is stored. Returns false so callers can `return reject(...)`.
-  bool reject(ErrorCode code, std::size_t content_offset, std::string message) {
-    if (!model_error_) model_error_ = make_error(code, content_offset, std::move(message));
+  Error lone_low_error(std::size_t at) const {
+    return make_error(ErrorCode::invalid_unicode_escape, at,
+                      "lone low surrogate \\u" + std::string(content_.substr(at + 2, 4)) +
+                          " (not preceded by a high surrogate)");
+  }
+
+  /// The string just read decoded to an encoded surrogate: a lone low surrogate escape.
+  bool lone_surrogate() {
+    const std::size_t end = tell() - 1;  // the closing quote
+    std::size_t at = find_lone_low(content_, string_start(content_, end) + 1, end);
+    if (at == std::string_view::npos) at = end;  // cannot happen: the reader decoded one
+    error_ = lone_low_error(at);
     return false;
   }
+
+  /// A model-level problem with the value `v` of known field `field`. Strict mode (and the
+  /// envelope: id, eventType) keeps the first one as the error; the rest of the body is still read
+  /// and validated (JSON-level errors take precedence). Tolerant mode marks the top-level field
+  /// it is in as a mismatch. Returns false so callers can `return reject(...)`.
+  bool reject(ErrorCode code, std::size_t content_offset, std::string message) {
+    const bool tolerant = !strict_ && depth_ > 0 && frames_.front().ctx == Ctx::root &&
+                          (bit(frames_.front().field) & kEnvelope) == 0;
+    if (!tolerant) {
+      if (!model_error_) model_error_ = make_error(code, content_offset, std::move(message));
+      return false;
+    }
+    // The value is captured when it is complete: a top-level scalar in scalar(), a container in
+    // close().
+    const Field field = frames_.front().field;
+    if ((mismatched_ & bit(field)) == 0) {
+      mismatched_ |= bit(field);
+      mismatches_.push_back(Mismatch{field, current_path(), {}});
+    }
+    return false;
+  }
+
+  bool unexpected_callback() { return fail(ErrorCode::syntax, tell(), "unexpected number event"); }
 
   bool wrong_type(const Value& v, const char* expected) {
     std::string message = "expected ";
     message += expected;
     message += ", got ";
     message += kind_name(v.kind);
-    return reject(ErrorCode::wrong_type, v.start, std::move(message));
+    return reject(ErrorCode::wrong_type, start_of(v), std::move(message));
   }
 
   bool duplicate(Frame& f, Field field, std::string_view key, std::size_t start) {
@@ -556,6 +792,46 @@ class Handler {
     return e;
   }
 
+  // --- tolerant mode ---
+
+  /// Captures the raw JSON of a top-level scalar that was just marked as a mismatch.
+  void capture_scalar(const Value& v) {
+    std::string& raw = mismatches_.back().raw_json;
+    StringOut os{&raw};
+    RawWriter w(os);
+    write_scalar(w, v.kind, v.text);
+  }
+
+  /// Empties the typed field of a mismatched top-level field.
+  void clear_field(Field f) {
+    Alert& a = alert();
+    switch (f) {
+      case Field::summary: a.summary.reset(); break;
+      case Field::details: a.details.reset(); break;
+      case Field::status: a.status.reset(); break;
+      case Field::priority: a.priority.reset(); break;
+      case Field::report_time: a.report_time.reset(); break;
+      case Field::alert_key: a.alert_key.reset(); break;
+      case Field::incident_key: incident_key_.reset(); break;
+      case Field::alert_source: a.alert_source.reset(); break;
+      case Field::escalation_policy: a.escalation_policy.reset(); break;
+      case Field::assigned_to: a.assigned_to.reset(); break;
+      case Field::responders: a.responders.clear(); break;
+      case Field::resolved_on: a.resolved_on.reset(); break;
+      case Field::links: a.links.clear(); break;
+      case Field::images: a.images.clear(); break;
+      case Field::comment: a.comment.reset(); break;
+      case Field::timestamp: a.timestamp.reset(); break;
+      case Field::event_id: a.event_id.reset(); break;
+      case Field::correlation_id: a.correlation_id.reset(); break;
+      case Field::merge_state: a.merge_state.reset(); break;
+      case Field::merged_into_id: a.merged_into_id.reset(); break;
+      case Field::merged_on: a.merged_on.reset(); break;
+      case Field::severity: a.severity.reset(); break;
+      default: break;
+    }
+  }
+
   // --- event type ---
 
   /// Makes event_ the alternative for the event type `type` (the alert fields read so far move
@@ -564,18 +840,9 @@ class Handler {
     type_info_ = lookup_event_type(type);
     const EventKind kind = type_info_ ? type_info_->kind : EventKind::unknown;
     if (kind_of(event_) == kind) return;
-    // Usually only `id` has been read: then nothing else needs to move.
-    const std::uint64_t others =
-        depth_ == 0 ? 0 : frames_.front().seen & ~(bit(Field::id) | bit(Field::event_type) | bit(Field::received_event_type));
-    if (others != 0) {
-      Alert moved = std::move(*alert_);
-      emplace_kind(kind);
-      *alert_ = std::move(moved);
-    } else {
-      const std::int64_t id = alert_->id;
-      emplace_kind(kind);
-      alert_->id = id;
-    }
+    Alert moved = std::move(*alert_);
+    emplace_kind(kind);
+    *alert_ = std::move(moved);
     // Only the root object can be open when a top-level key's value arrives.
     if (depth_ > 0) frames_.front().target = alert_;
   }
@@ -621,27 +888,41 @@ class Handler {
   bool scalar(Kind kind, std::string_view text, std::size_t start) {
     Frame* f = top_;
     if (f == nullptr) {
-      reject(ErrorCode::not_an_object, start, std::string("the body must be a JSON object, got ") + kind_name(kind));
+      const Value v{kind, text, start};
+      if (!model_error_) {
+        model_error_ = make_error(ErrorCode::not_an_object, start_of(v),
+                                  std::string("the body must be a JSON object, got ") + kind_name(kind));
+      }
       return true;
     }
     // After a model-level error values are still stored; the event is discarded anyway.
     const Field field = f->field;
     if (field == Field::raw) {
-      write_raw_scalar(kind, text);
+      write_scalar(writer_, kind, text);
+    } else if (field == Field::extra) {
+      ExtraField& extra = alert().extra_fields.emplace_back();
+      extra.key = std::string(f->key);
+      StringOut os{&extra.raw_json};
+      RawWriter w(os);
+      write_scalar(w, kind, text);
     } else if (field != Field::unknown) {
-      apply_scalar(*f, field, Value{kind, text, start});  // false: recorded by reject()
+      const Value v{kind, text, start};
+      const std::size_t mismatches = mismatches_.size();
+      apply_scalar(*f, field, v);  // false: recorded by reject()
+      if (depth_ == 1 && mismatches_.size() != mismatches) capture_scalar(v);
     }
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
   }
 
-  void write_raw_scalar(Kind kind, std::string_view text) {
+  static void write_scalar(RawWriter& w, Kind kind, std::string_view text) {
     switch (kind) {
-      case Kind::null: writer_.null_value(); break;
-      case Kind::boolean: writer_.bool_value(text.size() == 4); break;
-      case Kind::number: writer_.raw_value(text.data(), text.size()); break;
-      case Kind::string: writer_.string_value(text.data(), text.size()); break;
+      case Kind::null: w.Null(); break;
+      case Kind::boolean: w.Bool(text.size() == 4); break;
+      // Writer::RawNumber quotes its text in RapidJSON 1.1.0: write the number as a raw value.
+      case Kind::number: w.RawValue(text.data(), text.size(), rapidjson::kNumberType); break;
+      case Kind::string: w.String(text.data(), static_cast<SizeType>(text.size())); break;
       default: break;
     }
   }
@@ -672,6 +953,18 @@ class Handler {
     return v.kind == Kind::null || wrong_type(v, "string");
   }
 
+  /// severity: a JSON integer 1..5.
+  bool set_severity(const Value& v) {
+    if (v.kind == Kind::null) return true;
+    if (v.kind != Kind::number) return wrong_type(v, "integer 1..5");
+    if (v.text.size() == 1 && v.text[0] >= '1' && v.text[0] <= '5') {
+      alert().severity = v.text[0] - '0';
+      return true;
+    }
+    return reject(ErrorCode::number_out_of_range, start_of(v),
+                  "severity must be an integer from 1 to 5, got " + std::string(v.text.substr(0, 40)));
+  }
+
   /// Reads an id (JSON integer or digit string, 1..2^63-1) into `out`; null leaves it alone.
   bool read_id(const Value& v, std::int64_t& out, bool& present) {
     present = false;
@@ -694,19 +987,19 @@ class Handler {
     }
     if (v.kind == Kind::number) {
       if (t.find_first_of(".eE") != std::string_view::npos) {
-        return reject(ErrorCode::number_out_of_range, v.start, "expected an integer id, got " + std::string(t.substr(0, 40)));
+        return reject(ErrorCode::number_out_of_range, start_of(v), "expected an integer id, got " + std::string(t.substr(0, 40)));
       }
       if (t[0] == '-') {
-        return reject(ErrorCode::number_out_of_range, v.start,
+        return reject(ErrorCode::number_out_of_range, start_of(v),
                       "id must be between 1 and 9223372036854775807, got " + std::string(t.substr(0, 40)));
       }
     } else if (v.kind == Kind::string) {
       const bool digits = !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits) {
-        return reject(ErrorCode::wrong_type, v.start, "expected integer or digit string, got string " + quoted(t));
+        return reject(ErrorCode::wrong_type, start_of(v), "expected integer or digit string, got string " + quoted(t));
       }
       if (t.size() > 1 && t[0] == '0') {
-        return reject(ErrorCode::number_out_of_range, v.start, "id digit string has a leading zero: " + quoted(t));
+        return reject(ErrorCode::number_out_of_range, start_of(v), "id digit string has a leading zero: " + quoted(t));
       }
     } else {
       return wrong_type(v, "integer or digit string");
@@ -720,7 +1013,7 @@ class Handler {
       overflow = value > kMax;
     }
     if (overflow || value == 0) {
-      return reject(ErrorCode::number_out_of_range, v.start,
+      return reject(ErrorCode::number_out_of_range, start_of(v),
                     "id must be between 1 and 9223372036854775807, got " +
                         (v.kind == Kind::string ? quoted(t) : std::string(t.substr(0, 40))));
     }
@@ -737,17 +1030,19 @@ class Handler {
     return true;
   }
 
-  /// Starts re-serializing a labels/customDetails value into raw_ (then copied at its exact size).
+  /// Starts re-serializing a container into raw_ (then copied at its exact size).
   void start_raw() {
     raw_.clear();
-    writer_.reset(&raw_);
+    out_.out = &raw_;
+    writer_.Reset(out_);
   }
 
   bool set_raw_scalar(std::optional<std::string>& out, const Value& v) {
     if (v.kind == Kind::null) return true;
-    start_raw();
-    write_raw_scalar(v.kind, v.text);
-    out.emplace(raw_);
+    std::string& raw = out.emplace();
+    StringOut os{&raw};
+    RawWriter w(os);
+    write_scalar(w, v.kind, v.text);
     return true;
   }
 
@@ -762,7 +1057,7 @@ class Handler {
         return read_id(v, alert().id, has_id_);
       case Field::event_type:
         if (v.kind == Kind::string) {
-          event_type_ = v.text;
+          event_type_.emplace(v.text);
           if (!received_type_) retype(v.text);
           return true;
         }
@@ -773,14 +1068,26 @@ class Handler {
         return wrong_type(v, "string");
       case Field::received_event_type:
         if (v.kind == Kind::string) {
-          received_type_ = v.text;
+          received_type_.emplace(v.text);
           retype(v.text);
           return true;
         }
         return v.kind == Kind::null || wrong_type(v, "string");
+      case Field::received_at:
+        // A Sumo line's receipt time; anything else is ignored (it is the line's own key).
+        if (v.kind == Kind::string) {
+          if (std::optional<UtcTime> t = parse_iso8601(v.text)) received_at_ = *t;
+        }
+        return true;
+      case Field::line_time:
+      case Field::line_dedup_id:
+      case Field::line_tta:
+      case Field::line_ttr:
+      case Field::line_mismatches:
+        return true;
       case Field::incident_key:
         if (v.kind == Kind::string) {
-          incident_key_ = v.text;
+          incident_key_.emplace(v.text);
           return true;
         }
         return v.kind == Kind::null || wrong_type(v, "string");
@@ -791,7 +1098,7 @@ class Handler {
       case Field::event_id: return set_string(alert().event_id, v);
       case Field::correlation_id: return set_string(alert().correlation_id, v);
       case Field::merge_state: return set_string(alert().merge_state, v);
-      case Field::severity: return set_opt_id(alert().severity, v);
+      case Field::severity: return set_severity(v);
       case Field::status: return set_status(alert().status, v);
       case Field::priority:
         if (v.kind == Kind::string) {
@@ -836,6 +1143,7 @@ class Handler {
         return wrong_type(v, "object");
       case Field::unknown:
       case Field::raw:
+      case Field::extra:
       case Field::count_:
         break;
     }
@@ -860,29 +1168,40 @@ class Handler {
     top_ = &f;
   }
 
+  void open_raw(bool is_array) {
+    if (is_array) {
+      writer_.StartArray();
+    } else {
+      writer_.StartObject();
+    }
+    push(Ctx::raw, is_array, Field::raw, nullptr);
+  }
+
   bool open(bool is_array, std::size_t start) {
     if (depth_ >= max_depth_) return too_deep(start);
     Frame* f = top_;
     if (f == nullptr) {
       root_start_ = start;
       if (is_array) {
-        reject(ErrorCode::not_an_object, start, "the body must be a JSON object, got array");
+        if (!model_error_) {
+          model_error_ = make_error(ErrorCode::not_an_object, start, "the body must be a JSON object, got array");
+        }
         push(Ctx::skip, true, Field::unknown, nullptr);
       } else {
         push(Ctx::root, false, Field::unknown, alert_);
       }
       return true;
     }
+    if (depth_ == 1) top_value_start_ = start;  // a top-level field's value
     const Field field = f->field;
     if (field == Field::unknown) {
       push(Ctx::skip, is_array, Field::unknown, nullptr);
     } else if (field == Field::raw) {
-      if (is_array) {
-        writer_.start_array();
-      } else {
-        writer_.start_object();
-      }
-      push(Ctx::raw, is_array, Field::raw, nullptr);
+      open_raw(is_array);
+    } else if (field == Field::extra) {
+      raw_target_ = nullptr;
+      start_raw();
+      open_raw(is_array);
     } else if (!open_typed(*f, field, is_array, start)) {
       push(Ctx::skip, is_array, Field::unknown, nullptr);  // wrong type: recorded, now just validate
     }
@@ -944,18 +1263,22 @@ class Handler {
       case Field::custom_details:
         raw_target_ = field == Field::labels ? &alert().labels_json : &alert().custom_details_json;
         start_raw();
-        if (is_array) {
-          writer_.start_array();
-        } else {
-          writer_.start_object();
-        }
-        push(Ctx::raw, is_array, Field::raw, nullptr);
+        open_raw(is_array);
         return true;
+      case Field::received_at:
+      case Field::line_time:
+      case Field::line_dedup_id:
+      case Field::line_tta:
+      case Field::line_ttr:
+      case Field::line_mismatches:
+        return false;  // a line's own key: validated, not kept
       case Field::id:
       case Field::merged_into_id:
       case Field::ref_id:
       case Field::user_id:
         return wrong_type(v, "integer or digit string");
+      case Field::severity:
+        return wrong_type(v, "integer 1..5");
       default:
         return wrong_type(v, "string");
     }
@@ -966,9 +1289,9 @@ class Handler {
     const bool was_raw = f.ctx == Ctx::raw;
     if (was_raw) {
       if (f.is_array) {
-        writer_.end_array();
+        writer_.EndArray();
       } else {
-        writer_.end_object();
+        writer_.EndObject();
       }
     }
     if (keys_.size() != f.keys_begin) {
@@ -981,7 +1304,18 @@ class Handler {
     }
     Frame& parent = *(top_ - 1);  // frames_ is contiguous
     top_ = &parent;
-    if (was_raw && parent.ctx != Ctx::raw) raw_target_->emplace(raw_);  // capture complete
+    if (was_raw && parent.ctx != Ctx::raw) {  // capture complete
+      if (raw_target_ != nullptr) {
+        raw_target_->emplace(raw_);
+      } else {
+        alert().extra_fields.push_back(ExtraField{std::string(parent.key), raw_});
+      }
+    }
+    if (depth_ == 1 && (mismatched_ & bit(parent.field)) != 0 && mismatches_.back().field == parent.field &&
+        mismatches_.back().raw_json.empty()) {
+      // A mismatched top-level container ends here ('}' or ']' is at tell()).
+      mismatches_.back().raw_json = minify(content_.substr(top_value_start_, tell() + 1 - top_value_start_));
+    }
     parent.index += parent.is_array ? 1 : 0;
     parent.in_value = false;
     return true;
@@ -990,10 +1324,15 @@ class Handler {
   std::vector<Frame>& frames_;
   std::vector<std::string_view>& keys_;
   std::vector<std::unordered_set<std::string_view>>& sets_;
+  std::string& keys_text_;
   std::string& raw_;
-  detail::CompactWriter& writer_;
+  StringOut& out_;
+  RawWriter& writer_;
+  const rapidjson::MemoryStream* stream_ = nullptr;
+  std::string_view content_;    // the body after the BOM
   std::size_t origin_;          // bytes skipped before content (BOM)
   std::size_t max_depth_;
+  bool strict_;
   Event& event_;                // filled in place (see retype)
   Alert* alert_;
   Frame* top_ = nullptr;        // frames_[depth_ - 1], or null before the root
@@ -1002,18 +1341,23 @@ class Handler {
   bool has_id_ = false;
   std::optional<std::size_t> id_null_at_;
   std::optional<std::size_t> event_type_null_at_;
-  std::optional<std::string_view> event_type_;
-  std::optional<std::string_view> received_type_;
-  std::optional<std::string_view> incident_key_;
+  std::optional<std::string> event_type_;
+  std::optional<std::string> received_type_;
+  std::optional<std::string> incident_key_;
+  std::optional<UtcTime> received_at_;
   std::optional<EventTypeInfo> type_info_;  // of the dispatching event type (see retype)
   std::size_t root_start_ = 0;
-  std::optional<std::string>* raw_target_ = nullptr;
-  Error error_;                       // JSON-level error (scan stopped)
+  std::size_t top_value_start_ = 0;         // where the current top-level field's container began
+  std::optional<std::string>* raw_target_ = nullptr;  // labels/customDetails; null: an extra field
+  std::uint64_t mismatched_ = 0;            // top-level fields with a mismatch (tolerant mode)
+  std::vector<Mismatch> mismatches_;
+  UtcTime default_received_at_;
+  Error error_;                       // JSON-level error (reader stopped)
   std::optional<Error> model_error_;  // first model-level error
 };
 
 // ------------------------------------------------------------------------------------------------
-// Tokenizer errors -> our errors
+// Reader errors -> our errors
 
 /// Describes the byte at `offset` for a message: 'x', byte 0xNN, or end of input.
 std::string describe_byte(std::string_view content, std::size_t offset) {
@@ -1039,78 +1383,89 @@ std::string syntax_hint(std::string_view content, std::size_t offset) {
   return "";
 }
 
+/// True when the bytes at `offset` are not a well-formed UTF-8 sequence (only bytes >= 0x80 can
+/// be; RapidJSON validates inside strings only, so outside them this turns its syntax error into
+/// invalid_utf8).
+bool invalid_utf8_at(std::string_view content, std::size_t offset) {
+  if (offset >= content.size()) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(content.data()) + offset;
+  return *p >= 0x80 && detail::utf8_multibyte_length(p, content.size() - offset) == 0;
+}
+
 /// True when a syntax error at `offset` is at the backslash of a `\uDC00`..`\uDFFF` escape
-/// outside any string: reported as "unexpected '\'" (as the former pre-scan did).
+/// outside any string: reported as "unexpected '\'".
 bool lone_low_escape_at(std::string_view content, std::size_t offset) {
   const auto* p = reinterpret_cast<const unsigned char*>(content.data());
   return offset + 1 < content.size() && p[offset] == '\\' && p[offset + 1] == 'u' &&
          detail::lone_low_surrogate_at(p, content.size(), offset);
 }
 
-Error scan_error(const Handler& handler, detail::json::ScanResult result, std::string_view content) {
-  const std::size_t offset = result.offset;
-  const std::string got = describe_byte(content, offset);
-  switch (result.error) {
-    case ScanError::document_empty:
-    case ScanError::value_invalid:
-    case ScanError::object_miss_name:
-    case ScanError::object_miss_colon:
-    case ScanError::object_miss_comma_or_curly:
-    case ScanError::array_miss_comma_or_bracket:
-    case ScanError::number_miss_fraction:
-    case ScanError::number_miss_exponent:
-    case ScanError::trailing_data:
-      if (lone_low_escape_at(content, offset)) return handler.make_error(ErrorCode::syntax, offset, "unexpected '\\'");
-      break;
-    default:
-      break;
+bool in_string_error(rapidjson::ParseErrorCode code) {
+  using namespace rapidjson;
+  return code == kParseErrorStringUnicodeEscapeInvalidHex || code == kParseErrorStringUnicodeSurrogateInvalid ||
+         code == kParseErrorStringEscapeInvalid || code == kParseErrorStringMissQuotationMark ||
+         code == kParseErrorStringInvalidEncoding;
+}
+
+Error reader_error(const Handler& handler, rapidjson::ParseErrorCode code, std::size_t offset,
+                   std::string_view content) {
+  using namespace rapidjson;
+  if (in_string_error(code)) {
+    if (std::optional<Error> earlier = handler.lone_low_before(offset)) return std::move(*earlier);
+  } else if (invalid_utf8_at(content, offset)) {
+    return handler.make_error(ErrorCode::invalid_utf8, offset, "invalid UTF-8 byte sequence");
+  } else if (lone_low_escape_at(content, offset)) {
+    return handler.make_error(ErrorCode::syntax, offset, "unexpected '\\'");
   }
+  const std::string got = describe_byte(content, offset);
   const auto syntax = [&](std::string message) { return handler.make_error(ErrorCode::syntax, offset, std::move(message)); };
-  switch (result.error) {
-    case ScanError::document_empty: return syntax("expected a JSON value, got " + got);
-    case ScanError::value_invalid: return syntax("invalid value: unexpected " + got + syntax_hint(content, offset));
-    case ScanError::object_miss_name:
-      return syntax("expected a string key, got " + got + syntax_hint(content, offset));
-    case ScanError::object_miss_colon:
+  switch (code) {
+    case kParseErrorDocumentEmpty:
+      // The iterative reader also says this for an invalid first value.
+      if (offset >= content.size() || content[offset] == '\0') return syntax("expected a JSON value, got " + got);
+      return syntax("invalid value: unexpected " + got + syntax_hint(content, offset));
+    case kParseErrorValueInvalid: return syntax("invalid value: unexpected " + got + syntax_hint(content, offset));
+    case kParseErrorObjectMissName: return syntax("expected a string key, got " + got + syntax_hint(content, offset));
+    case kParseErrorObjectMissColon:
       return syntax("expected ':' after the key, got " + got + syntax_hint(content, offset));
-    case ScanError::object_miss_comma_or_curly:
+    case kParseErrorObjectMissCommaOrCurlyBracket:
       return syntax("expected ',' or '}' after a member, got " + got + syntax_hint(content, offset));
-    case ScanError::array_miss_comma_or_bracket:
+    case kParseErrorArrayMissCommaOrSquareBracket:
       return syntax("expected ',' or ']' after an element, got " + got + syntax_hint(content, offset));
-    case ScanError::trailing_data: return syntax("unexpected " + got + " after the top-level object");
-    case ScanError::escape_invalid:
-      return syntax("invalid escape sequence: '\\' followed by " + describe_byte(content, offset + 1));
-    case ScanError::control_character: return syntax("unescaped control character (" + got + ") in string");
-    case ScanError::unterminated_string: return syntax("unterminated string");
-    case ScanError::unicode_escape_invalid_hex:
+    case kParseErrorStringUnicodeEscapeInvalidHex:
       return handler.make_error(ErrorCode::invalid_unicode_escape, offset, "\\u must be followed by four hex digits");
-    case ScanError::unicode_surrogate_invalid: {
+    case kParseErrorStringUnicodeSurrogateInvalid: {
       std::string message = "high surrogate escape";
       if (offset + 6 <= content.size()) message += " \\u" + std::string(content.substr(offset + 2, 4));
       message += " is not followed by a low surrogate escape";
       return handler.make_error(ErrorCode::invalid_unicode_escape, offset, std::move(message));
     }
-    case ScanError::lone_low_surrogate:
-      return handler.make_error(ErrorCode::invalid_unicode_escape, offset,
-                                "lone low surrogate \\u" + std::string(content.substr(offset + 2, 4)) +
-                                    " (not preceded by a high surrogate)");
-    case ScanError::invalid_utf8:
+    case kParseErrorStringEscapeInvalid:
+      if (offset < content.size() && static_cast<unsigned char>(content[offset]) < 0x20) {
+        return syntax("unescaped control character (" + got + ") in string");
+      }
+      return syntax("invalid escape sequence: '\\' followed by " + describe_byte(content, offset + 1));
+    case kParseErrorStringMissQuotationMark:
+      if (offset < content.size()) return syntax("unescaped control character (" + got + ") in string");
+      return syntax("unterminated string");
+    case kParseErrorStringInvalidEncoding:
       return handler.make_error(ErrorCode::invalid_utf8, offset, "invalid UTF-8 byte sequence");
-    case ScanError::number_too_big:
+    case kParseErrorNumberTooBig:
       return handler.make_error(ErrorCode::number_out_of_range, offset, "number too large to represent");
-    case ScanError::number_miss_fraction: return syntax("expected a digit after the decimal point, got " + got);
-    case ScanError::number_miss_exponent: return syntax("expected a digit in the exponent, got " + got);
-    case ScanError::none:
-    case ScanError::handler:
-      break;
+    case kParseErrorNumberMissFraction: return syntax("expected a digit after the decimal point, got " + got);
+    case kParseErrorNumberMissExponent: return syntax("expected a digit in the exponent, got " + got);
+    default: return syntax("invalid JSON at " + got);
   }
-  return syntax("invalid JSON at " + got);
+}
+
+/// `t` cut to whole milliseconds (what a Sumo line carries).
+UtcTime to_millis(UtcTime t) {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(t);
 }
 
 /// Parses `body` into `event` (which holds a default-constructed Event on entry); the error, if any.
 std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options) {
-  // Bodies near 4 GiB are too large whatever the option (kept from the RapidJSON days: offsets
-  // and counts in the frames are 32-bit).
+  // RapidJSON's string lengths are 32-bit: bodies near 4 GiB are too large whatever the option.
   constexpr std::size_t kReaderLimit = std::size_t{0xFFFFFFFFu} - 64;
   const std::size_t limit = std::min(options.max_body_bytes, kReaderLimit);
   if (body.size() > limit) {
@@ -1129,23 +1484,47 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   Scratch& s = state.scratch;
   s.keys.clear();
   s.sets.clear();
+  s.keys_text.clear();
+  s.keys_text.reserve(content.size());  // keys are never longer than the body: no reallocation
   // Keep the per-thread buffers from pinning a huge body's memory.
   struct Trim {
     Scratch& scratch_space;
     ~Trim() {
       constexpr std::size_t kKeep = std::size_t{1} << 20;
-      if (scratch_space.scan.scratch.size() > kKeep) std::vector<char>().swap(scratch_space.scan.scratch);
-      if (scratch_space.scan.stack.size() > kKeep) std::vector<std::uint8_t>().swap(scratch_space.scan.stack);
+      if (scratch_space.keys_text.capacity() > kKeep) std::string().swap(scratch_space.keys_text);
       if (scratch_space.raw.capacity() > kKeep) std::string().swap(scratch_space.raw);
       if (scratch_space.frames.size() > 1024) std::vector<Frame>().swap(scratch_space.frames);
     }
   } trim{s};
+  // The reader's stack holds the longest string read: start afresh after a big body.
+  struct TrimReader {
+    Scratch& scratch_space;
+    bool big;
+    ~TrimReader() {
+      if (big) scratch_space.reader.emplace();
+    }
+  } trim_reader{s, content.size() > (std::size_t{1} << 20)};
 
-  Handler handler(state, event, origin, options.max_depth);
-  const detail::json::ScanResult result = detail::json::scan_json(content, handler, s.scan);
-  if (result.error == ScanError::none) return handler.finish();
-  if (handler.has_error()) return handler.take_error();
-  return scan_error(handler, result, content);
+  const UtcTime received_at = to_millis(options.received_at ? *options.received_at
+                                                            : UtcTime(std::chrono::system_clock::now()));
+  Handler handler(state, event, content, origin, options, received_at);
+  rapidjson::MemoryStream stream(content.data(), content.size());
+  handler.set_stream(&stream);
+  const rapidjson::ParseResult result = s.reader->Parse<kReaderFlags>(stream, handler);
+  if (result.IsError()) {
+    if (handler.has_error()) return handler.take_error();
+    return reader_error(handler, result.Code(), result.Offset(), content);
+  }
+  // Only whitespace may follow the root object.
+  std::size_t end = stream.Tell();
+  while (end < content.size() && is_json_space(content[end])) ++end;
+  if (end < content.size()) {
+    if (invalid_utf8_at(content, end)) return handler.make_error(ErrorCode::invalid_utf8, end, "invalid UTF-8 byte sequence");
+    if (lone_low_escape_at(content, end)) return handler.make_error(ErrorCode::syntax, end, "unexpected '\\'");
+    return handler.make_error(ErrorCode::syntax, end,
+                              "unexpected " + describe_byte(content, end) + " after the top-level object");
+  }
+  return handler.finish();
 }
 
 /// The event is built in place inside the returned Expected (no copies of the Alert).

@@ -2,7 +2,7 @@
 //
 // utf8_multibyte_length() is the one definition of "well-formed UTF-8" in the library: no overlong
 // forms, no UTF-16 surrogates U+D800..U+DFFF, nothing above U+10FFFF, no truncated sequences. The
-// JSON tokenizer (json_scan.hpp) validates every non-ASCII byte of a body with it, text_util.hpp
+// parser uses it to report invalid UTF-8 outside strings (RapidJSON validates inside them), text_util.hpp
 // builds its helpers on it. lone_low_surrogate_at() recognises a `\uDC00`..`\uDFFF` escape not
 // preceded by a high surrogate escape without any context (parse.cpp uses it to word an error).
 #pragma once

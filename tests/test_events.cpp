@@ -42,13 +42,16 @@ const std::vector<Row> kExpected = {
     {"alert-responder-removed", EventKind::responder_removed, "alert-responder-removed", false, false},
     {"alert-channel-attached", EventKind::channel_attached, "alert-channel-attached", false, false},
     {"alert-channel-detached", EventKind::channel_detached, "alert-channel-detached", false, false},
+    {"alert-escalation-ended", EventKind::escalation_ended, "alert-escalation-ended", false, false},
+    {"v-alert-not-resolved", EventKind::not_resolved, "v-alert-not-resolved", false, false},
 };
 
 /// One default-constructed event of every alternative, in EventKind order.
 std::vector<Event> one_of_each() {
   return {AlertCreated{},      AlertAccepted{},    AlertRerouted{},    AlertEscalated{},
           AlertPriorityRaised{}, AlertResolved{},  AlertCommentAdded{}, ResponderAdded{},
-          ResponderRemoved{},  ChannelAttached{},  ChannelDetached{},  UnknownEvent{}};
+          ResponderRemoved{},  ChannelAttached{},  ChannelDetached{},  AlertEscalationEnded{},
+          AlertNotResolved{},  UnknownEvent{}};
 }
 
 }  // namespace
@@ -67,7 +70,7 @@ TEST_CASE("lookup_event_type knows every wire name exactly", "[events]") {
 }
 
 TEST_CASE("lookup_event_type rejects everything else", "[events]") {
-  for (const char* name : {"", "alert-escalation-ended", "v-alert-not-resolved", "alert-rejected",
+  for (const char* name : {"", "alert-escalation-end", "alert-not-resolved", "alert-snoozed", "alert-rejected",
                            "incident-rejected", "ALERT-CREATED", "Alert-Created", "alert-created ",
                            " alert-created", "alert_created", "alert-create", "alert-createdx",
                            "incident-responder-added", "incident-channel-attached", "ALERT", "RESOLVE",
@@ -95,7 +98,7 @@ TEST_CASE("event_type_table is the whole table and nothing more", "[events]") {
     CHECK(info.legacy == (info.wire_name.rfind("incident-", 0) == 0));
   }
   CHECK(wires.size() == table.size());
-  CHECK(kinds.size() == 11);
+  CHECK(kinds.size() == 13);
   CHECK(kinds.count(EventKind::unknown) == 0);
 }
 
@@ -104,7 +107,8 @@ TEST_CASE("kind_of and struct_name follow the variant", "[events]") {
   const std::vector<std::string> names = {
       "AlertCreated",  "AlertAccepted",    "AlertRerouted",     "AlertEscalated",
       "AlertPriorityRaised", "AlertResolved", "AlertCommentAdded", "ResponderAdded",
-      "ResponderRemoved", "ChannelAttached", "ChannelDetached",   "UnknownEvent"};
+      "ResponderRemoved", "ChannelAttached", "ChannelDetached",   "AlertEscalationEnded",
+      "AlertNotResolved", "UnknownEvent"};
   REQUIRE(events.size() == names.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto kind = static_cast<EventKind>(i);
@@ -145,8 +149,8 @@ TEST_CASE("canonical_event_type maps legacy and automatic names", "[events]") {
   CHECK(canonical_event_type(Event(resolved)) == "alert-auto-resolved");
 
   UnknownEvent unknown;
-  unknown.received_type = "alert-escalation-ended";
-  CHECK(canonical_event_type(Event(unknown)) == "alert-escalation-ended");
+  unknown.received_type = "alert-snoozed";
+  CHECK(canonical_event_type(Event(unknown)) == "alert-snoozed");
   unknown.received_type = "";
   CHECK(canonical_event_type(Event(unknown)).empty());
 
