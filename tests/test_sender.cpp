@@ -859,6 +859,7 @@ TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool wi
   TempDir dir("ilert-sumo-sender");
   const std::string spool_dir = dir.path() + "/spool";
   auto http = std::make_shared<ScriptedHttp>();
+  http->push(ScriptedHttp::Reply{401});  // the first request (the one batch of 200) is refused for good
   http->close_gate();
   auto sender = make_sender(make_config([&](SumoConfig& c) {
                               c.spool.dir = spool_dir;
@@ -872,7 +873,6 @@ TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool wi
   const std::uint64_t once = spool_file_bytes(spool_dir);
   CHECK(once >= 200u * (24 + 50));
   CHECK(once < 200u * (24 + 50) + 1024);  // one metadata record besides the events
-  http->push(ScriptedHttp::Reply{401});  // the one batch of 200 is refused for good
   http->open_gate();
   REQUIRE(wait_until([&] { return sender->stats().spool_backlog == 200; }, 10s));
   CHECK(spool_file_bytes(spool_dir) == once);  // each event written once
