@@ -114,7 +114,7 @@ const std::vector<std::string> kGoodLines = {
     "10-alert-channel-attached.json: OK ChannelAttached alert-channel-attached id=8532159",
     "11-alert-channel-detached.json: OK ChannelDetached alert-channel-detached id=8532159",
     "12-incident-created.json: OK AlertCreated incident-created id=2187734",
-    "13-alert-escalation-ended.json: UNKNOWN alert-escalation-ended id=8532160"};
+    "13-alert-escalation-ended.json: OK AlertEscalationEnded alert-escalation-ended id=8532160"};
 
 std::string join_args(const std::vector<std::string>& args) {
   std::string s;
@@ -180,21 +180,69 @@ TEST_CASE("ilert-parse: the auto-resolved example line and id forms", "[cli]") {
   CHECK(r.status == 0);
 }
 
-TEST_CASE("ilert-parse --json prints the Sumo line of each success", "[cli]") {
+// The line without its `"receivedAt":"...",` member and `time` value (the moment ilert-parse read
+// the file; `time` is that moment for a body without `timestamp`).
+std::string without_received_at(const std::string& line) {
+  std::string out = line;
+  const std::size_t at = out.find(",\"receivedAt\":\"");
+  if (at != std::string::npos) {
+    const std::size_t end = out.find('"', at + 15);
+    if (end != std::string::npos) out = out.substr(0, at) + out.substr(end + 1);
+  }
+  if (out.rfind("{\"time\":\"", 0) == 0) {
+    const std::size_t end = out.find('"', 9);
+    if (end != std::string::npos) out = "{\"time\":\"" + out.substr(end);
+  }
+  return out;
+}
+
+TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on stdout", "[cli]") {
   std::vector<std::string> want;
   for (const auto& name : kGoodSamples) {
     auto e = parse_event(test::read_file(samples_dir() + "/" + name));
     REQUIRE(e);
-    want.push_back(to_sumo_line(*e));  // every sample has a timestamp: the line is deterministic
+    // Every sample has a timestamp: the line is deterministic but for receivedAt.
+    want.push_back(without_received_at(to_sumo_line(*e)));
   }
   const Run r = run(samples_dir(), "--json " + join_args(kGoodSamples));
-  CHECK(r.lines == want);
+  REQUIRE(r.lines.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    CHECK(r.lines[i].find(",\"receivedAt\":\"") != std::string::npos);
+    CHECK(without_received_at(r.lines[i]) == want[i]);
+  }
   CHECK(r.status == 0);
 
-  const Run bad = run(samples_dir(), "--json 14-malformed-truncated.json");
+  // Errors go to stderr, so stdout stays a stream of lines (`| jq` works).
+  const Run bad = run(samples_dir(), "--json 01-alert-created.json 14-malformed-truncated.json");
   REQUIRE(bad.lines.size() == 1);
-  CHECK(bad.lines[0].rfind("14-malformed-truncated.json: ERROR syntax at ", 0) == 0);
+  CHECK(bad.lines[0].rfind("{\"time\":", 0) == 0);
+  CHECK(bad.err.rfind("14-malformed-truncated.json: ERROR syntax at ", 0) == 0);
   CHECK(bad.status == 1);
+}
+
+TEST_CASE("ilert-parse: mismatches on the OK line, --strict, and the line cap", "[cli]") {
+  TempDir dir;
+  dir.write("drift.json", R"({"id":"5","eventType":"alert-comment-added","severity":"high","comment":{"content":"x"}})");
+  const Run r = run(dir.path.string(), "drift.json");
+  CHECK(r.lines == std::vector<std::string>{"drift.json: OK AlertCommentAdded alert-comment-added id=5 mismatches=comment,severity"});
+  CHECK(r.status == 0);
+  const Run strict = run(dir.path.string(), "--strict drift.json");
+  REQUIRE(strict.lines.size() == 1);
+  CHECK(strict.lines[0].rfind("drift.json: ERROR wrong_type at severity", 0) == 0);
+  CHECK(strict.status == 1);
+  // A 200 KB details field: the --json line obeys the cap and still parses.
+  dir.write("big.json", R"({"id":"6","eventType":"alert-created","details":")" + std::string(200000, 'd') + "\"}");
+  const Run capped = run(dir.path.string(), "--json --max-line-bytes 8192 big.json");
+  REQUIRE(capped.lines.size() == 1);
+  CHECK(capped.lines[0].size() <= 8192);
+  CHECK(parse_event(capped.lines[0]).has_value());
+  const Run defaulted = run(dir.path.string(), "--json big.json");
+  REQUIRE(defaulted.lines.size() == 1);
+  CHECK(defaulted.lines[0].size() <= kDefaultMaxLineBytes);
+  CHECK(defaulted.lines[0].size() > 8192);
+  // Bad caps are usage errors.
+  CHECK(run(dir.path.string(), "--max-line-bytes 100 big.json").status == 2);
+  CHECK(run(dir.path.string(), "--max-line-bytes x big.json").status == 2);
 }
 
 TEST_CASE("ilert-parse: unreadable inputs are io errors, exit 1", "[cli]") {
@@ -248,7 +296,7 @@ TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[cli]") {
 
   const Run help = run(samples_dir(), "--help");
   CHECK(help.status == 0);
-  CHECK(help.out.rfind("usage: ilert-parse [--json] [FILE...]", 0) == 0);
+  CHECK(help.out.rfind("usage: ilert-parse [--json] [--strict] [--max-line-bytes N] [FILE...]", 0) == 0);
 
   // `--` ends the options: a file named like an option.
   TempDir dir;

@@ -1,16 +1,21 @@
-// examples/ilert-parse/main.cpp: `ilert-parse [--json] [FILE...]`, the library's main example.
+// examples/ilert-parse/main.cpp: `ilert-parse [--json] [--strict] [--max-line-bytes N] [FILE...]`,
+// the library's main example.
 //
 // Parses iLert webhook bodies (files, or standard input when no file or `-` is given) with
 // ilert_sumo::parse_event and prints one line per payload on stdout:
-//   PATH: OK <StructName> <eventType-as-received> id=<id>
-//   PATH: UNKNOWN <eventType-as-received> id=<id>
+//   PATH: OK <StructName> <eventType-as-received> id=<id> [mismatches=<field>,...]
+//   PATH: UNKNOWN <eventType-as-received> id=<id> [mismatches=<field>,...]
 //   PATH: ERROR <code> at <json-path> (byte <offset>): <message>
 //   PATH: ERROR io: <reason>                      (file cannot be read)
-// With --json a success prints the event's Sumo line (to_sumo_line) instead. Exit status: 0 when
-// every payload parsed (UNKNOWN counts as parsed), 1 when any failed, 2 for a usage error.
+// With --json stdout carries exactly the Sumo line of each parsed payload (to_sumo_line, capped at
+// --max-line-bytes like the sender's lines) and nothing else, so `| jq` works; ERROR lines go to
+// stderr. The receipt time of each payload is the moment it was read. Exit status: 0 when every
+// payload parsed (UNKNOWN counts as parsed), 1 when any failed, 2 for a usage error.
 // Uses only the public API of ilert_sumo.
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -26,18 +31,23 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ilert-parse [--json] [FILE...]\n"
+    "usage: ilert-parse [--json] [--strict] [--max-line-bytes N] [FILE...]\n"
     "\n"
     "Parses iLert webhook bodies and prints one line per payload:\n"
-    "  PATH: OK <StructName> <eventType> id=<id>\n"
-    "  PATH: UNKNOWN <eventType> id=<id>\n"
+    "  PATH: OK <StructName> <eventType> id=<id> [mismatches=<field>,...]\n"
+    "  PATH: UNKNOWN <eventType> id=<id> [mismatches=<field>,...]\n"
     "  PATH: ERROR <code> at <json-path> (byte <offset>): <message>\n"
     "Reads standard input (PATH '-') when no FILE is given or FILE is '-'.\n"
     "An eventType that is empty or holds spaces, quotes or control characters is printed as a\n"
     "JSON-escaped string in double quotes.\n"
     "\n"
     "options:\n"
-    "  --json     print the Sumo Logic line of each parsed payload instead of the OK line\n"
+    "  --json     print exactly the Sumo Logic line of each parsed payload on stdout (ERROR\n"
+    "             lines go to stderr)\n"
+    "  --strict   reject known fields with the wrong JSON type (default: keep them, listed as\n"
+    "             mismatches)\n"
+    "  --max-line-bytes N\n"
+    "             cap for --json lines (default 65536, at least 4096), as the sender applies\n"
     "  -h, --help show this help\n"
     "  --         treat every following argument as a FILE\n"
     "\n"
@@ -144,40 +154,86 @@ void print_line(const std::string& line) {
   std::fputc('\n', stdout);
 }
 
+void print_error_line(const std::string& line, bool json) {
+  if (!json) {
+    print_line(line);
+    return;
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
 // Parses one payload and prints its line; true when it parsed.
-bool report(const std::string& label, const std::string& body, bool json, const ilert_sumo::ParseOptions& options) {
+bool report(const std::string& label, const std::string& body, bool json, ilert_sumo::ParseOptions options,
+            const ilert_sumo::LineOptions& line_options) {
+  options.received_at = ilert_sumo::UtcTime(std::chrono::system_clock::now());
   auto result = ilert_sumo::parse_event(body, options);
   if (!result) {
-    print_line(label + ": ERROR " + without_controls(result.error().to_string()));
+    print_error_line(label + ": ERROR " + without_controls(result.error().to_string()), json);
     return false;
   }
   const ilert_sumo::Event& event = *result;
   if (json) {
-    print_line(ilert_sumo::to_sumo_line(event));
+    print_line(ilert_sumo::to_sumo_line(event, line_options));
     return true;
   }
   const ilert_sumo::EventBase& base = ilert_sumo::base_of(event);
   const std::string id = "id=" + std::to_string(base.alert.id);
   const std::string type = event_type_token(base.received_type);
+  std::string mismatches;
+  for (const ilert_sumo::TypeMismatch& m : base.alert.type_mismatches) {
+    mismatches += mismatches.empty() ? " mismatches=" : ",";
+    mismatches += without_controls(m.field);
+  }
   if (std::holds_alternative<ilert_sumo::UnknownEvent>(event)) {
-    print_line(label + ": UNKNOWN " + type + " " + id);
+    print_line(label + ": UNKNOWN " + type + " " + id + mismatches);
   } else {
-    print_line(label + ": OK " + std::string(ilert_sumo::struct_name(event)) + " " + type + " " + id);
+    print_line(label + ": OK " + std::string(ilert_sumo::struct_name(event)) + " " + type + " " + id + mismatches);
   }
   return true;
 }
 
 }  // namespace
 
+// A decimal size in [lo, hi], or nullopt.
+std::optional<std::size_t> parse_size(const std::string& text, std::size_t lo, std::size_t hi) {
+  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const unsigned long long v = std::stoull(text);
+  if (v < lo || v > hi) return std::nullopt;
+  return static_cast<std::size_t>(v);
+}
+
 int main(int argc, char** argv) {
   bool json = false;
   bool options_done = false;
+  ilert_sumo::ParseOptions options;
+  ilert_sumo::LineOptions line_options;
   std::vector<std::string> inputs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (!options_done && arg.size() > 1 && arg[0] == '-') {
       if (arg == "--json") {
         json = true;
+      } else if (arg == "--strict") {
+        options.strict_types = true;
+      } else if (arg == "--max-line-bytes" || arg.rfind("--max-line-bytes=", 0) == 0) {
+        std::string value;
+        if (arg == "--max-line-bytes") {
+          if (i + 1 >= argc) {
+            std::fprintf(stderr, "ilert-parse: --max-line-bytes needs a value\n%s", kUsage);
+            return 2;
+          }
+          value = argv[++i];
+        } else {
+          value = arg.substr(std::strlen("--max-line-bytes="));
+        }
+        const std::optional<std::size_t> cap = parse_size(value, ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30);
+        if (!cap) {
+          std::fprintf(stderr, "ilert-parse: --max-line-bytes must be a number from %zu to %zu, got '%s'\n",
+                       ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30, without_controls(value).c_str());
+          return 2;
+        }
+        line_options.max_line_bytes = *cap;
       } else if (arg == "--help" || arg == "-h") {
         std::fputs(kUsage, stdout);
         return 0;
@@ -193,7 +249,6 @@ int main(int argc, char** argv) {
   }
   if (inputs.empty()) inputs.emplace_back("-");
 
-  const ilert_sumo::ParseOptions options;
   bool all_ok = true;
   for (const std::string& input : inputs) {
     const std::string label = without_controls(input);
@@ -210,11 +265,11 @@ int main(int argc, char** argv) {
       }
     }
     if (!read.ok) {
-      print_line(label + ": ERROR io: " + read.error);
+      print_error_line(label + ": ERROR io: " + read.error, json);
       all_ok = false;
       continue;
     }
-    if (!report(label, read.body, json, options)) all_ok = false;
+    if (!report(label, read.body, json, options, line_options)) all_ok = false;
   }
   if (std::fflush(stdout) != 0) return 1;
   return all_ok ? 0 : 1;
