@@ -23,31 +23,14 @@
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"
+#include "support/line_json.hpp"
 
 using namespace ilert_sumo;
+using ilert_sumo::test::keys_of;
+using ilert_sumo::test::parse_json;
+using ilert_sumo::test::str;
 
 namespace {
-
-rapidjson::Document parse_json(const std::string& line) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
-  INFO("line: " << line.substr(0, 300));
-  INFO("offset " << d.GetErrorOffset() << ": " << rapidjson::GetParseError_En(d.GetParseError()));
-  REQUIRE_FALSE(d.HasParseError());
-  REQUIRE(d.IsObject());
-  return d;
-}
-
-std::string str(const rapidjson::Value& v) {
-  REQUIRE(v.IsString());
-  return std::string(v.GetString(), v.GetStringLength());
-}
-
-std::vector<std::string> keys_of(const rapidjson::Value& obj) {
-  std::vector<std::string> keys;
-  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) keys.push_back(str(it->name));
-  return keys;
-}
 
 UtcTime utc_ms(std::int64_t epoch_ms) { return UtcTime(std::chrono::milliseconds(epoch_ms)); }
 
