@@ -85,6 +85,7 @@
 #include <rapidjson/writer.h>
 
 #include "ilert_sumo/parse.hpp"
+#include "text_util.hpp"
 #include "utf8.hpp"
 
 namespace ilert_sumo {
@@ -291,32 +292,14 @@ Tagged<Priority> make_priority(std::string_view s) {
 
 bool is_json_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/// `text` for a message: quoted, escaped, cut to about 40 bytes (on a UTF-8 boundary).
+/// `text` for a message: a JSON string (the library's one escaper), cut to about 40 bytes on a
+/// UTF-8 boundary, then "...".
 std::string quoted(std::string_view text) {
   constexpr std::size_t kMax = 40;
-  std::size_t n = text.size();
-  bool cut = false;
-  if (n > kMax) {
-    n = kMax;
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-    cut = true;
-  }
-  std::string out = "\"";
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += cut ? "\"..." : "\"";
+  const bool cut = text.size() > kMax;
+  std::string out;
+  detail::append_json_string(out, cut ? text.substr(0, detail::utf8_cut(text, kMax)) : text);
+  if (cut) out += "...";
   return out;
 }
 
@@ -370,14 +353,9 @@ const char* root_name(Field f) noexcept {
   }
 }
 
-/// RapidJSON output stream appending to a std::string.
-struct StringOut {
-  using Ch = char;
-  std::string* out = nullptr;
-  void Put(char c) { out->push_back(c); }
-  void Flush() {}
-};
-using RawWriter = rapidjson::Writer<StringOut>;
+/// The library's one JSON writer set-up (text_util.hpp).
+using RawWriter = detail::JsonWriter;
+using detail::JsonSink;
 
 // Strict RFC 8259 (no relaxed flags), UTF-8 validated, numbers as text, no recursion, stop after
 // the root value (trailing data is checked here).
@@ -415,7 +393,7 @@ struct Scratch {
 /// What the handler keeps between calls on one thread.
 struct ThreadState {
   Scratch scratch;
-  StringOut out;
+  std::optional<JsonSink> out;  // bound to Scratch::raw while a value is re-serialized
   RawWriter writer;
 };
 
@@ -490,15 +468,18 @@ struct MinifySink : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, MinifySink> 
 std::string minify(std::string_view json) {
   std::string out;
   out.reserve(json.size());
-  StringOut os{&out};
-  RawWriter writer(os);
-  MinifySink sink{writer};
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream in(json.data(), json.size());
-  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag |
-                              rapidjson::kParseIterativeFlag;
-  if (reader.Parse<kFlags>(in, sink).IsError()) return std::string(json);  // cannot happen
-  return out;
+  bool ok = false;
+  {
+    JsonSink os(out);
+    RawWriter writer(os);
+    MinifySink sink{writer};
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream in(json.data(), json.size());
+    constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag |
+                                rapidjson::kParseIterativeFlag;
+    ok = !reader.Parse<kFlags>(in, sink).IsError();
+  }
+  return ok ? out : std::string(json);  // (always ok: the main pass validated it)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -796,8 +777,7 @@ class Handler {
 
   /// Captures the raw JSON of a top-level scalar that was just marked as a mismatch.
   void capture_scalar(const Value& v) {
-    std::string& raw = mismatches_.back().raw_json;
-    StringOut os{&raw};
+    JsonSink os(mismatches_.back().raw_json);
     RawWriter w(os);
     write_scalar(w, v.kind, v.text);
   }
@@ -902,7 +882,7 @@ class Handler {
     } else if (field == Field::extra) {
       ExtraField& extra = alert().extra_fields.emplace_back();
       extra.key = std::string(f->key);
-      StringOut os{&extra.raw_json};
+      JsonSink os(extra.raw_json);
       RawWriter w(os);
       write_scalar(w, kind, text);
     } else if (field != Field::unknown) {
@@ -1032,15 +1012,15 @@ class Handler {
 
   /// Starts re-serializing a container into raw_ (then copied at its exact size).
   void start_raw() {
+    out_.reset();  // (its destructor trims raw_ to what it wrote: clear after)
     raw_.clear();
-    out_.out = &raw_;
-    writer_.Reset(out_);
+    out_.emplace(raw_);
+    writer_.Reset(*out_);
   }
 
   bool set_raw_scalar(std::optional<std::string>& out, const Value& v) {
     if (v.kind == Kind::null) return true;
-    std::string& raw = out.emplace();
-    StringOut os{&raw};
+    JsonSink os(out.emplace());
     RawWriter w(os);
     write_scalar(w, v.kind, v.text);
     return true;
@@ -1305,6 +1285,7 @@ class Handler {
     Frame& parent = *(top_ - 1);  // frames_ is contiguous
     top_ = &parent;
     if (was_raw && parent.ctx != Ctx::raw) {  // capture complete
+      out_->finish();
       if (raw_target_ != nullptr) {
         raw_target_->emplace(raw_);
       } else {
@@ -1326,7 +1307,7 @@ class Handler {
   std::vector<std::unordered_set<std::string_view>>& sets_;
   std::string& keys_text_;
   std::string& raw_;
-  StringOut& out_;
+  std::optional<JsonSink>& out_;
   RawWriter& writer_;
   const rapidjson::MemoryStream* stream_ = nullptr;
   std::string_view content_;    // the body after the BOM
@@ -1481,6 +1462,7 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   }
 
   ThreadState& state = thread_state();
+  state.out.reset();  // a capture cut short by an error in the previous call
   Scratch& s = state.scratch;
   s.keys.clear();
   s.sets.clear();
