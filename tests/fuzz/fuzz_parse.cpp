@@ -45,7 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   big.max_body_bytes = 1u << 30;
   auto back = ilert_sumo::parse_event(line, big);
   if (!back) fail("the Sumo line does not parse", back.error().to_string() + "\n" + line);
-  if (!(*back == event)) fail("round trip changed the event", line);
+  // A line cut to the cap (ilertSumoTruncated) is not the whole event any more.
+  const bool cut = line.find("\"ilertSumoTruncated\":") != std::string::npos;
+  if (!cut && !(*back == event)) fail("round trip changed the event", line);
   const ilert_sumo::Alert& alert = ilert_sumo::base_of(event).alert;
   if (!alert.event_id || alert.event_id->empty()) {
     const std::string tail = ",\"dedupId\":\"" + ilert_sumo::dedup_id(event) + "\"}";
@@ -53,6 +55,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("dedupId in the line differs from dedup_id()", line);
     }
   }
-  if (ilert_sumo::to_sumo_line(*back).substr(34) != line.substr(34)) fail("line not stable after a round trip", line);
+  if (!cut && ilert_sumo::to_sumo_line(*back) != line) fail("line not stable after a round trip", line);
   return 0;
 }
