@@ -94,7 +94,7 @@ stop_process() {
 # ---------------------------------------------------------------------------------------------
 step "1/6 Build dependencies (Debian packages)"
 PACKAGES=(cmake g++ ninja-build pkg-config libcurl4-openssl-dev rapidjson-dev catch2 zlib1g-dev
-          libdeflate-dev libzstd-dev libcpp-httplib-dev curl)
+          libdeflate-dev libzstd-dev libcpp-httplib-dev libmicrohttpd-dev make ca-certificates curl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
