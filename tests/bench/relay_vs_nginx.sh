@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# tests/bench/relay_vs_nginx.sh: ilert-sumo-relay against a bare libmicrohttpd server and nginx,
+# all answering 202 to the same POST, measured in one run on this machine (issue 12, point 7).
+#
+# Starts, all on 127.0.0.1:
+#   * sumo-emulator (decodes and counts every request; the relay delivers to it during the runs),
+#   * ilert-sumo-relay (RELAY_ARGS, default --access-log off; no spool, no auth, gzip to the emulator),
+#   * bench_bare_mhd (libmicrohttpd with the relay's server setup, reads the body, answers 202),
+#   * nginx (a config written into a temp dir: `return 202 '<the relay's answer>';`, access log off,
+#     worker_processes auto, run in the foreground as this user; nothing outside the temp dir),
+# then runs wrk (tests/bench/post_webhook.lua: one real webhook body, POST, Content-Type set) with
+# WRK_THREADS threads and CONNECTIONS connections for DURATION against each, ROUNDS times,
+# interleaved (relay, bare, nginx, relay, ...), after a WARMUP run against each. Prints one row per
+# run (requests/s, p50/p99 latency, load averages before the run), the medians, the relay/nginx
+# and relay/bare ratios, the servers' CPU time per request (from /proc, which load does not
+# inflate), the processes' peak RSS (VmHWM), and checks that every webhook the relay accepted
+# reached the emulator. Everything (wrk included) shares this machine's cores.
+#
+# usage: tests/bench/relay_vs_nginx.sh [BUILD_DIR]   (default: build; needs the targets
+#        ilert-sumo-relay sumo-emulator bench_bare_mhd, a Release build)
+# env:   DURATION=15s CONNECTIONS=16 WRK_THREADS=2 ROUNDS=3 WARMUP=3s RELAY_THREADS=4
+#        RELAY_ARGS="--access-log off" WEBHOOK_BODY_FILE=examples/samples/01-alert-created.json
+#        NGINX=/usr/sbin/nginx
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${1:-$ROOT/build}"
+DURATION="${DURATION:-15s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+WRK_THREADS="${WRK_THREADS:-2}"
+ROUNDS="${ROUNDS:-3}"
+WARMUP="${WARMUP:-3s}"
+RELAY_THREADS="${RELAY_THREADS:-4}"
+RELAY_ARGS="${RELAY_ARGS:---access-log off}"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+export WEBHOOK_BODY_FILE="${WEBHOOK_BODY_FILE:-$ROOT/examples/samples/01-alert-created.json}"
+LUA="$ROOT/tests/bench/post_webhook.lua"
+ANSWER='{"status":"accepted","eventType":"alert-created","alertId":"8532156"}'
+
+die() { echo "relay_vs_nginx: $*" >&2; exit 2; }
+command -v wrk >/dev/null || die "wrk is not installed"
+command -v curl >/dev/null || die "curl is not installed"
+[[ -x "$NGINX" ]] || die "nginx not found at $NGINX (Debian: nginx-light)"
+RELAY_BIN="$BUILD_DIR/bin/ilert-sumo-relay"
+EMU_BIN="$BUILD_DIR/bin/sumo-emulator"
+BARE_BIN="$BUILD_DIR/bin/bench_bare_mhd"
+for b in "$RELAY_BIN" "$EMU_BIN" "$BARE_BIN"; do
+  [[ -x "$b" ]] || die "missing $b (cmake --build $BUILD_DIR --target ilert-sumo-relay sumo-emulator bench_bare_mhd)"
+done
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/relay-vs-nginx.XXXXXX")"
+PIDS=()
+stop_pid() {  # SIGTERM, wait up to 10 s, then SIGKILL; only our own children
+  local pid="$1"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The port from a program's first stdout line `listening on HOST:PORT` (at most 20 s).
+wait_for_port() {
+  for _ in $(seq 400); do
+    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '^listening on '; then
+      head -n 1 "$1" | sed 's/.*://'
+      return 0
+    fi
+    sleep 0.05
+  done
+  die "$2 did not start: $(cat "${1%.out}.err" 2>/dev/null | tail -n 5)"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+cpu_ticks() {  # utime + stime of the given pids, in clock ticks
+  local total=0 pid t
+  for pid in "$@"; do
+    t="$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+    total=$(( total + t ))
+  done
+  echo "$total"
+}
+server_pids() {  # the processes that serve a target (for the relay: the emulator it delivers to, too)
+  case "$1" in
+    relay) echo "$RELAY_PID $EMU_PID" ;;
+    bare) echo "$BARE_PID" ;;
+    nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
+  esac
+}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print 0} else if (NR % 2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
+field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" "$2" | head -n 1; }
+metric() { grep -E "^$1 " "$TMP/metrics.txt" | awk '{print $2}' | head -n 1; }
+
+# --- start everything ---
+"$EMU_BIN" --port 0 --threads 8 >"$TMP/emu.out" 2>"$TMP/emu.err" &
+PIDS+=($!); EMU_PID=$!
+EMU_PORT="$(wait_for_port "$TMP/emu.out" sumo-emulator)"
+
+# shellcheck disable=SC2086
+env -u ILERT_SUMO_RELAY_BASIC_AUTH -u ILERT_SUMO_RELAY_SPOOL_DIR -u ILERT_SUMO_TOKEN -u ILERT_SUMO_ENDPOINT \
+  ILERT_SUMO_URL="http://127.0.0.1:$EMU_PORT/receiver/v1/http/local-code" \
+  "$RELAY_BIN" --listen 127.0.0.1:0 --threads "$RELAY_THREADS" $RELAY_ARGS >"$TMP/relay.out" 2>"$TMP/relay.err" &
+PIDS+=($!); RELAY_PID=$!
+RELAY_PORT="$(wait_for_port "$TMP/relay.out" ilert-sumo-relay)"
+
+"$BARE_BIN" --port 0 --threads "$RELAY_THREADS" >"$TMP/bare.out" 2>"$TMP/bare.err" &
+PIDS+=($!); BARE_PID=$!
+BARE_PORT="$(wait_for_port "$TMP/bare.out" bench_bare_mhd)"
+
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes auto;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/tmp/body;
+  proxy_temp_path $TMP/nginx/tmp/proxy;
+  fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
+  uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
+  scgi_temp_path $TMP/nginx/tmp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    default_type application/json;
+    location / { return 202 '$ANSWER'; }
+  }
+}
+EOF
+"$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/logs/error.log" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx.out" 2>"$TMP/nginx.err" &
+PIDS+=($!); NGINX_PID=$!
+for _ in $(seq 400); do
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$WEBHOOK_BODY_FILE" \
+        -H 'Content-Type: application/json' "http://127.0.0.1:$NGINX_PORT/ilert" || true)" == 202 ]] && break
+  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx did not start: $(cat "$TMP/nginx.err" "$TMP/nginx/logs/error.log")"
+  sleep 0.05
+done
+
+declare -A URL=(
+  [relay]="http://127.0.0.1:$RELAY_PORT/ilert"
+  [bare]="http://127.0.0.1:$BARE_PORT/ilert"
+  [nginx]="http://127.0.0.1:$NGINX_PORT/ilert"
+)
+TARGETS=(relay bare nginx)
+for t in "${TARGETS[@]}"; do
+  code="$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$WEBHOOK_BODY_FILE" \
+          -H 'Content-Type: application/json' "${URL[$t]}")"
+  [[ "$code" == 202 ]] || die "$t answered $code to the webhook, not 202"
+done
+
+CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "machine: $(nproc) CPUs ($CPU_MODEL), $(uname -sr)"
+echo "uptime at start: $(uptime)"
+echo "wrk -t $WRK_THREADS -c $CONNECTIONS -d $DURATION -s tests/bench/post_webhook.lua URL   (body: $(basename "$WEBHOOK_BODY_FILE"), $(wc -c <"$WEBHOOK_BODY_FILE") bytes)"
+echo "relay: ilert-sumo-relay --threads $RELAY_THREADS $RELAY_ARGS (gzip to sumo-emulator); bare: bench_bare_mhd --threads $RELAY_THREADS; nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'), worker_processes auto"
+echo
+
+run_wrk() {  # target duration out
+  wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$2" --latency -s "$LUA" "${URL[$1]}" >"$3" 2>&1 || true
+  grep -q '^RESULT ' "$3" || die "wrk against $1 failed: $(cat "$3")"
+}
+
+for t in "${TARGETS[@]}"; do run_wrk "$t" "$WARMUP" "$TMP/warmup-$t.txt"; done
+RELAY_RSS_IDLE="$(rss_kb "$RELAY_PID")"
+
+printf '%-6s %-5s %10s %9s %9s %9s %7s  %s\n' round what 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors 'load avg before'
+for r in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    load="$(loadavg)"
+    out="$TMP/run-$r-$t.txt"
+    # shellcheck disable=SC2046
+    c0="$(cpu_ticks $(server_pids "$t"))"; r0="$(cpu_ticks "$RELAY_PID")"
+    run_wrk "$t" "$DURATION" "$out"
+    # shellcheck disable=SC2046
+    c1="$(cpu_ticks $(server_pids "$t"))"; r1="$(cpu_ticks "$RELAY_PID")"
+    echo $(( c1 - c0 )) >>"$TMP/cpu-$t"
+    [[ "$t" == relay ]] && echo $(( r1 - r0 )) >>"$TMP/cpu-relayonly"
+    rps="$(field rps "$out")"
+    errs=$(( $(field status_errors "$out") + $(field connect_errors "$out") + $(field read_errors "$out") + $(field write_errors "$out") + $(field timeouts "$out") ))
+    echo "$rps" >>"$TMP/rps-$t"
+    echo "$(field p99_us "$out")" >>"$TMP/p99-$t"
+    echo "$(field requests "$out")" >>"$TMP/requests-$t"
+    printf '%-6s %-5s %10.0f %9.3f %9.3f %9.1f %7d  %s\n' "$r" "$t" "$rps" \
+      "$(awk -v v="$(field p50_us "$out")" 'BEGIN{print v/1000}')" \
+      "$(awk -v v="$(field p99_us "$out")" 'BEGIN{print v/1000}')" \
+      "$(awk -v v="$(field max_us "$out")" 'BEGIN{print v/1000}')" "$errs" "$load"
+  done
+done
+echo "uptime at end:   $(uptime)"
+echo
+
+RELAY_HWM="$(hwm_kb "$RELAY_PID")"
+BARE_HWM="$(hwm_kb "$BARE_PID")"
+NGINX_HWM=0
+for w in $(pgrep -P "$NGINX_PID" || true); do NGINX_HWM=$(( NGINX_HWM + $(hwm_kb "$w") )); done
+
+echo "medians over $ROUNDS runs of $DURATION each:"
+printf '%-6s %12s %12s\n' what 'req/s' 'p99 ms'
+for t in "${TARGETS[@]}"; do
+  printf '%-6s %12.0f %12.3f\n' "$t" "$(median <"$TMP/rps-$t")" "$(awk '{print $1/1000}' "$TMP/p99-$t" | median)"
+done
+rel="$(median <"$TMP/rps-relay")"; bare="$(median <"$TMP/rps-bare")"; ngx="$(median <"$TMP/rps-nginx")"
+awk -v r="$rel" -v n="$ngx" -v b="$bare" 'BEGIN { printf "relay/nginx %.2fx (goal >= 0.8x), relay/bare %.2fx, bare/nginx %.2fx\n", r/n, r/b, b/n }'
+# CPU per request: server-side CPU time (utime + stime) over all measured runs / requests served.
+TICK="$(getconf CLK_TCK)"
+cpu_us() { awk -v t="$(awk '{s+=$1} END {print s}' "$1")" -v n="$(awk '{s+=$1} END {print s}' "$2")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
+echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu-relayonly" "$TMP/requests-relay") us" \
+  "(relay + emulator $(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay") us), bare $(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare") us," \
+  "nginx workers $(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx") us"
+p99="$(awk '{print $1/1000}' "$TMP/p99-relay" | median)"
+awk -v p="$p99" 'BEGIN { printf "relay p99 (median of runs) %.3f ms (goal < 5 ms at 16 connections)\n", p }'
+echo "peak RSS (VmHWM): relay $((RELAY_HWM / 1024)) MiB (VmRSS after warm-up $((RELAY_RSS_IDLE / 1024)) MiB), bare $((BARE_HWM / 1024)) MiB, nginx workers $((NGINX_HWM / 1024)) MiB"
+
+# --- delivery: everything the relay accepted reached the emulator ---
+delivered=0; enqueued=1
+for _ in $(seq 600); do   # at most 60 s
+  curl -sS "http://127.0.0.1:$RELAY_PORT/metrics" >"$TMP/metrics.txt"
+  enqueued="$(metric ilert_sumo_sender_enqueued_total)"
+  delivered="$(metric ilert_sumo_sender_delivered_events_total)"
+  [[ "$delivered" == "$enqueued" ]] && break
+  sleep 0.1
+done
+accepted="$(metric 'ilert_sumo_relay_webhook_requests_total\{outcome="accepted",code="202"\}')"
+wrk_total="$(cat "$TMP"/requests-relay | awk '{s+=$1} END {print s}')"
+stop_pid "$RELAY_PID"
+stop_pid "$EMU_PID"
+emu_messages="$(sed -n 's/.* accepted, \([0-9]*\) message(s)$/\1/p' "$TMP/emu.err" | tail -n 1)"
+echo "relay: $accepted webhooks answered 202 (wrk counted $wrk_total in the measured runs, plus warm-up), sender enqueued $enqueued, delivered $delivered; the emulator counted ${emu_messages:-?} messages (counts include the start-up check and the warm-up)"
+if [[ "$delivered" != "$enqueued" || "${emu_messages:-0}" -lt "$accepted" ]]; then
+  echo "relay_vs_nginx: NOT everything the relay accepted reached the emulator" >&2
+  exit 1
+fi
