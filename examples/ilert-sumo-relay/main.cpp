@@ -144,6 +144,10 @@ int main(int argc, char** argv) {
                                                     if (report.error) m += ": " + report.error->to_string();
                                                     if (!report.warning.empty()) m += ": " + relay::log_safe(report.warning, 300);
                                                     log.info(m);
+                                                  },
+                                                  // Spool damage, evictions, spool-full refusals, losses.
+                                                  [&log](const ilert_sumo::Error& notice) {
+                                                    log.info("sender: " + relay::log_safe(notice.to_string(), 500));
                                                   });
   if (!sender_or) {
     std::cerr << "ilert-sumo-relay: cannot start the Sumo sender: " << sender_or.error().to_string() << "\n";
@@ -207,7 +211,16 @@ int main(int argc, char** argv) {
   const ilert_sumo::FlushResult result = sender->shutdown(remaining);
   const auto stats = sender->stats();
   log.info("shutdown: delivered " + std::to_string(result.delivered) + ", spooled " + std::to_string(result.spooled) +
-           ", still pending (lost) " + std::to_string(result.pending) + ", dropped " + std::to_string(result.dropped) +
+           ", lost at the deadline " + std::to_string(result.lost_at_deadline) + ", refused " +
+           std::to_string(stats.refused_total()) + " (queue full " + std::to_string(stats.dropped_queue_full) +
+           ", spool full " + std::to_string(stats.refused_spool_full) + ", spool error " +
+           std::to_string(stats.refused_spool_error) + ", too large " + std::to_string(stats.dropped_too_large) +
+           "), dropped after acceptance " + std::to_string(stats.lost_total()) + " (permanent error " +
+           std::to_string(stats.dropped_permanent_error) + ", budget exhausted " +
+           std::to_string(stats.dropped_budget_exhausted) + ", spool evicted " + std::to_string(stats.dropped_spool_evicted) +
+           ", spool damaged " + std::to_string(stats.dropped_spool_corrupt) + ", spool error " +
+           std::to_string(stats.dropped_spool_error) + ", at shutdown " + std::to_string(stats.dropped_at_shutdown) +
+           ", oldest " + std::to_string(stats.dropped_oldest) + ")" +
            (result.completed ? "" : " (deadline reached)") +
            "; webhooks accepted " + std::to_string(metrics.outcome_count(relay::Outcome::accepted)) + ", invalid " +
            std::to_string(metrics.outcome_count(relay::Outcome::invalid)) + "; log lines dropped " +

@@ -154,6 +154,10 @@ const std::vector<OptionSpec>& specs() {
        }},
       {"--spool-dir", "ILERT_SUMO_RELAY_SPOOL_DIR", "DIR", "write-ahead spool: a 202 means the event is on disk [off]", false,
        [](RelayOptions& o, const std::string& v) -> std::string { o.spool_dir = v; return ""; }},
+      {"--spool-max-bytes", "ILERT_SUMO_RELAY_SPOOL_MAX_BYTES", "BYTES", "spool cap; when full, new webhooks get 503 + Retry-After (nothing accepted is evicted) [1G]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_size(v, o.spool_max_bytes) && o.spool_max_bytes >= 65536 ? "" : "expected a size of at least 64k, such as 1G";
+       }},
       {"--fsync", "ILERT_SUMO_RELAY_FSYNC", "never|per_batch|interval", "when spool appends are fsync'ed [interval]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          if (v == "never") o.fsync = FsyncPolicy::never;
@@ -544,6 +548,9 @@ ilert_sumo::SumoConfig make_sumo_config(const RelayOptions& o) {
     c.spool.dir = o.spool_dir;
     c.spool.mode = ilert_sumo::SpoolMode::write_ahead;
     c.spool.fsync = o.fsync;
+    c.spool.max_bytes = o.spool_max_bytes;
+    // A small cap: smaller segments, so a delivered one frees its room soon.
+    if (c.spool.segment_bytes > c.spool.max_bytes / 4) c.spool.segment_bytes = c.spool.max_bytes / 4;
   }
   c.shutdown_timeout = o.shutdown_timeout;
   return c;

@@ -30,6 +30,8 @@ struct RelayOptions {
   std::string spool_dir;
   /// --fsync never|per_batch|interval.
   ilert_sumo::FsyncPolicy fsync = ilert_sumo::FsyncPolicy::interval;
+  /// --spool-max-bytes: the spool's cap; when full, new webhooks get 503 + Retry-After.
+  std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
   /// --category: X-Sumo-Category, may contain `{eventType}`.
   std::string category;
   /// --source-name / --source-host: X-Sumo-Name / X-Sumo-Host.

@@ -238,6 +238,10 @@ Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_
     case ilert_sumo::EnqueueStatus::dropped_spool_error:
       fail = unavailable(Outcome::unavailable, "spool_error", "the event could not be written to the spool; retry later");
       break;
+    case ilert_sumo::EnqueueStatus::refused_spool_full:
+      // The write-ahead spool is at --spool-max-bytes: refused, never paid for by evicting.
+      fail = unavailable(Outcome::unavailable, "spool_full", "the relay's spool is full; retry later");
+      break;
     case ilert_sumo::EnqueueStatus::closed:
       fail = unavailable(Outcome::unavailable, "shutting_down", "the relay is shutting down; retry later");
       break;

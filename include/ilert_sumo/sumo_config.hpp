@@ -88,7 +88,8 @@ enum class OverflowPolicy : std::uint8_t {
 
 /// SumoSender's in-memory queue.
 struct QueueOptions {
-  /// Bound on queued bytes (lines, not counting overhead).
+  /// Bound on the queue's memory: what each queued line takes (its allocation, not its size)
+  /// plus its queue entry (~64 bytes); the request in flight counts until it is done.
   std::size_t max_bytes = 64 * 1024 * 1024;
   /// What to do when full.
   OverflowPolicy overflow = OverflowPolicy::block;
@@ -107,7 +108,8 @@ enum class FsyncPolicy : std::uint8_t { never, per_batch, interval };
 
 /// Disk spool of SumoSender.
 struct SpoolOptions {
-  /// Directory (created if missing). Empty = no spool.
+  /// Directory (created 0700 if missing; refused when group/others can write it or another user
+  /// owns it). Empty = no spool.
   std::string dir;
   /// off / overflow / write_ahead.
   SpoolMode mode = SpoolMode::off;
@@ -115,7 +117,9 @@ struct SpoolOptions {
   FsyncPolicy fsync = FsyncPolicy::interval;
   /// Period for FsyncPolicy::interval.
   std::chrono::milliseconds fsync_interval{1000};
-  /// Size cap of the spool directory; oldest segments are evicted (and counted) beyond it.
+  /// Size cap of the spool directory. overflow mode: oldest segments are evicted (counted and
+  /// logged) beyond it. write_ahead mode: nothing is evicted; a new event that does not fit is
+  /// refused (EnqueueStatus::refused_spool_full).
   std::uint64_t max_bytes = 1024ull * 1024 * 1024;
   /// A segment file is closed and a new one started past this size.
   std::uint64_t segment_bytes = 8ull * 1024 * 1024;
