@@ -20,10 +20,13 @@
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"
+#include "support/line_json.hpp"
 
 using namespace ilert_sumo;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
+using ilert_sumo::test::keys_of;
+using ilert_sumo::test::str;
 
 namespace {
 
@@ -154,6 +157,24 @@ rapidjson::Document json(const std::string& line) {
   return d;
 }
 
+/// `obj[key]`, failing the test (instead of reading a missing member) when `obj` is not an object
+/// or has no such key.
+const rapidjson::Value& member(const rapidjson::Value& obj, const char* key) {
+  INFO("key " << key);
+  REQUIRE(obj.IsObject());
+  const auto it = obj.FindMember(key);
+  REQUIRE(it != obj.MemberEnd());
+  return it->value;
+}
+
+/// The `originalBytes` the line's `ilertSumoTruncated` marker records for `field`, failing the
+/// test when the marker, the field or the number is missing.
+std::uint64_t original_bytes(const rapidjson::Value& line, const char* field) {
+  const rapidjson::Value& n = member(member(member(line, "ilertSumoTruncated"), field), "originalBytes");
+  REQUIRE(n.IsUint64());
+  return n.GetUint64();
+}
+
 std::string line_of(std::size_t i, std::size_t size) {
   std::string s = "{\"n\":" + std::to_string(i) + ",\"pad\":\"";
   const std::size_t tail = 2;
@@ -234,19 +255,26 @@ TEST_CASE("an oversized pre-built line is wrapped, marked and fits", "[client]")
     REQUIRE(line.back() == '\n');
     CHECK(line.find('\n') == line.size() - 1);
     const auto d = json(line.substr(0, line.size() - 1));
-    CHECK(std::string(d["time"].GetString()) == "2024-05-01T10:00:00.000Z");
-    CHECK(std::string(d["eventType"].GetString()) == "ilert-sumo-oversized-line");
-    CHECK(std::string(d["ilertSumoTruncated"]["field"].GetString()) == "line");
-    CHECK(d["ilertSumoTruncated"]["originalBytes"].GetUint64() == original.size());
-    const std::string prefix = d["rawLinePrefix"].GetString();
-    CHECK_FALSE(prefix.empty());
-    CHECK(original.compare(0, prefix.size(), prefix) == 0);
+    // The wrapper's exact shape (docs/SUMO_LINE.md): nothing else, in this order.
+    CHECK(keys_of(d) == std::vector<std::string>{"time", "eventType", "rawLine", "ilertSumoTruncated"});
+    CHECK(str(member(d, "time")) == "2024-05-01T10:00:00.000Z");  // the line's own time
+    CHECK(str(member(d, "eventType")) == "ilert-sumo-oversized-line");
+    const rapidjson::Value& marker = member(d, "ilertSumoTruncated");
+    CHECK(keys_of(marker) == std::vector<std::string>{"rawLine"});
+    CHECK(original_bytes(d, "rawLine") == original.size());
+    const std::string prefix = str(member(d, "rawLine"));
+    CHECK(prefix.size() >= 64);  // carries a real part of the line
+    CHECK(original.compare(0, prefix.size(), prefix) == 0);  // a prefix, whole characters
   }
   // A line without a leading time gets the current time; a cap too small even for the wrapper
   // refuses the line and leaves `out` untouched.
   std::string out;
   REQUIRE(detail::append_prebuilt_line(out, std::string(500, 'z'), 300) == detail::LineFit::truncated);
-  CHECK(json(out.substr(0, out.size() - 1))["time"].GetStringLength() == 24);
+  CHECK(out.size() <= 300);
+  const auto d = json(out.substr(0, out.size() - 1));
+  CHECK(str(member(d, "time")).size() == 24);
+  CHECK(str(member(d, "eventType")) == "ilert-sumo-oversized-line");
+  CHECK(original_bytes(d, "rawLine") == 500);
   out = "keep";
   CHECK(detail::append_prebuilt_line(out, std::string(500, 'z'), 100) == detail::LineFit::too_large);
   CHECK(out == "keep");
@@ -256,45 +284,84 @@ TEST_CASE("an oversized event has its details truncated and marked", "[client]")
   std::string details;
   while (details.size() < 300000) details += "line of details caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ ";
   const Event event = created(7, details);
-  const std::string full = to_sumo_line(event);
+  const std::string full = to_sumo_line(event, LineOptions{1u << 30});
   REQUIRE(full.size() > 64 * 1024);
-  for (const std::size_t cap : {std::size_t{64 * 1024}, std::size_t{2000}, std::size_t{777}}) {
-    INFO("cap " << cap);
+  REQUIRE(to_sumo_line(event).size() <= kDefaultMaxLineBytes);  // the writer's default cap
+  // Budgets as line_budget gives them (the line plus its '\n'): the default cap, the smallest
+  // configurable cap, and batch caps below it (line_budget never exceeds batch.max_bytes).
+  for (const std::size_t budget : {kDefaultMaxLineBytes + 1, kMinMaxLineBytes + 1, std::size_t{2000}, std::size_t{777}}) {
+    INFO("budget " << budget);
     std::string out;
-    REQUIRE(detail::append_event_line(out, event, cap) == detail::LineFit::truncated);
-    CHECK(out.size() <= cap);
-    CHECK(out.size() >= cap - 8);
+    REQUIRE(detail::append_event_line(out, event, budget) == detail::LineFit::truncated);
+    CHECK(out.size() <= budget);
+    // Cut only as far as needed, not emptied (escaped characters cost the writer two bytes each,
+    // so its cut may end a few characters short of the cap).
+    CHECK(out.size() >= budget - 64);
     REQUIRE(out.back() == '\n');
     const std::string line = out.substr(0, out.size() - 1);
     CHECK(line.find('\n') == std::string::npos);
+    CHECK(line == to_sumo_line(event, LineOptions{budget - 1}));  // the writer's own cut, nothing spliced
     const auto d = json(line);
-    CHECK(std::string(d["ilertSumoTruncated"]["field"].GetString()) == "details");
-    CHECK(d["ilertSumoTruncated"]["originalBytes"].GetUint64() == details.size());
-    CHECK(std::string(d["dedupId"].GetString()) == dedup_id(event));  // still recognisable
-    const auto parsed = parse_event(line);  // the parser ignores the marker
+    // Shortened by the writer, not wrapped: the event's own line, with the marker naming details only.
+    CHECK(str(member(d, "eventType")) == "alert-created");
+    CHECK_FALSE(d.HasMember("rawLine"));
+    CHECK(str(member(d, "id")) == "7");
+    const rapidjson::Value& marker = member(d, "ilertSumoTruncated");
+    CHECK(keys_of(marker) == std::vector<std::string>{"details"});
+    CHECK(original_bytes(d, "details") == details.size());
+    // The marker sits just before dedupId, which is the uncut event's (still recognisable).
+    const auto keys = keys_of(d);
+    REQUIRE(keys.size() >= 2);
+    CHECK(keys[keys.size() - 2] == "ilertSumoTruncated");
+    CHECK(keys.back() == "dedupId");
+    CHECK(str(member(d, "dedupId")) == dedup_id(event));
+    const auto parsed = parse_event(line);  // the marker comes back as an extra field
     REQUIRE(parsed);
     const Alert& a = std::visit([](const auto& e) -> const Alert& { return e.alert; }, *parsed);
     REQUIRE(a.details);
+    CHECK_FALSE(a.details->empty());
     CHECK(a.details->size() < details.size());
-    CHECK(details.compare(0, a.details->size(), *a.details) == 0);
+    CHECK(details.compare(0, a.details->size(), *a.details) == 0);  // a prefix, whole characters
     CHECK(a.summary == std::get<AlertCreated>(event).alert.summary);
   }
   // A small event is untouched.
   std::string out;
-  CHECK(detail::append_event_line(out, created(8, "short"), 64 * 1024) == detail::LineFit::fitted);
+  CHECK(detail::append_event_line(out, created(8, "short"), kDefaultMaxLineBytes + 1) == detail::LineFit::fitted);
   CHECK(out == to_sumo_line(created(8, "short")) + "\n");
+  CHECK(out.find("ilertSumoTruncated") == std::string::npos);
 }
 
-TEST_CASE("an oversized event whose details cannot help is wrapped", "[client]") {
+TEST_CASE("an oversized event whose details cannot help is shortened by the writer, not wrapped", "[client]") {
+  // No details at all: the writer goes on down its cut order (docs/SUMO_LINE.md) to the long
+  // summary. The line stays the event's own line (never the oversized-line wrapper).
   AlertCreated e = created(9, std::nullopt);
-  e.alert.summary = std::string(10000, 's');
-  std::string out;
-  REQUIRE(detail::append_event_line(out, e, 4096) == detail::LineFit::truncated);
-  CHECK(out.size() <= 4096);
-  const auto d = json(out.substr(0, out.size() - 1));
-  CHECK(std::string(d["eventType"].GetString()) == "ilert-sumo-oversized-line");
-  CHECK(d["ilertSumoTruncated"]["originalBytes"].GetUint64() == to_sumo_line(e).size());
-  CHECK(to_sumo_line(e).rfind(d["rawLinePrefix"].GetString(), 0) == 0);
+  const std::string summary(10000, 's');
+  e.alert.summary = summary;
+  REQUIRE(to_sumo_line(e, LineOptions{1u << 30}).size() > 10000);
+  for (const std::size_t budget : {kMinMaxLineBytes + 1, std::size_t{4096}, std::size_t{8193}}) {
+    INFO("budget " << budget);
+    std::string out;
+    REQUIRE(detail::append_event_line(out, e, budget) == detail::LineFit::truncated);
+    CHECK(out.size() <= budget);
+    CHECK(out.size() >= budget - 16);  // the summary cut only as far as needed
+    REQUIRE(out.back() == '\n');
+    const std::string line = out.substr(0, out.size() - 1);
+    CHECK(line == to_sumo_line(e, LineOptions{budget - 1}));
+    const auto d = json(line);
+    CHECK(str(member(d, "eventType")) == "alert-created");
+    CHECK_FALSE(d.HasMember("rawLine"));
+    CHECK(str(member(d, "id")) == "9");
+    const rapidjson::Value& marker = member(d, "ilertSumoTruncated");
+    CHECK(keys_of(marker) == std::vector<std::string>{"summary"});
+    CHECK(original_bytes(d, "summary") == summary.size());
+    const std::string kept = str(member(d, "summary"));
+    CHECK_FALSE(kept.empty());
+    CHECK(kept.size() < summary.size());
+    CHECK(summary.compare(0, kept.size(), kept) == 0);
+    CHECK(str(member(d, "reportTime")) == "2024-05-01T10:00:00.000Z");  // short fields kept whole
+    CHECK(str(member(d, "dedupId")) == dedup_id(e));
+    CHECK(parse_event(line));
+  }
 }
 
 // =============================================================================================
@@ -405,22 +472,37 @@ TEST_CASE("SumoClient batches many lines under the limits, in order, nothing los
 
 TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in order", "[client]") {
   auto http = std::make_shared<ScriptedHttp>();
+  // batch.max_bytes below max_line_bytes: line_budget caps each line (with its '\n') at 2048.
   SumoClient client(make_config([](SumoConfig& c) { c.batch.max_bytes = 2048; }), http);
   const std::vector<Event> events = {created(1, "a"), created(2, std::string(50000, 'd')), created(3, "c")};
   const DeliverySummary s = client.send(events);
   REQUIRE(s.all_delivered());
+  CHECK(s.events_delivered == 3);
   std::vector<std::string> received;
   std::size_t truncated = 0;
+  std::size_t expected_first = 0;
   for (std::size_t r = 0; r < s.requests.size(); ++r) {
     CHECK(http->seen[r].body.size() <= 2048);
+    CHECK(s.requests[r].first_index == expected_first);  // reports in order, contiguous
+    expected_first += s.requests[r].events;
     truncated += s.requests[r].truncated_events;
     for (auto& l : split_lines(http->seen[r].body)) received.push_back(l);
   }
+  CHECK(expected_first == 3);
   CHECK(truncated == 1);
   REQUIRE(received.size() == 3);
   CHECK(received[0] == to_sumo_line(events[0]));
-  CHECK(received[1].find("\"ilertSumoTruncated\":{\"field\":\"details\",\"originalBytes\":50000}") != std::string::npos);
   CHECK(received[2] == to_sumo_line(events[2]));
+  // The oversized one keeps its place, is the writer's own cut to 2047 bytes, and is marked with
+  // the original size of its details.
+  CHECK(received[1].size() <= 2047);
+  CHECK(received[1] == to_sumo_line(events[1], LineOptions{2047}));
+  CHECK(received[1].find("\"ilertSumoTruncated\":{\"details\":{\"originalBytes\":50000}}") != std::string::npos);
+  const auto d = json(received[1]);
+  CHECK(str(member(d, "id")) == "2");
+  CHECK(str(member(d, "eventType")) == "alert-created");
+  CHECK(original_bytes(d, "details") == 50000);
+  CHECK(str(member(d, "dedupId")) == dedup_id(events[1]));
 
   // With a cap too small for any wrapper the line is reported (event_too_large), never dropped
   // silently, and its neighbours still go out in order.
