@@ -1,9 +1,9 @@
 // tests/test_integration_delivery.cpp [integration]: SumoClient through real libcurl to the local
 // Sumo emulator (tests/support/sumo_emulator.*) on loopback: every codec decodes on the server to
 // exactly the lines sent, headers arrive as configured, large inputs are cut under 1 MiB without loss
-// or duplicates, and each failure mode (429 + Retry-After, 503, 401, connection reset, a server
-// slower than the timeout, an exhausted budget, an oversized event) ends as the policy says, with no
-// secret in any error text. Waits are on conditions with deadlines, never bare sleeps.
+// or duplicates, an oversized event arrives cut to the line cap and marked, and each failure mode
+// (429 + Retry-After, 503, 401, connection reset, a server slower than the timeout, an exhausted
+// budget) ends as the policy says, with no secret in any error text. Waits are on conditions with deadlines, never bare sleeps.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,10 +16,12 @@
 
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/http_client.hpp"
+#include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"
+#include "support/line_json.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
 
@@ -28,6 +30,9 @@ using namespace ilert_sumo;
 using ilert_sumo::test::EmulatorConfig;
 using ilert_sumo::test::Fault;
 using ilert_sumo::test::SumoEmulator;
+using ilert_sumo::test::keys_of;
+using ilert_sumo::test::parse_json;
+using ilert_sumo::test::str;
 
 namespace {
 
@@ -139,6 +144,16 @@ void check_same_lines(const std::vector<std::string>& got, const std::vector<std
       return;
     }
   }
+}
+
+/// `obj[key]`, failing the test (instead of reading a missing member) when `obj` is not an object
+/// or has no such key.
+const rapidjson::Value& member(const rapidjson::Value& obj, const char* key) {
+  INFO("key " << key);
+  REQUIRE(obj.IsObject());
+  const auto it = obj.FindMember(key);
+  REQUIRE(it != obj.MemberEnd());
+  return it->value;
 }
 
 std::string encoding_name(Compression c) { return c == Compression::none ? "identity" : to_string(c); }
@@ -460,28 +475,57 @@ TEST_CASE("budget exhausted: reported as failed with the last error", "[integrat
   check_no_secret(error_texts(s));
 }
 
-TEST_CASE("an oversized event is truncated, marked, and arrives within 1 MiB", "[integration]") {
-  SumoEmulator emu;
-  emu.start(emulator_config());
-  SumoClient client(finalized(base_config(emu, Compression::gzip)));
-  std::vector<Event> events = make_events(3);
-  events.insert(events.begin() + 1, make_event(99, 2 * 1024 * 1024));
-  const auto s = client.send(events);
-  CHECK(s.all_delivered());
-  std::size_t truncated = 0;
-  for (const auto& r : s.requests) truncated += r.truncated_events;
-  CHECK(truncated == 1);
-  const auto got = emu.message_texts();
-  REQUIRE(got.size() == 4);
-  const auto expected = lines_of(events);
-  CHECK(got[0] == expected[0]);
-  CHECK(got[2] == expected[2]);
-  CHECK(got[3] == expected[3]);
-  CHECK(got[1].size() < 1024 * 1024);
-  CHECK(got[1].size() > 512 * 1024);  // truncated, not emptied
-  CHECK(got[1].find("ilertSumoTruncated") != std::string::npos);
-  CHECK(got[1].find("\"id\":\"1000099\"") != std::string::npos);
-  for (const auto& r : emu.requests()) CHECK(r.decoded_bytes <= 1024 * 1024);
+TEST_CASE("an oversized event is truncated, marked, and arrives within the line cap", "[integration]") {
+  // A 2 MiB details: the line writer cuts it to the configured cap (default 64 KiB: Sumo slices
+  // longer messages), marks it with the original size, and the event arrives whole-but-cut, in its
+  // place, through real libcurl to the emulator. A non-default cap shows the setting is honoured.
+  for (const std::size_t cap : {kDefaultMaxLineBytes, std::size_t{20000}}) {
+    INFO("max_line_bytes " << cap);
+    SumoEmulator emu;
+    emu.start(emulator_config());
+    SumoConfig cfg = base_config(emu, Compression::gzip);
+    cfg.max_line_bytes = cap;
+    SumoClient client(finalized(cfg));
+    std::vector<Event> events = make_events(3);
+    events.insert(events.begin() + 1, make_event(99, 2 * 1024 * 1024));
+    const std::string details = *std::get<AlertCreated>(events[1]).alert.details;
+    REQUIRE(details.size() > 2 * 1024 * 1024 - 4);
+    const auto s = client.send(events);
+    CHECK(s.all_delivered());
+    CHECK(s.events_delivered == 4);
+    std::size_t truncated = 0;
+    for (const auto& r : s.requests) truncated += r.truncated_events;
+    CHECK(truncated == 1);
+    const auto got = emu.message_texts();
+    REQUIRE(got.size() == 4);
+    const auto expected = lines_of(events);
+    CHECK(got[0] == expected[0]);
+    CHECK(got[2] == expected[2]);
+    CHECK(got[3] == expected[3]);
+
+    const std::string& line = got[1];
+    CHECK(line.size() <= cap);
+    CHECK(line.size() >= cap - 512);  // cut to fit, not emptied
+    CHECK(line == to_sumo_line(events[1], LineOptions{cap}));  // exactly the writer's cut arrived
+    const auto d = parse_json(line);  // whole, parseable JSON: Sumo did not slice it
+    CHECK(str(member(d, "id")) == "1000099");
+    CHECK(str(member(d, "eventType")) == "alert-created");
+    CHECK(str(member(d, "summary")) == std::get<AlertCreated>(events[1]).alert.summary);
+    const rapidjson::Value& marker = member(d, "ilertSumoTruncated");
+    CHECK(keys_of(marker) == std::vector<std::string>{"details"});  // only details had to be cut
+    const rapidjson::Value& original_bytes = member(member(marker, "details"), "originalBytes");
+    REQUIRE(original_bytes.IsUint64());
+    CHECK(original_bytes.GetUint64() == details.size());
+    const std::string kept = str(member(d, "details"));
+    CHECK(kept.size() > cap / 2);  // most of the line is the details
+    CHECK(details.compare(0, kept.size(), kept) == 0);  // a prefix, whole characters
+    CHECK(str(member(d, "dedupId")) == dedup_id(events[1]));  // the uncut event's id
+    CHECK(parse_event(line));
+    for (const auto& r : emu.requests()) {
+      CHECK(r.status == 200);
+      CHECK(r.decoded_bytes <= 1024 * 1024);
+    }
+  }
 }
 
 TEST_CASE("a 200 with a warning body is delivered and the warning kept", "[integration]") {
