@@ -506,7 +506,14 @@ TEST_CASE("relay: /metrics counts match what was sent", "[relay]") {
   auto legacy = client->Post("/ilert", webhook_body(8010, "incident-resolved"), "application/json");
   REQUIRE(legacy);
   REQUIRE(legacy->status == 202);
-  auto unknown = client->Post("/ilert", webhook_body(8011, "alert-escalation-ended"), "application/json");
+  // The two newer kinds count under their own labels; a type nobody knows still counts as "unknown".
+  auto escalation_ended = client->Post("/ilert", webhook_body(8011, "alert-escalation-ended"), "application/json");
+  REQUIRE(escalation_ended);
+  REQUIRE(escalation_ended->status == 202);
+  auto not_resolved = client->Post("/ilert", webhook_body(8012, "v-alert-not-resolved"), "application/json");
+  REQUIRE(not_resolved);
+  REQUIRE(not_resolved->status == 202);
+  auto unknown = client->Post("/ilert", webhook_body(8013, "alert-from-the-future"), "application/json");
   REQUIRE(unknown);
   REQUIRE(unknown->status == 202);
   auto invalid = client->Post("/ilert", "{\"id\": \"1\"", "application/json");
@@ -520,19 +527,20 @@ TEST_CASE("relay: /metrics counts match what was sent", "[relay]") {
   REQUIRE(unauthorized);
   REQUIRE(unauthorized->status == 401);
 
-  require_messages(emulator, 6, 20s, relay);
+  // 7 accepted + the invalid body's line.
+  require_messages(emulator, 8, 20s, relay);
   std::string page;
   REQUIRE(wait_until(
       [&] {
         auto m = client->Get("/metrics");
         if (!m || m->status != 200) return false;
         page = m->body;
-        return metric(page, "ilert_sumo_sender_delivered_events_total") == 6.0;
+        return metric(page, "ilert_sumo_sender_delivered_events_total") == 8.0;
       },
       20s));
   INFO(page);
   const std::string req = "ilert_sumo_relay_webhook_requests_total";
-  CHECK(metric(page, req + "{outcome=\"accepted\",code=\"202\"}") == 5.0);
+  CHECK(metric(page, req + "{outcome=\"accepted\",code=\"202\"}") == 7.0);
   CHECK(metric(page, req + "{outcome=\"invalid\",code=\"400\"}") == 1.0);
   CHECK(metric(page, req + "{outcome=\"unauthorized\",code=\"401\"}") == 1.0);
   CHECK(metric(page, req + "{outcome=\"too_large\",code=\"413\"}") == 1.0);
@@ -540,12 +548,40 @@ TEST_CASE("relay: /metrics counts match what was sent", "[relay]") {
   const std::string ev = "ilert_sumo_relay_events_total";
   CHECK(metric(page, ev + "{event_type=\"alert-created\"}") == 3.0);
   CHECK(metric(page, ev + "{event_type=\"alert-resolved\"}") == 1.0);
+  CHECK(metric(page, ev + "{event_type=\"alert-escalation-ended\"}") == 1.0);
+  CHECK(metric(page, ev + "{event_type=\"v-alert-not-resolved\"}") == 1.0);
   CHECK(metric(page, ev + "{event_type=\"unknown\"}") == 1.0);
   CHECK(metric(page, ev + "{event_type=\"invalid\"}") == 1.0);
-  CHECK(metric(page, "ilert_sumo_sender_enqueued_total") == 6.0);
-  CHECK(metric(page, "ilert_sumo_sender_dropped_total{reason=\"queue_full\"}") == 0.0);
-  CHECK(metric(page, "ilert_sumo_relay_webhook_duration_seconds_count") == 6.0);
-  CHECK(metric(page, "ilert_sumo_relay_http_responses_total{code=\"202\"}") == 5.0);
+  // Every event is counted exactly once, under one label: the sum over all labels.
+  double events_total = 0;
+  std::size_t labels = 0;
+  for (std::size_t pos = 0; (pos = page.find(ev + "{event_type=\"", pos)) != std::string::npos; ++pos) {
+    if (pos != 0 && page[pos - 1] != '\n') continue;  // a sample line, not a HELP text
+    const std::size_t space = page.find(' ', pos);
+    REQUIRE(space != std::string::npos);
+    const auto value = metric(page, page.substr(pos, space - pos));
+    REQUIRE(value.has_value());
+    events_total += *value;
+    ++labels;
+  }
+  // 14 canonical names (13 kinds; a resolve is alert-resolved or alert-auto-resolved), unknown, invalid.
+  CHECK(labels >= 16);
+  CHECK(events_total == 8.0);
+  CHECK(metric(page, "ilert_sumo_sender_enqueued_total") == 8.0);
+  // Nothing refused at enqueue, nothing lost after a 202 (the series must exist: a renamed metric
+  // fails here instead of passing as "absent").
+  for (const char* reason : {"queue_full", "too_large", "bad_metadata", "spool_full", "spool_error"}) {
+    INFO("refused reason " << reason);
+    CHECK(metric(page, std::string("ilert_sumo_sender_refused_total{reason=\"") + reason + "\"}") == 0.0);
+  }
+  for (const char* reason : {"oldest", "permanent_error", "budget_exhausted", "spool_evicted", "spool_corrupt",
+                             "at_shutdown", "spool_error"}) {
+    INFO("dropped reason " << reason);
+    CHECK(metric(page, std::string("ilert_sumo_sender_dropped_total{reason=\"") + reason + "\"}") == 0.0);
+  }
+  CHECK(metric(page, "ilert_sumo_sender_lost_at_deadline_total") == 0.0);
+  CHECK(metric(page, "ilert_sumo_relay_webhook_duration_seconds_count") == 8.0);
+  CHECK(metric(page, "ilert_sumo_relay_http_responses_total{code=\"202\"}") == 7.0);
   CHECK(metric(page, "ilert_sumo_relay_healthy") == 1.0);
   CHECK(metric(page, "ilert_sumo_sender_requests_total{code=\"200\"}").value_or(0) >= 1.0);
   relay.terminate(15s);
