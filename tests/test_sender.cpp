@@ -859,7 +859,7 @@ TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool wi
   TempDir dir("ilert-sumo-sender");
   const std::string spool_dir = dir.path() + "/spool";
   auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{401});  // the first request (the one batch of 200) is refused for good
+  http->push(ScriptedHttp::Reply{401, "", false, false});  // the first request (the one batch of 200) is refused for good
   http->close_gate();
   auto sender = make_sender(make_config([&](SumoConfig& c) {
                               c.spool.dir = spool_dir;
@@ -894,7 +894,7 @@ TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool wi
 TEST_CASE("sender: overflow-mode spool evictions are logged and counted per event", "[sender][spool]") {
   TempDir dir("ilert-sumo-sender");
   auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{403}, 100000);  // every batch fails for good: it goes to the spool
+  http->push(ScriptedHttp::Reply{403, "", false, false}, 100000);  // every batch fails for good: it goes to the spool
   Notices notices;
   auto sender = make_logged_sender(make_config([&](SumoConfig& c) {
                                      c.spool.dir = dir.path() + "/spool";
