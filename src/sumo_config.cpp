@@ -482,13 +482,38 @@ std::string redact_url(std::string_view url) {
   out.append(authority);
 
   std::string_view rest = url.substr(auth_end);
+  if (scheme_end == std::string_view::npos) {
+    // No scheme: the text cannot be split safely. Keep what comes before the first '/' (a host,
+    // as far as we can tell) and treat the rest as a path, masked below.
+    const std::size_t slash = url.find_first_of("/?#");
+    const std::string_view first = url.substr(0, slash == std::string_view::npos ? url.size() : slash);
+    // A host has a dot (or is a bracketed address); anything else may be the code itself.
+    const bool host_like = first.find('.') != std::string_view::npos || (!first.empty() && first.front() == '[');
+    out.assign(host_like ? first : std::string_view(first.empty() ? "" : "***"));
+    rest = slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
+  }
   const std::string_view path = rest.substr(0, rest.find_first_of("?#"));
   const std::string_view code = detail::presigned_code(path);
   if (!code.empty()) {
     out.append(path.substr(0, path.size() - code.size()));
     out += detail::mask_code(code);
   } else {
-    out.append(path);
+    // Not the presigned form (a wrong path, a typo): any segment may be the code. Only the
+    // segments of Sumo's documented paths (/receiver/v1/http[/<code>]) are shown.
+    std::size_t start = 0;
+    while (start < path.size()) {
+      std::size_t end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      const std::string_view segment = path.substr(start, end - start);
+      if (segment.empty() || segment == "receiver" || segment == "v1" || segment == "http") {
+        out.append(segment);
+      } else {
+        out += "***";
+      }
+      if (end < path.size()) out += '/';
+      start = end + 1;
+    }
+    if (!path.empty() && path.back() == '/' && (out.empty() || out.back() != '/')) out += '/';
   }
   rest = rest.substr(path.size());
   if (!rest.empty() && rest.front() == '?') {

@@ -227,11 +227,19 @@ TEST_CASE("redact_url masks the code, passwords, query values and fragments", "[
       {"https://h/receiver/v1/http/short", "https://h/receiver/v1/http/***"},
       {"https://h/RECEIVER/V1/HTTP/abcdefghijklmnopqrstuvwxyz", "https://h/RECEIVER/V1/HTTP/ab***"},
       {"https://h/receiver/v1/http", "https://h/receiver/v1/http"},
-      {"https://user:secret@h:8443/p", "https://user:***@h:8443/p"},
-      {"https://tokenonly@h/p", "https://***@h/p"},
-      {"https://h/p?a=1&b=&c&d=xyz", "https://h/p?a=***&b=&***&d=***"},
+      {"https://user:secret@h:8443/p", "https://user:***@h:8443/***"},
+      {"https://tokenonly@h/p", "https://***@h/***"},
+      {"https://h/p?a=1&b=&c&d=xyz", "https://h/***?a=***&b=&***&d=***"},
+      {"https://user:secret@proxy.example:3128", "https://user:***@proxy.example:3128"},
+      {"https://collect.example.com:8443/", "https://collect.example.com:8443/"},
       {"https://h/receiver/v1/http/abcdefghijklmnopqrstuvwxyz?x=1#frag", "https://h/receiver/v1/http/ab***?x=***#***"},
-      {"no scheme/receiver/v1/http/abcdefghijklmnopqrstuvwxyz", "no scheme/receiver/v1/http/ab***"},
+      {"no scheme/receiver/v1/http/abcdefghijklmnopqrstuvwxyz", "***/receiver/v1/http/ab***"},
+      // Not the presigned form: every segment outside Sumo's documented path is masked.
+      {"https://h/receiver/v2/http/abcdefghijklmnopqrstuvwxyz", "https://h/receiver/***/http/***"},
+      {"https://h/abcdefghijklmnopqrstuvwxyz/receiver", "https://h/***/receiver"},
+      {"h.example/receiver/v1/http/abcdefghijklmnopqrstuvwxyz", "h.example/receiver/v1/http/ab***"},
+      {"h.example/x/abcdefghijklmnopqrstuvwxyz", "h.example/***/***"},
+      {"abcdefghijklmnopqrstuvwxyz", "***"},
       {"", ""},
   };
   for (const Row& r : rows) {

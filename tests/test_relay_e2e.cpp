@@ -668,6 +668,10 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
       {"ILERT_SUMO_RELAY_PATH=/metrics", {}, {{"ILERT_SUMO_RELAY_PATH", "/metrics"}}, "own endpoint"},
       {"--ca-file missing", {"--ca-file", (tmp.path / "nonexistent.pem").string()}, {}, "--ca-file"},
       {"--ca-file a directory", {"--ca-file", tmp.path.string()}, {}, "cannot read the file"},
+      {"URL and token both set", {}, {{"ILERT_SUMO_TOKEN", "tok-SECRET-4f8a1c"}}, "is set too"},
+      // A URL with a wrong path or no scheme is refused, and its code never printed.
+      {"wrong path", {}, {{"ILERT_SUMO_URL", "https://h.example/receiver/v2/http/ZaSECRETcode0123456789"}}, "h.example"},
+      {"no scheme", {}, {{"ILERT_SUMO_URL", "h.example/receiver/v1/http/ZaSECRETcode0123456789"}}, "h.example"},
   };
   for (const auto& c : cases) {
     INFO("case: " << c.name);
@@ -686,5 +690,6 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
     const std::string text = ilert_sumo::test::read_file(err);
     INFO("stderr: " << text);
     CHECK(text.find(c.message) != std::string::npos);
+    CHECK(text.find("SECRET") == std::string::npos);
   }
 }

@@ -457,6 +457,10 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
     if (!o.sumo_url.empty()) return fail("set either ILERT_SUMO_URL or ILERT_SUMO_ENDPOINT (+ ILERT_SUMO_TOKEN), not both");
     if (o.sumo_token.empty()) return fail("ILERT_SUMO_ENDPOINT needs ILERT_SUMO_TOKEN (or ILERT_SUMO_TOKEN_FILE)");
     o.sumo_url = o.sumo_endpoint;
+  } else if (!o.sumo_url.empty() && !o.sumo_token.empty()) {
+    // A presigned URL carries its own credential: a token beside it would be silently ignored.
+    return fail("ILERT_SUMO_URL (--url) is a presigned URL and ILERT_SUMO_TOKEN (--token) is set too: use "
+                "ILERT_SUMO_URL alone, or ILERT_SUMO_ENDPOINT with ILERT_SUMO_TOKEN");
   }
   if (o.sumo_url.empty()) {
     return fail("no Sumo source: set ILERT_SUMO_URL (presigned URL) or ILERT_SUMO_ENDPOINT + ILERT_SUMO_TOKEN");
