@@ -344,8 +344,16 @@ TEST_CASE("relay: bodies over --max-body get 413 and are never buffered", "[rela
         return true;
       },
       "application/json");
-  REQUIRE(chunked);
-  CHECK(chunked->status == 413);
+  // The relay writes its 413 and closes the connection without reading the rest: the client may
+  // see the 413, or (when it is still sending) a reset before it reads it; either way nothing was
+  // accepted (the emulator gets only the webhook below) and the relay keeps serving.
+  if (chunked) {
+    CHECK(chunked->status == 413);
+  } else {
+    INFO("client error: " << httplib::to_string(chunked.error()));
+    CHECK((chunked.error() == httplib::Error::Read || chunked.error() == httplib::Error::Write ||
+           chunked.error() == httplib::Error::Connection));
+  }
 
   // The relay still serves normal requests.
   auto fresh = relay.client();

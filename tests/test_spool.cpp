@@ -557,7 +557,11 @@ TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments"
   Fixture f;
   const std::string dir = f.options().dir;
   { auto s = f.open(); }
-  SECTION("an empty stray file") { spit(dir + "/seg-9999999999999999.spool", ""); }
+  // (Each section asserts its set-up: ctest runs with --warn NoAssertions.)
+  SECTION("an empty stray file") {
+    spit(dir + "/seg-9999999999999999.spool", "");
+    REQUIRE(::access((dir + "/seg-9999999999999999.spool").c_str(), F_OK) == 0);
+  }
   SECTION("a stray file holding valid records (renumbered)") {
     {
       auto s = f.open();
@@ -566,11 +570,16 @@ TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments"
     }
     REQUIRE(::rename((dir + "/seg-0000000000000001.spool").c_str(), (dir + "/seg-9999999999999999.spool").c_str()) == 0);
   }
-  SECTION("a stray file with garbage") { spit(dir + "/seg-9999999999999999.spool", "garbage garbage garbage"); }
+  SECTION("a stray file with garbage") {
+    spit(dir + "/seg-9999999999999999.spool", "garbage garbage garbage");
+    REQUIRE(::access((dir + "/seg-9999999999999999.spool").c_str(), F_OK) == 0);
+  }
   SECTION("names that are not exactly the format are ignored") {
-    spit(dir + "/seg-99999999999999999.spool", "x");  // 17 digits
-    spit(dir + "/seg-+000000000000001.spool", "x");
-    spit(dir + "/seg-000000000000000a.spool", "x");
+    for (const char* name : {"/seg-99999999999999999.spool",  // 17 digits
+                             "/seg-+000000000000001.spool", "/seg-000000000000000a.spool"}) {
+      spit(dir + name, "x");
+      REQUIRE(::access((dir + name).c_str(), F_OK) == 0);
+    }
   }
   std::uint64_t before = 0;
   SpoolOptions o = f.options();
