@@ -29,6 +29,7 @@
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/raw_http.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
@@ -44,6 +45,8 @@ using ilert_sumo::test::raw_read_response;
 using ilert_sumo::test::raw_send;
 using ilert_sumo::test::raw_wait_closed;
 using ilert_sumo::test::wait_until;
+
+using ilert_sumo::test::TempDir;
 
 namespace {
 
@@ -65,19 +68,6 @@ constexpr long kRssBoundKiB = 8 * 64 * 1024;
 #else
 constexpr long kRssBoundKiB = 64 * 1024;
 #endif
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto stamp = Clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("ilert-sumo-hostile-" + std::to_string(::getpid()) + "-" + std::to_string(stamp));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // VmRSS of a process in KiB (0 when unreadable).
 long rss_kib(pid_t pid) {
@@ -229,13 +219,13 @@ struct Fd {
 TEST_CASE("relay: hostile clients never starve a valid webhook", "[relay][hostile]") {
   const std::size_t fd_limit = ilert_sumo::test::raise_open_file_limit();
   REQUIRE(fd_limit >= 1400);
-  TempDir tmp;
+  TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
   Relay relay(emulator.url(),
               {"--max-connections", "3000", "--max-connections-per-ip", "3000", "--read-timeout", "3",
                "--keep-alive-timeout", "3", "--max-body", "64k", "--max-header-bytes", "8k", "--max-headers", "32"},
-              tmp.path);
+              tmp.path());
   const int port = relay.port();
   Probe probe(port, relay.pid());
   INFO("relay stderr tail: " << [&] {
@@ -463,10 +453,10 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[relay][hostil
 }
 
 TEST_CASE("relay: the per-IP connection cap closes connections past it", "[relay][hostile]") {
-  TempDir tmp;
+  TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
-  Relay relay(emulator.url(), {"--max-connections-per-ip", "8", "--threads", "1"}, tmp.path);
+  Relay relay(emulator.url(), {"--max-connections-per-ip", "8", "--threads", "1"}, tmp.path());
   std::vector<int> held;
   for (int i = 0; i < 8; ++i) {
     const int fd = raw_connect(relay.port());
@@ -499,11 +489,11 @@ TEST_CASE("relay: the per-IP connection cap closes connections past it", "[relay
 }
 
 TEST_CASE("relay: a second relay on the same port exits 1", "[relay][hostile]") {
-  TempDir tmp;
+  TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
-  Relay first(emulator.url(), {}, tmp.path);
-  const std::string err = (tmp.path / "second.stderr").string();
+  Relay first(emulator.url(), {}, tmp.path());
+  const std::string err = tmp / "second.stderr";
   ChildProcess second(ilert_sumo::test::bin_path("ilert-sumo-relay"),
                       {"--listen", "127.0.0.1:" + std::to_string(first.port())},
                       {{"ILERT_SUMO_URL", emulator.url()}, {"ILERT_SUMO_RELAY_BASIC_AUTH", std::nullopt}}, err);
@@ -525,16 +515,16 @@ TEST_CASE("relay: a second relay on the same port exits 1", "[relay][hostile]") 
 }
 
 TEST_CASE("relay: SIGTERM's deadline holds when stderr is a pipe nobody reads", "[relay][hostile]") {
-  TempDir tmp;
+  TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
-  const std::string fifo = (tmp.path / "stderr.fifo").string();
+  const std::string fifo = tmp / "stderr.fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   // Held open for reading (so the relay's open succeeds) and never read: the pipe fills up.
   Fd reader;
   reader.fd = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK);
   REQUIRE(reader.fd >= 0);
-  Relay relay(emulator.url(), {"--shutdown-timeout", "1"}, tmp.path, fifo);
+  Relay relay(emulator.url(), {"--shutdown-timeout", "1"}, tmp.path(), fifo);
   // About 2,000 access-log lines (~300 KiB) against a 64 KiB pipe buffer.
   Fd c;
   c.fd = raw_connect(relay.port());

@@ -39,6 +39,7 @@
 #include "support/codecs.hpp"
 #include "support/fixtures.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
 
@@ -48,20 +49,9 @@ using ilert_sumo::test::ChildProcess;
 using ilert_sumo::test::SumoEmulator;
 using ilert_sumo::test::wait_until;
 
-namespace {
+using ilert_sumo::test::TempDir;
 
-struct PairDir {
-  fs::path path;
-  PairDir() {
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("ilert-sumo-relay-pair-" + std::to_string(::getpid()) + "-" + std::to_string(stamp));
-    fs::create_directories(path);
-  }
-  ~PairDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+namespace {
 
 std::string read_text(const std::string& path) {
   try {
@@ -193,7 +183,7 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
           "the same webhook gives the same line on either relay",
           "[relay][pair]") {
   constexpr int kWebhooks = 400;
-  PairDir tmp;
+  TempDir tmp("ilert-sumo-relay-pair");
   SumoEmulator emulator;
   emulator.start();
   // One request (gzip, with Sumo metadata headers, like the relays') before the two relays deliver
@@ -217,8 +207,8 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   std::vector<Webhook> hooks;
   for (int i = 0; i < kWebhooks; ++i) hooks.push_back(make_webhook(i));
 
-  PairRelay relay_a(emulator.url(), "relay-a", tmp.path / "spool-a", 0, tmp.path / "a.stderr");
-  auto relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", tmp.path / "spool-b", 0, tmp.path / "b1.stderr");
+  PairRelay relay_a(emulator.url(), "relay-a", fs::path(tmp / "spool-a"), 0, fs::path(tmp / "a.stderr"));
+  auto relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), 0, fs::path(tmp / "b1.stderr"));
   const int port_a = relay_a.port;
   const int port_b = relay_b->port;
   REQUIRE(port_a != port_b);
@@ -290,7 +280,7 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   // The stream notices (a refused connection, or the request in flight at the kill).
   const bool noticed = wait_until([&] { return b_failures.load() > 0; }, 20s);
   CHECK(noticed);
-  relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", tmp.path / "spool-b", port_b, tmp.path / "b2.stderr");
+  relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), port_b, fs::path(tmp / "b2.stderr"));
   CHECK(relay_b->port == port_b);
   b_restarted.store(true);
   stream_a.join();
@@ -339,7 +329,7 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
     FAIL("202'ed webhooks missing at the emulator: " << missing << "\nrelay-a stderr:\n"
                                                      << read_text(relay_a.stderr_path) << "\nrelay-b stderr:\n"
                                                      << read_text(relay_b->stderr_path) << "\nkilled relay-b stderr:\n"
-                                                     << read_text((tmp.path / "b1.stderr").string()));
+                                                     << read_text(tmp / "b1.stderr"));
   }
 
   // Both relays stop cleanly (their spools are delivered by then).
@@ -415,7 +405,7 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   CHECK(hash_across > 0);
   CHECK(event_id_across > 0);
   // The killed relay's stderr shows no sanitizer report either.
-  const std::string killed_log = read_text((tmp.path / "b1.stderr").string());
+  const std::string killed_log = read_text(tmp / "b1.stderr");
   CHECK(killed_log.find("Sanitizer") == std::string::npos);
   CHECK(killed_log.find("runtime error:") == std::string::npos);
 }

@@ -19,6 +19,7 @@
 #include "support/fixtures.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/sumo_emulator.hpp"
 
 namespace fs = std::filesystem;
@@ -26,20 +27,9 @@ using namespace std::chrono_literals;
 using ilert_sumo::test::ChildProcess;
 using ilert_sumo::test::SumoEmulator;
 
-namespace {
+using ilert_sumo::test::TempDir;
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("ilert-sumo-relay-spool-" + std::to_string(::getpid()) + "-" + std::to_string(stamp));
-    fs::create_directories(path);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+namespace {
 
 struct Relay {
   std::unique_ptr<ChildProcess> process;
@@ -88,15 +78,15 @@ std::string body(int id) {
 
 TEST_CASE("relay: a full write-ahead spool answers 503 + Retry-After, evicts nothing, and counts the refusals",
           "[relay][spool]") {
-  Dir dir;
-  const fs::path spool = dir.path / "spool";
+  TempDir dir("ilert-sumo-relay-spool");
+  const fs::path spool = fs::path(dir / "spool");
   const std::string down = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) +
                            "/receiver/v1/http/emulator-test-code";
   std::vector<int> accepted;
   int refused = 0;
   {
     Relay relay(down, {"--spool-dir", spool.string(), "--spool-max-bytes", "64k", "--shutdown-timeout", "1"},
-                dir.path / "relay1.stderr");
+                fs::path(dir / "relay1.stderr"));
     auto c = relay.client();
     for (int id = 1; id <= 1500 && refused < 5; ++id) {
       auto res = c.Post("/ilert", body(id), "application/json");
@@ -134,7 +124,7 @@ TEST_CASE("relay: a full write-ahead spool answers 503 + Retry-After, evicts not
   ilert_sumo::test::EmulatorConfig ec;
   ec.code = "emulator-test-code";
   emu.start(ec);
-  Relay relay(emu.url(), {"--spool-dir", spool.string(), "--spool-max-bytes", "64k"}, dir.path / "relay2.stderr");
+  Relay relay(emu.url(), {"--spool-dir", spool.string(), "--spool-max-bytes", "64k"}, fs::path(dir / "relay2.stderr"));
   INFO(relay.log_text());
   REQUIRE(emu.wait_for_messages(accepted.size(), 20s));
   const auto texts = emu.message_texts();
