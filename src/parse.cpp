@@ -85,6 +85,7 @@
 #include <rapidjson/writer.h>
 
 #include "ilert_sumo/parse.hpp"
+#include "json_compact.hpp"
 #include "text_util.hpp"
 #include "utf8.hpp"
 
@@ -449,37 +450,12 @@ std::size_t find_lone_low(std::string_view content, std::size_t from, std::size_
   return std::string_view::npos;
 }
 
-/// Forwards a reader's events to a writer, numbers as raw values (see write_scalar).
-struct MinifySink : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, MinifySink> {
-  explicit MinifySink(RawWriter& w) : writer(w) {}
-  bool Null() { return writer.Null(); }
-  bool Bool(bool b) { return writer.Bool(b); }
-  bool RawNumber(const char* s, SizeType n, bool) { return writer.RawValue(s, n, rapidjson::kNumberType); }
-  bool String(const char* s, SizeType n, bool) { return writer.String(s, n); }
-  bool Key(const char* s, SizeType n, bool) { return writer.Key(s, n); }
-  bool StartObject() { return writer.StartObject(); }
-  bool EndObject(SizeType n) { return writer.EndObject(n); }
-  bool StartArray() { return writer.StartArray(); }
-  bool EndArray(SizeType n) { return writer.EndArray(n); }
-  RawWriter& writer;
-};
-
-/// Re-serializes the JSON text `json` (already validated by the main pass) as compact JSON.
+/// Re-serializes the JSON text `json` (already validated by the main pass, so no check can fail:
+/// no depth limit here, the main pass applied ParseOptions::max_depth) as compact JSON.
 std::string minify(std::string_view json) {
   std::string out;
-  out.reserve(json.size());
-  bool ok = false;
-  {
-    JsonSink os(out);
-    RawWriter writer(os);
-    MinifySink sink{writer};
-    rapidjson::Reader reader;
-    rapidjson::MemoryStream in(json.data(), json.size());
-    constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag |
-                                rapidjson::kParseIterativeFlag;
-    ok = !reader.Parse<kFlags>(in, sink).IsError();
-  }
-  return ok ? out : std::string(json);  // (always ok: the main pass validated it)
+  if (!detail::compact_json(json, out, std::numeric_limits<std::size_t>::max())) return std::string(json);
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------

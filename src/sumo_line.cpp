@@ -12,8 +12,6 @@
 // schema, the cut order and the dedupId rule are documented in docs/SUMO_LINE.md.
 #include "ilert_sumo/sumo_line.hpp"
 
-#include <rapidjson/memorystream.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -28,6 +26,7 @@
 #include <vector>
 
 #include "delivery.hpp"
+#include "json_compact.hpp"
 #include "text_util.hpp"
 
 namespace ilert_sumo {
@@ -96,60 +95,6 @@ std::uint8_t field_of(std::string_view key) {
 // ---------------------------------------------------------------------------------------------
 // Raw JSON: validated and compacted by RapidJSON's Reader feeding a Writer.
 
-// SAX handler: forwards to the writer; refuses what parse_event would refuse in a line (invalid
-// UTF-8 after unescaping, e.g. a lone low surrogate escape RapidJSON 1.1.0 lets through;
-// duplicate keys; nesting deeper than kMaxRawDepth). Numbers keep their text.
-class CompactHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, CompactHandler> {
- public:
-  CompactHandler(JsonWriter& writer, std::vector<std::string>& keys, std::vector<std::size_t>& levels)
-      : w_(writer), keys_(keys), levels_(levels) {}
-
-  bool Default() { return false; }
-  bool Null() { return w_.Null(); }
-  bool Bool(bool b) { return w_.Bool(b); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return w_.RawValue(s, n, rapidjson::kNumberType); }
-  bool String(const char* s, rapidjson::SizeType n, bool) {
-    return detail::is_valid_utf8(std::string_view(s, n)) && w_.String(s, n);
-  }
-  bool Key(const char* s, rapidjson::SizeType n, bool) {
-    if (!detail::is_valid_utf8(std::string_view(s, n))) return false;
-    keys_.emplace_back(s, n);
-    return w_.Key(s, n);
-  }
-  bool StartObject() {
-    if (++depth_ > kMaxRawDepth) return false;
-    levels_.push_back(keys_.size());
-    return w_.StartObject();
-  }
-  bool EndObject(rapidjson::SizeType) {
-    const std::size_t first = levels_.back();
-    levels_.pop_back();
-    if (keys_.size() - first > 1) {
-      std::sort(keys_.begin() + static_cast<std::ptrdiff_t>(first), keys_.end());
-      if (std::adjacent_find(keys_.begin() + static_cast<std::ptrdiff_t>(first), keys_.end()) != keys_.end()) {
-        return false;
-      }
-    }
-    keys_.resize(first);
-    --depth_;
-    return w_.EndObject();
-  }
-  bool StartArray() {
-    if (++depth_ > kMaxRawDepth) return false;
-    return w_.StartArray();
-  }
-  bool EndArray(rapidjson::SizeType) {
-    --depth_;
-    return w_.EndArray();
-  }
-
- private:
-  JsonWriter& w_;
-  std::vector<std::string>& keys_;
-  std::vector<std::size_t>& levels_;
-  std::size_t depth_ = 0;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Members
 
@@ -190,11 +135,7 @@ struct Scratch {
   std::vector<std::size_t> order;  // candidate indexes while planning
   std::string compact;             // compact JSON of one raw value
   std::string sanitized;           // an invalid-UTF-8 text made valid
-  std::vector<std::string> keys;   // CompactHandler state
-  std::vector<std::size_t> levels;
   JsonWriter line_writer;
-  JsonWriter compact_writer;
-  rapidjson::Reader reader;
 };
 
 Scratch& scratch() {
@@ -203,20 +144,7 @@ Scratch& scratch() {
 }
 
 // Compacts `raw` into s.compact; false when it is not one RFC 8259 JSON value parse_event takes.
-bool compact_json(Scratch& s, std::string_view raw) {
-  s.compact.clear();
-  if (raw.empty() || std::memchr(raw.data(), '\0', raw.size()) != nullptr) return false;
-  JsonSink sink(s.compact);
-  s.compact_writer.Reset(sink);
-  s.keys.clear();
-  s.levels.clear();
-  CompactHandler handler(s.compact_writer, s.keys, s.levels);
-  rapidjson::MemoryStream in(raw.data(), raw.size());
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
-  const rapidjson::ParseResult result = s.reader.Parse<kFlags>(in, handler);
-  return !result.IsError() && s.compact_writer.IsComplete();
-}
+bool compact_json(Scratch& s, std::string_view raw) { return detail::compact_json(raw, s.compact, kMaxRawDepth); }
 
 void put_key(JsonWriter& w, std::string_view key, Scratch& s) { detail::write_json_string(w, key, s.sanitized, true); }
 
