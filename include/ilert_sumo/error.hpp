@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "ilert_sumo/export.hpp"
+
 namespace ilert_sumo {
 
 /// Stable numeric error codes. Groups: 1xx parsing, 2xx configuration, 3xx delivery, 4xx sender
@@ -56,11 +58,11 @@ enum class ErrorCode : int {
 };
 
 /// The snake_case name of a code, e.g. "duplicate_key". Never null.
-const char* to_string(ErrorCode code) noexcept;
+ILERT_SUMO_EXPORT const char* to_string(ErrorCode code) noexcept;
 
 /// What went wrong. For parse errors `path` is the JSON path (`responders[2].user.id`, empty for
 /// the document itself) and `offset` the byte offset into the body; other errors leave them empty.
-struct Error {
+struct ILERT_SUMO_EXPORT Error {
   /// The stable code.
   ErrorCode code = ErrorCode::ok;
   /// A human sentence; never contains a secret.

@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include "ilert_sumo/export.hpp"
+
 namespace ilert_sumo {
 
 /// A UTC instant with nanosecond precision (time since the Unix epoch).
@@ -38,9 +40,9 @@ struct Timestamp {
 };
 
 /// Parses ISO-8601 as described for Timestamp; nullopt when the text is not valid.
-std::optional<UtcTime> parse_iso8601(std::string_view text) noexcept;
+ILERT_SUMO_EXPORT std::optional<UtcTime> parse_iso8601(std::string_view text) noexcept;
 /// Formats as `YYYY-MM-DDTHH:MM:SS.fffZ` (milliseconds, UTC).
-std::string format_iso8601_millis(UtcTime t);
+ILERT_SUMO_EXPORT std::string format_iso8601_millis(UtcTime t);
 
 /// An enum value that also keeps the raw text, because iLert adds values without notice.
 template <class E>
@@ -217,7 +219,7 @@ struct Alert {
   /// Top-level keys the model does not know, in body order.
   std::vector<ExtraField> extra_fields;
 
-  friend bool operator==(const Alert& a, const Alert& b);
+  friend ILERT_SUMO_EXPORT bool operator==(const Alert& a, const Alert& b);
   friend bool operator!=(const Alert& a, const Alert& b) { return !(a == b); }
 };
 
@@ -320,9 +322,9 @@ using Event = std::variant<AlertCreated, AlertAccepted, AlertRerouted, AlertEsca
                            ResponderRemoved, ChannelAttached, ChannelDetached, AlertEscalationEnded,
                            AlertNotResolved, UnknownEvent>;
 
-bool operator==(const EventBase& a, const EventBase& b);
+ILERT_SUMO_EXPORT bool operator==(const EventBase& a, const EventBase& b);
 inline bool operator!=(const EventBase& a, const EventBase& b) { return !(a == b); }
-bool operator==(const AlertResolved& a, const AlertResolved& b);
+ILERT_SUMO_EXPORT bool operator==(const AlertResolved& a, const AlertResolved& b);
 inline bool operator!=(const AlertResolved& a, const AlertResolved& b) { return !(a == b); }
 
 /// One row of the wire-name table.
@@ -340,23 +342,23 @@ struct EventTypeInfo {
 };
 
 /// Looks a wire name up in the table; exact, case-sensitive match. nullopt for unknown names.
-std::optional<EventTypeInfo> lookup_event_type(std::string_view wire_name) noexcept;
+ILERT_SUMO_EXPORT std::optional<EventTypeInfo> lookup_event_type(std::string_view wire_name) noexcept;
 /// Every row of the table (current and legacy names).
-const std::vector<EventTypeInfo>& event_type_table();
+ILERT_SUMO_EXPORT const std::vector<EventTypeInfo>& event_type_table();
 
 /// The kind of an event.
-EventKind kind_of(const Event& event) noexcept;
+ILERT_SUMO_EXPORT EventKind kind_of(const Event& event) noexcept;
 /// The struct name, e.g. "AlertResolved", "UnknownEvent".
-std::string_view struct_name(const Event& event) noexcept;
+ILERT_SUMO_EXPORT std::string_view struct_name(const Event& event) noexcept;
 /// The struct name of a kind, e.g. "AlertCreated".
-std::string_view struct_name(EventKind kind) noexcept;
+ILERT_SUMO_EXPORT std::string_view struct_name(EventKind kind) noexcept;
 /// The common part (alert + received type) of any event.
-const EventBase& base_of(const Event& event) noexcept;
-EventBase& base_of(Event& event) noexcept;
+ILERT_SUMO_EXPORT const EventBase& base_of(const Event& event) noexcept;
+ILERT_SUMO_EXPORT EventBase& base_of(Event& event) noexcept;
 /// The canonical current event type: `alert-*` for known events (`alert-auto-resolved` for
 /// automatic resolves), the received string for UnknownEvent.
-std::string_view canonical_event_type(const Event& event) noexcept;
+ILERT_SUMO_EXPORT std::string_view canonical_event_type(const Event& event) noexcept;
 /// The event's own time: `alert.timestamp` when present and valid, else `received_at`.
-UtcTime event_time(const EventBase& base) noexcept;
+ILERT_SUMO_EXPORT UtcTime event_time(const EventBase& base) noexcept;
 
 }  // namespace ilert_sumo

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/expected.hpp"
 
 namespace ilert_sumo {
@@ -42,7 +43,7 @@ struct HttpRequest {
 };
 
 /// What the server answered.
-struct HttpResponse {
+struct ILERT_SUMO_EXPORT HttpResponse {
   /// HTTP status code (200, 429, ...).
   int status = 0;
   /// Response headers, names as received.
@@ -56,7 +57,7 @@ struct HttpResponse {
 
 /// Synchronous HTTP POST. Implementations must be usable from one thread at a time; `post` returns
 /// a response for any HTTP status, or an Error with code transport, timeout or aborted.
-class HttpClient {
+class ILERT_SUMO_EXPORT HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Expected<HttpResponse> post(const HttpRequest& request) = 0;
@@ -84,6 +85,6 @@ struct CurlOptions {
 
 /// A libcurl-backed client that keeps its connection alive between calls and never sends
 /// `Expect: 100-continue`.
-std::unique_ptr<HttpClient> make_curl_http_client(const CurlOptions& options = {});
+ILERT_SUMO_EXPORT std::unique_ptr<HttpClient> make_curl_http_client(const CurlOptions& options = {});
 
 }  // namespace ilert_sumo

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/expected.hpp"
 
@@ -39,6 +40,6 @@ struct ParseOptions {
 
 /// Parses one webhook body. Also accepts a Sumo line made by to_sumo_line() (its extra keys are
 /// understood, so the round trip gives back an equal event).
-Expected<Event> parse_event(std::string_view body, const ParseOptions& options = {});
+ILERT_SUMO_EXPORT Expected<Event> parse_event(std::string_view body, const ParseOptions& options = {});
 
 }  // namespace ilert_sumo

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/error.hpp"
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/http_client.hpp"
@@ -33,23 +34,23 @@ namespace ilert_sumo {
 /// What to do after one attempt.
 enum class DeliveryOutcome : std::uint8_t { success, retry, permanent };
 /// "success", "retry", "permanent".
-const char* to_string(DeliveryOutcome outcome) noexcept;
+ILERT_SUMO_EXPORT const char* to_string(DeliveryOutcome outcome) noexcept;
 
 /// The retry policy as a pure function: 2xx -> success; transport errors, timeouts, 408, 429, 500,
 /// 502, 503, 504 -> retry; every other status (1xx, 3xx, 401, 403, other 4xx, other 5xx) ->
 /// permanent; a value that is no HTTP status (< 100, > 599) -> retry, like a transport error.
 /// `transport_error` is set when no HTTP status was received (status is then ignored): transport,
 /// timeout and aborted (the data is not at fault) -> retry, any other code -> permanent.
-DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_error) noexcept;
+ILERT_SUMO_EXPORT DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_error) noexcept;
 
 /// Parses a Retry-After value (delta-seconds or an HTTP date) relative to `now`; nullopt if invalid.
 /// A date in the past gives zero.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+ILERT_SUMO_EXPORT std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
 
 /// Full-jitter backoff: uniform in [0, min(max_backoff, initial_backoff * 2^(attempt-1))], with
 /// `random01` in [0,1). attempt starts at 1.
-std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt, double random01) noexcept;
+ILERT_SUMO_EXPORT std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt, double random01) noexcept;
 
 /// The fate of one request.
 struct DeliveryReport {
@@ -96,7 +97,7 @@ struct DeliverySummary {
 };
 
 /// Blocking batch delivery. Not thread-safe: one SumoClient per thread.
-class SumoClient {
+class ILERT_SUMO_EXPORT SumoClient {
  public:
   /// Uses `http` when given, else a libcurl client built from config.http.
   explicit SumoClient(FinalizedSumoConfig config, std::shared_ptr<HttpClient> http = nullptr);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/expected.hpp"
 #include "ilert_sumo/http_client.hpp"
 #include "ilert_sumo/sumo_line.hpp"
@@ -24,11 +25,11 @@ namespace ilert_sumo {
 /// Request body compression (Content-Encoding).
 enum class Compression : std::uint8_t { none, gzip, deflate, zstd };
 /// "none", "gzip", "deflate", "zstd".
-const char* to_string(Compression c) noexcept;
+ILERT_SUMO_EXPORT const char* to_string(Compression c) noexcept;
 /// Parses "none|gzip|deflate|zstd".
-Expected<Compression> parse_compression(std::string_view name);
+ILERT_SUMO_EXPORT Expected<Compression> parse_compression(std::string_view name);
 /// True when the codec was compiled in.
-bool compression_available(Compression c) noexcept;
+ILERT_SUMO_EXPORT bool compression_available(Compression c) noexcept;
 
 /// One X-Sumo-Fields entry (sent as `key=value`; Sumo's header has no escape for ',' or '=', so
 /// finalize() rejects them in values).
@@ -50,11 +51,11 @@ struct SumoMetadata {
   /// X-Sumo-Fields, at most 30.
   std::vector<SumoField> fields;
 
-  friend bool operator==(const SumoMetadata& a, const SumoMetadata& b);
+  friend ILERT_SUMO_EXPORT bool operator==(const SumoMetadata& a, const SumoMetadata& b);
   friend bool operator!=(const SumoMetadata& a, const SumoMetadata& b) { return !(a == b); }
 };
 /// Checks a metadata set as finalize() does (header characters, field keys/values, count).
-Expected<void> validate_metadata(const SumoMetadata& metadata);
+ILERT_SUMO_EXPORT Expected<void> validate_metadata(const SumoMetadata& metadata);
 
 /// How requests are cut.
 struct BatchOptions {
@@ -171,7 +172,7 @@ struct SumoConfig {
 };
 
 /// A validated SumoConfig. Only finalize() makes one.
-class FinalizedSumoConfig {
+class ILERT_SUMO_EXPORT FinalizedSumoConfig {
  public:
   /// The validated settings.
   const SumoConfig& config() const noexcept { return config_; }
@@ -179,7 +180,7 @@ class FinalizedSumoConfig {
   const std::string& redacted_url() const noexcept { return redacted_url_; }
 
  private:
-  friend Expected<FinalizedSumoConfig> finalize(SumoConfig config);
+  friend ILERT_SUMO_EXPORT Expected<FinalizedSumoConfig> finalize(SumoConfig config);
   explicit FinalizedSumoConfig(SumoConfig config, std::string redacted_url)
       : config_(std::move(config)), redacted_url_(std::move(redacted_url)) {}
   SumoConfig config_;
@@ -188,14 +189,14 @@ class FinalizedSumoConfig {
 
 /// Validates a SumoConfig. Errors: invalid_url, insecure_url, invalid_field, too_many_fields,
 /// invalid_header_value, unsupported_compression, invalid_config.
-Expected<FinalizedSumoConfig> finalize(SumoConfig config);
+ILERT_SUMO_EXPORT Expected<FinalizedSumoConfig> finalize(SumoConfig config);
 
 /// Masks the secret parts of a URL: the code after `/receiver/v1/http/`, `user:password@`, and
 /// query strings. `https://h/receiver/v1/http/ZaVn...==` -> `https://h/receiver/v1/http/Za***`.
-std::string redact_url(std::string_view url);
+ILERT_SUMO_EXPORT std::string redact_url(std::string_view url);
 /// Replaces every occurrence of the config's secrets (URL code, token, passwords) in `text`.
-std::string redact(std::string_view text, const SumoConfig& config);
+ILERT_SUMO_EXPORT std::string redact(std::string_view text, const SumoConfig& config);
 /// A readable, redacted description of the config.
-std::string to_string(const SumoConfig& config);
+ILERT_SUMO_EXPORT std::string to_string(const SumoConfig& config);
 
 }  // namespace ilert_sumo

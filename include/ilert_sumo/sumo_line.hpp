@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/error.hpp"
 #include "ilert_sumo/events.hpp"
 
@@ -37,9 +38,9 @@ struct LineOptions {
 };
 
 /// The Sumo line of an event, without the trailing '\n'.
-std::string to_sumo_line(const Event& event, const LineOptions& options = {});
+ILERT_SUMO_EXPORT std::string to_sumo_line(const Event& event, const LineOptions& options = {});
 /// Appends the Sumo line of an event (without '\n') to `out`.
-void append_sumo_line(std::string& out, const Event& event, const LineOptions& options = {});
+ILERT_SUMO_EXPORT void append_sumo_line(std::string& out, const Event& event, const LineOptions& options = {});
 
 /// The line sent for a body that failed to parse, so nothing iLert sends is lost:
 /// `{"time":...,"eventType":"ilert-sumo-invalid-payload","error":{code,codeNumber,path,offset,
@@ -47,7 +48,7 @@ void append_sumo_line(std::string& out, const Event& event, const LineOptions& o
 ///   UTF-8 is carried losslessly as `"rawBodyBase64"` instead.
 /// `received_at` is the line's `time` and `receivedAt` (default: now); the line obeys
 /// `options.max_line_bytes` like any other (the raw body is cut, with a marker).
-std::string to_invalid_payload_line(std::string_view body, const Error& error,
+ILERT_SUMO_EXPORT std::string to_invalid_payload_line(std::string_view body, const Error& error,
                                     std::optional<UtcTime> received_at = std::nullopt,
                                     const LineOptions& options = {});
 
@@ -55,6 +56,6 @@ std::string to_invalid_payload_line(std::string_view body, const Error& error,
 /// present (non-empty, at most 128 bytes), else a stable 64-bit hash (XXH64, 16 hex digits) of
 /// iLert's content as the uncut line writes it (eventType through the extra fields: not `time`,
 /// `receivedAt`, `ttaMs`/`ttrMs` or markers). Also in the line as `dedupId`.
-std::string dedup_id(const Event& event);
+ILERT_SUMO_EXPORT std::string dedup_id(const Event& event);
 
 }  // namespace ilert_sumo

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "ilert_sumo/export.hpp"
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/expected.hpp"
 #include "ilert_sumo/http_client.hpp"
@@ -38,7 +39,7 @@ enum class EnqueueStatus : std::uint8_t {
   refused_spool_full,  ///< write_ahead: the spool is at spool.max_bytes; nothing was evicted to make
                        ///< room. Tell the client to retry later (the relay answers 503 + Retry-After)
 };
-const char* to_string(EnqueueStatus status) noexcept;
+ILERT_SUMO_EXPORT const char* to_string(EnqueueStatus status) noexcept;
 
 /// Handle of a registered metadata set; 0 is the config's default set.
 using MetadataId = std::uint32_t;
@@ -136,7 +137,7 @@ struct SenderStats {
 };
 
 /// Background sender. Create with SumoSender::create.
-class SumoSender {
+class ILERT_SUMO_EXPORT SumoSender {
  public:
   /// Called on the sender thread after each request's final outcome. Must not block for long.
   /// DeliveryReport::first_index counts the events handed to delivery by this sender.

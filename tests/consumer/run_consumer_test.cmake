@@ -19,5 +19,17 @@ run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build"
     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release ${extra}
     "-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+# A shared build: both consumers must load the installed libilert_sumo.so (not a static copy).
+file(GLOB_RECURSE shared_libs "${prefix}/libilert_sumo.so*")
+if(shared_libs)
+  find_program(READELF readelf REQUIRED)
+  foreach(exe consumer consumer_pc)
+    execute_process(COMMAND ${READELF} -d "${WORK_DIR}/build/${exe}" OUTPUT_VARIABLE dynamic)
+    if(NOT dynamic MATCHES "NEEDED[^\n]*libilert_sumo\\.so")
+      message(FATAL_ERROR "${exe} does not link the shared libilert_sumo:\n${dynamic}")
+    endif()
+  endforeach()
+  message(STATUS "consumers link the shared library: ${shared_libs}")
+endif()
 run("${WORK_DIR}/build/consumer")
 run("${WORK_DIR}/build/consumer_pc")
