@@ -1,7 +1,8 @@
 # CPack: `cpack -G DEB` (or `cmake --build <build> --target package`) in the build directory makes
 # one .deb, ilert-sumo_<version>_<arch>.deb, holding every install component (library, dev,
 # programs, docs). Its Depends line is computed by dpkg-shlibdeps (Debian package dpkg-dev) from
-# the installed programs and library: libcurl, libmicrohttpd, zlib, zstd, libdeflate, libstdc++.
+# the installed programs and library: libcurl, libmicrohttpd, cpp-httplib (sumo-emulator), zlib,
+# zstd, libdeflate, libstdc++.
 # The package installs where the build was configured to: configure with
 # -DCMAKE_INSTALL_PREFIX=/usr for a system package (the relay's systemd unit names its program by
 # that path). .ci/package-check.sh builds, installs and runs it.
@@ -9,10 +10,10 @@ set(CPACK_PACKAGE_NAME "ilert-sumo")
 set(CPACK_PACKAGE_VENDOR "ilert-sumo contributors")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
-set(CPACK_PACKAGE_DESCRIPTION
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
     "The ilert_sumo C++17 library (headers, CMake package, pkg-config file) and its programs: "
     "ilert-sumo-relay (webhook relay, with a systemd unit), ilert-sumo-send, ilert-parse, "
-    "ilert-sumo-report and sumo-emulator.")
+    "ilert-sumo-report and sumo-emulator (a local Sumo Logic HTTP source for tests).")
 set(CPACK_RESOURCE_FILE_LICENSE "${CMAKE_CURRENT_SOURCE_DIR}/LICENSE")
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_GENERATOR "DEB")
