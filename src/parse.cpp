@@ -86,6 +86,7 @@
 
 #include "ilert_sumo/parse.hpp"
 #include "json_compact.hpp"
+#include "parse_internal.hpp"
 #include "text_util.hpp"
 #include "utf8.hpp"
 
@@ -360,8 +361,14 @@ using detail::JsonSink;
 
 // Strict RFC 8259 (no relaxed flags), UTF-8 validated, numbers as text, no recursion, stop after
 // the root value (trailing data is checked here).
-constexpr unsigned kReaderFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag |
-                                  rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag;
+/// The reader's flags for input already known to be well-formed UTF-8 (text_util.hpp's scan_text()
+/// said so before the parse: it checks eight ASCII bytes at a time, where RapidJSON's validating
+/// string reader decodes every byte of every string).
+constexpr unsigned kReaderFlagsValidUtf8 =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag;
+/// The reader's flags for input holding invalid UTF-8 somewhere: RapidJSON validates inside strings,
+/// so the error reported is the first problem in the body, whatever its kind.
+constexpr unsigned kReaderFlags = kReaderFlagsValidUtf8 | rapidjson::kParseValidateEncodingFlag;
 
 // ------------------------------------------------------------------------------------------------
 // Per-thread scratch space, reused between calls so a typical parse allocates only the strings it
@@ -481,7 +488,10 @@ class Handler {
         strict_(options.strict_types),
         event_(event),
         alert_(&base_of(event).alert),
-        default_received_at_(received_at) {}
+        default_received_at_(received_at),
+        // Without a `\u` anywhere in the body no decoded string can hold a surrogate's bytes (raw
+        // input is valid UTF-8 or rejected by the reader), so the per-string check is skipped.
+        may_hold_surrogate_(content.find("\\u") != std::string_view::npos) {}
 
   void set_stream(const rapidjson::MemoryStream* stream) { stream_ = stream; }
 
@@ -505,7 +515,7 @@ class Handler {
 
   // The hot path: string values of known string fields are stored right here.
   bool String(const char* s, SizeType n, bool) {
-    if (has_encoded_surrogate(s, n)) return lone_surrogate();
+    if (may_hold_surrogate_ && has_encoded_surrogate(s, n)) return lone_surrogate();
     Frame* f = top_;
     if (f == nullptr) return scalar(Kind::string, {s, n}, kLazyStart);
     const std::string_view t(s, n);
@@ -550,7 +560,7 @@ class Handler {
   bool EndArray(SizeType) { return close(); }
 
   bool Key(const char* s, SizeType n, bool) {
-    if (has_encoded_surrogate(s, n)) return lone_surrogate();
+    if (may_hold_surrogate_ && has_encoded_surrogate(s, n)) return lone_surrogate();
     // Keep the key: the reader's copy is gone after this call.
     const std::size_t at = keys_text_.size();
     keys_text_.append(s, n);
@@ -1309,6 +1319,7 @@ class Handler {
   std::uint64_t mismatched_ = 0;            // top-level fields with a mismatch (tolerant mode)
   std::vector<Mismatch> mismatches_;
   UtcTime default_received_at_;
+  bool may_hold_surrogate_;
   Error error_;                       // JSON-level error (reader stopped)
   std::optional<Error> model_error_;  // first model-level error
 };
@@ -1421,7 +1432,8 @@ UtcTime to_millis(UtcTime t) {
 }
 
 /// Parses `body` into `event` (which holds a default-constructed Event on entry); the error, if any.
-std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options) {
+std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options,
+                                bool reader_validates) {
   // RapidJSON's string lengths are 32-bit: bodies near 4 GiB are too large whatever the option.
   constexpr std::size_t kReaderLimit = std::size_t{0xFFFFFFFFu} - 64;
   const std::size_t limit = std::min(options.max_body_bytes, kReaderLimit);
@@ -1468,7 +1480,11 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   Handler handler(state, event, content, origin, options, received_at);
   rapidjson::MemoryStream stream(content.data(), content.size());
   handler.set_stream(&stream);
-  const rapidjson::ParseResult result = s.reader->Parse<kReaderFlags>(stream, handler);
+  // Same reader, same handler, same results: validation inside strings is only skipped when the
+  // whole body is known to be valid UTF-8 (tests/test_parse.cpp checks both paths agree).
+  const bool valid_utf8 = !reader_validates && detail::is_valid_utf8(content);
+  const rapidjson::ParseResult result = valid_utf8 ? s.reader->Parse<kReaderFlagsValidUtf8>(stream, handler)
+                                                   : s.reader->Parse<kReaderFlags>(stream, handler);
   if (result.IsError()) {
     if (handler.has_error()) return handler.take_error();
     return reader_error(handler, result.Code(), result.Offset(), content);
@@ -1486,17 +1502,17 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
 }
 
 /// The event is built in place inside the returned Expected (no copies of the Alert).
-Expected<Event> parse_checked(std::string_view body, const ParseOptions& options) {
+Expected<Event> parse_checked(std::string_view body, const ParseOptions& options, bool reader_validates) {
   Expected<Event> result{Event{}};
-  if (std::optional<Error> error = parse_into(result.value(), body, options)) result = std::move(*error);
+  if (std::optional<Error> error = parse_into(result.value(), body, options, reader_validates)) {
+    result = std::move(*error);
+  }
   return result;
 }
 
-}  // namespace
-
-Expected<Event> parse_event(std::string_view body, const ParseOptions& options) {
+Expected<Event> parse_guarded(std::string_view body, const ParseOptions& options, bool reader_validates) {
   try {
-    return parse_checked(body, options);
+    return parse_checked(body, options, reader_validates);
   } catch (...) {
     // Only allocation can throw here. The message fits the small-string buffer.
     Error e;
@@ -1505,5 +1521,17 @@ Expected<Event> parse_event(std::string_view body, const ParseOptions& options) 
     return e;
   }
 }
+
+}  // namespace
+
+Expected<Event> parse_event(std::string_view body, const ParseOptions& options) {
+  return parse_guarded(body, options, /*reader_validates=*/false);
+}
+
+namespace detail {
+Expected<Event> parse_event_reader_validates(std::string_view body, const ParseOptions& options) {
+  return parse_guarded(body, options, /*reader_validates=*/true);
+}
+}  // namespace detail
 
 }  // namespace ilert_sumo

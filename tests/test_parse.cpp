@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ilert_sumo/parse.hpp"
+#include "../src/parse_internal.hpp"
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
 
@@ -1212,4 +1213,45 @@ TEST_CASE("a large body then a small one: nothing leaks between calls", "[parse]
   CHECK(alert_of(parse_ok(R"({"id":1,"eventType":"x","customDetails":{"b":2}})")).custom_details_json ==
         std::optional<std::string>(R"({"b":2})"));
   CHECK(alert_of(big).details->size() > 500000);
+}
+
+// parse_event() lets RapidJSON skip its in-string UTF-8 check when one fast pass found the whole
+// body valid (src/parse_internal.hpp): it must give exactly what the always-validating reader
+// gives, for valid bodies and for every kind and order of error (the fuzzer checks the same).
+TEST_CASE("the fast path and the validating reader give the same result", "[parse][utf8]") {
+  std::vector<std::string> bodies;
+  for (const char* dir : {"valid", "invalid"}) {
+    for (const std::string& path : list_fixtures(dir, "")) bodies.push_back(read_file(path));
+  }
+  REQUIRE(bodies.size() > 20);
+  const std::vector<std::string> crafted = {
+      body_with("\"summary\":\"caf\xC3\xA9 ok\""),                   // valid multi-byte text
+      body_with("\"summary\":\"bad \xC3\x28 byte\""),                // invalid UTF-8 in a string
+      body_with("\"summary\":\"x\", \xFF \"y\":1"),                  // invalid UTF-8 between members
+      body_with("\"summary\":\"x\",, \"y\":\"\xED\xA0\x80\""),       // syntax error, then an encoded surrogate
+      body_with("\"summary\":\"\xF4\x90\x80\x80\", \"y\":[1,"),      // above U+10FFFF, then a syntax error
+      body_with(R"("summary":"\uDC00 lone low")"),                   // lone low surrogate escape
+      body_with("\"summary\":\"\\uDC00\", \"y\":\"\xC0\xAF\""),      // lone low escape, then an overlong
+      body_with("\"summary\":\"tab\there\""),                        // raw control byte in a string
+      body_with(R"("summary":"quote \" and backslash \\ ok")"),      // escapes, valid
+      std::string("{\"id\":\"1\",\"eventType\":\"alert-created\"} \xE2\x82"),  // truncated sequence after the object
+  };
+  bodies.insert(bodies.end(), crafted.begin(), crafted.end());
+  std::size_t errors = 0;
+  for (const std::string& body : bodies) {
+    const Expected<Event> fast = parse_event(body, at_fixed_time());
+    const Expected<Event> checked = detail::parse_event_reader_validates(body, at_fixed_time());
+    INFO(describe(fast) << " / " << describe(checked));
+    REQUIRE(fast.has_value() == checked.has_value());
+    if (fast) {
+      CHECK(*fast == *checked);
+    } else {
+      ++errors;
+      CHECK(fast.error().code == checked.error().code);
+      CHECK(fast.error().offset == checked.error().offset);
+      CHECK(fast.error().path == checked.error().path);
+      CHECK(fast.error().message == checked.error().message);
+    }
+  }
+  CHECK(errors >= 8);  // the crafted bodies above reach the error paths
 }

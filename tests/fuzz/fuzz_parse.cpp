@@ -2,18 +2,21 @@
 // clang). Whatever the bytes, parse_event must not crash, hang or read out of bounds (ASan/UBSan
 // watch that). When it succeeds, the Sumo line must be one line of JSON that parses back to an
 // equal event, and dedup_id must match the line; when it fails, the invalid-payload line must
-// still be one line. A mismatch aborts: that is a real finding, keep the input.
+// still be one line. parse_event() must give exactly what the parser's always-validating reader
+// path gives (src/parse_internal.hpp). A mismatch aborts: that is a real finding, keep the input.
 //
 // Run: build-fuzz/bin/fuzz_parse -dict=tests/fuzz/json.dict -max_total_time=60 <corpus-dir>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_line.hpp"
+#include "../../src/parse_internal.hpp"
 
 namespace {
 
@@ -30,7 +33,20 @@ bool has_line_break(const std::string& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  auto parsed = ilert_sumo::parse_event(body);
+  ilert_sumo::ParseOptions at;  // one receipt time for both paths, so their events can be equal
+  at.received_at = ilert_sumo::UtcTime(std::chrono::milliseconds(1764979200123));
+  auto parsed = ilert_sumo::parse_event(body, at);
+  const auto validated = ilert_sumo::detail::parse_event_reader_validates(body, at);
+  if (parsed.has_value() != validated.has_value()) fail("the two reader paths disagree on success", std::string(body));
+  if (!parsed) {
+    const ilert_sumo::Error& a = parsed.error();
+    const ilert_sumo::Error& b = validated.error();
+    if (a.code != b.code || a.offset != b.offset || a.path != b.path || a.message != b.message) {
+      fail("the two reader paths give different errors", a.to_string() + "\n" + b.to_string());
+    }
+  } else if (!(*parsed == *validated)) {
+    fail("the two reader paths give different events", std::string(body));
+  }
   if (!parsed) {
     const std::string line = ilert_sumo::to_invalid_payload_line(body, parsed.error());
     if (has_line_break(line)) fail("raw line break in the invalid-payload line", line);
