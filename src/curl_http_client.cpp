@@ -10,9 +10,13 @@
 // libcurl). A deadline or cancel gives ErrorCode::aborted, CURLE_OPERATION_TIMEDOUT gives
 // ErrorCode::timeout, everything else ErrorCode::transport; messages are redacted.
 //
-// Proxy: only CurlOptions::proxy is used. When it is empty CURLOPT_PROXY is set to "", which makes
-// libcurl ignore http_proxy/https_proxy/all_proxy from the environment: the library never reads
-// the environment (an application that wants them passes them explicitly).
+// Proxy (docs/DESIGN.md "Proxies"): CURLOPT_PROXY is set only when CurlOptions::proxy is given,
+// CURLOPT_NOPROXY only when CurlOptions::no_proxy is, so by default libcurl reads its standard
+// environment variables per transfer (https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY,
+// no_proxy/NO_PROXY), like curl itself. CurlOptions::proxy_tunnel sets CURLOPT_HTTPPROXYTUNNEL
+// (CONNECT also for http:// URLs). Error messages are redacted against the request URL and the
+// proxy URL, and structurally for any other URL (libcurl quotes an environment proxy URL, with
+// its credentials, in "Unsupported proxy syntax in '...'").
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -89,7 +93,7 @@ class CurlHttpClient final : public HttpClient {
   CurlHttpClient& operator=(const CurlHttpClient&) = delete;
 
   Expected<HttpResponse> post(const HttpRequest& request) override {
-    const Redactor redactor = detail::Redactor::for_url(request.url);
+    const Redactor redactor = detail::Redactor::for_urls({request.url, options_.proxy});
     if (init_error_ != CURLE_OK) {
       return make_error(ErrorCode::transport, std::string("curl_global_init failed: ") + curl_easy_strerror(init_error_));
     }
@@ -204,8 +208,10 @@ class CurlHttpClient final : public HttpClient {
     if (!options_.client_key_password.empty()) {
       set(curl_easy_setopt(easy_, CURLOPT_KEYPASSWD, options_.client_key_password.c_str()));
     }
-    // "" disables proxies, including the http_proxy/https_proxy/all_proxy environment variables.
-    set(curl_easy_setopt(easy_, CURLOPT_PROXY, options_.proxy.c_str()));
+    // Unset options leave the choice to libcurl's proxy environment variables.
+    if (!options_.proxy.empty()) set(curl_easy_setopt(easy_, CURLOPT_PROXY, options_.proxy.c_str()));
+    if (!options_.no_proxy.empty()) set(curl_easy_setopt(easy_, CURLOPT_NOPROXY, options_.no_proxy.c_str()));
+    if (options_.proxy_tunnel) set(curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L));
     set(curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &CurlHttpClient::on_header));
     set(curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this));
     set(curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlHttpClient::on_body));

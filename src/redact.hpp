@@ -1,14 +1,29 @@
-// src/redact.hpp (private): URL splitting and secret masking shared by the delivery layer.
+// src/redact.hpp (private): URL splitting and the one secret masker of the library.
 //
 // sumo_config.cpp implements it (next to redact_url / redact of the public API); finalize() uses
-// split_url() to check the endpoint, and every message that may carry a secret goes through a
-// Redactor: SumoClient/SumoSender build one from the config, the curl client one from the URL.
+// split_url() to check the endpoint and the proxy, and every message that may carry a secret goes
+// through a Redactor: SumoClient/SumoSender build one from the config, the curl client one from
+// the request URL and its proxy URL. The public redact(text, config) is a Redactor too.
 //
 // What is secret: the presigned URL's code (the path after `/receiver/v1/http/`), the token, the
 // password of `user:password@` (or the whole user-info when it has no password), the client-key
-// password and the proxy's password. Query strings and fragments are masked inside URLs.
+// password and the proxy's credentials. Query values and fragments are masked inside URLs.
+//
+// Secrets are masked where they stand as secrets, never as parts of ordinary words (a one-letter
+// code must not turn "receiver" into "re***eiver"):
+// - in every URL of the text (found by its `scheme://`; a known URL is replaced by redact_url()):
+//   the user-info password, the presigned code, query values, the fragment, and any path segment
+//   that is exactly a known secret;
+// - after `/receiver/v1/http/` even without a scheme (the code's place);
+// - in the value of an `x-sumo-token:`, `Authorization:` or `Proxy-Authorization:` header;
+// - anywhere else only when the known secret is long enough not to be a word: from
+//   kFreeTextWholeWord (8) bytes where it stands as a whole word (no ASCII letter or digit on
+//   either side), from kFreeTextAnywhere (16) bytes wherever it occurs (a random token glued to
+//   other text, e.g. a server echoing it). A shorter secret is masked only in the places above.
 #pragma once
 
+#include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,28 +66,50 @@ std::optional<UrlParts> split_url(std::string_view url) noexcept;
 std::string_view presigned_code(std::string_view path) noexcept;
 
 /// The masked form of a presigned code: the first 2 characters + "***" when the code has at
-/// least 16 characters (real Sumo codes are ~100), else "***".
+/// least 16 characters (real Sumo codes are ~100), else "***". An already masked code ("***",
+/// "Ab***") is returned unchanged, so masking twice changes nothing.
 std::string mask_code(std::string_view code);
 
-/// Replaces every occurrence of known secrets in a text. Cheap to copy; build once per config.
+/// A known secret shorter than this is never masked in free text (only in URL, header and
+/// credential positions); from this length on it is masked where it stands as a whole word.
+inline constexpr std::size_t kFreeTextWholeWord = 8;
+/// A known secret at least this long is masked wherever it occurs, even inside other text.
+inline constexpr std::size_t kFreeTextAnywhere = 16;
+
+/// Masks secrets in texts (see the file comment for where). Cheap to copy; build once per config.
 class Redactor {
  public:
-  /// Knows nothing: returns texts unchanged.
+  /// Knows no secret: still masks URL credentials, presigned codes, query values and header values.
   Redactor() = default;
-  /// Secrets of a config: URL (and its code/password), token, client-key password, proxy password.
+  /// Secrets of a config: URL (its code, password, query), token, client-key password, proxy URL
+  /// (its credentials).
   explicit Redactor(const SumoConfig& config);
-  /// Secrets derivable from one URL (the curl client only knows the request URL).
-  static Redactor for_url(std::string_view url);
+  /// Secrets derivable from URLs (the curl client knows the request URL and the proxy URL).
+  static Redactor for_urls(std::initializer_list<std::string_view> urls);
+  /// Secrets derivable from one URL.
+  static Redactor for_url(std::string_view url) { return for_urls({url}); }
 
-  /// `text` with the whole URL(s) replaced by redact_url() and each secret by its mask.
+  /// `text` with every secret masked.
   std::string operator()(std::string_view text) const;
 
  private:
+  struct Known {
+    std::string text;
+    std::string replacement;
+  };
   void add_url(std::string_view url);
-  void add(std::string secret, std::string replacement);
+  void add_secret(std::string_view secret, std::string replacement);
   void sort();
-  /// (secret, replacement), longest secret first.
-  std::vector<std::pair<std::string, std::string>> replacements_;
+  /// A URL found in a text, masked.
+  std::string mask_url(std::string_view url) const;
+  /// Known secrets masked in free text only (the length rules above).
+  std::string mask_free(std::string_view text) const;
+  /// True when `s` is exactly a known secret.
+  bool is_secret(std::string_view s) const;
+  /// Known URLs (as given, and their redact_url form), longest first.
+  std::vector<Known> urls_;
+  /// Known secrets and their masks, longest first.
+  std::vector<Known> secrets_;
 };
 
 }  // namespace ilert_sumo::detail

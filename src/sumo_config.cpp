@@ -27,7 +27,9 @@
 //   codec's range; queue/spool values consistent.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "compress.hpp"
 #include "ilert_sumo/sumo_config.hpp"
@@ -314,6 +316,22 @@ Expected<void> check_http(const CurlOptions& h, const detail::Redactor& red) {
       return make_error(ErrorCode::invalid_url, "http.proxy " + quoted(redact_url(h.proxy), red) +
                                                     ": scheme must be http, https, socks4(a) or socks5(h)");
     }
+    if ((!parts.path.empty() && parts.path != "/") || parts.has_query || parts.has_fragment) {
+      return make_error(ErrorCode::invalid_url, "http.proxy " + quoted(redact_url(h.proxy), red) +
+                                                    ": a proxy URL is scheme://[user:password@]host[:port], "
+                                                    "without a path, query or fragment");
+    }
+  }
+  for (std::size_t i = 0; i < h.no_proxy.size(); ++i) {
+    const auto c = static_cast<unsigned char>(h.no_proxy[i]);
+    if (c < 0x20 || c >= 0x7F) {
+      return invalid("http.no_proxy has the character " + hex_byte(c) + " at byte " + std::to_string(i) +
+                     " (a comma-separated list of host names, domains and addresses, or \"*\")");
+    }
+  }
+  if (h.no_proxy.size() > kMaxHeaderValueBytes) {
+    return invalid("http.no_proxy is " + std::to_string(h.no_proxy.size()) + " bytes long (at most " +
+                   std::to_string(kMaxHeaderValueBytes) + ")");
   }
   return {};
 }
@@ -454,6 +472,157 @@ Expected<FinalizedSumoConfig> finalize(SumoConfig config) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Redaction helpers (shared by redact_url and detail::Redactor)
+
+namespace detail {
+namespace {
+
+bool is_alnum(unsigned char c) noexcept { return is_alpha(c) || is_digit(c); }
+
+/// One of the segments of Sumo's documented path /receiver/v1/http (or an empty one).
+bool is_sumo_segment(std::string_view segment) noexcept {
+  return segment.empty() || segment == "receiver" || segment == "v1" || segment == "http";
+}
+
+/// Appends `rest` (the path, query and fragment of a URL) with its secrets masked: the presigned
+/// code (mask_code), each other path segment as `segment(s)` returns it, every query value and
+/// the fragment.
+template <class Segment>
+void append_masked_tail(std::string& out, std::string_view rest, const Segment& segment) {
+  const std::string_view path = rest.substr(0, rest.find_first_of("?#"));
+  const std::string_view code = presigned_code(path);
+  if (!code.empty()) {
+    out.append(path.substr(0, path.size() - code.size()));
+    out += mask_code(code);
+  } else {
+    std::size_t start = 0;
+    while (start < path.size()) {
+      std::size_t end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      out += segment(path.substr(start, end - start));
+      if (end < path.size()) out += '/';
+      start = end + 1;
+    }
+    if (!path.empty() && path.back() == '/' && (out.empty() || out.back() != '/')) out += '/';
+  }
+  rest = rest.substr(path.size());
+  if (!rest.empty() && rest.front() == '?') {
+    const std::size_t hash = rest.find('#');
+    const std::string_view query = rest.substr(1, hash == std::string_view::npos ? std::string_view::npos : hash - 1);
+    out += '?';
+    std::size_t start = 0;
+    while (start <= query.size()) {
+      std::size_t amp = query.find('&', start);
+      if (amp == std::string_view::npos) amp = query.size();
+      const std::string_view param = query.substr(start, amp - start);
+      const std::size_t eq = param.find('=');
+      if (eq != std::string_view::npos) {
+        out.append(param.substr(0, eq + 1));
+        if (eq + 1 < param.size()) out += "***";
+      } else if (!param.empty()) {
+        out += "***";
+      }
+      if (amp == query.size()) break;
+      out += '&';
+      start = amp + 1;
+    }
+    rest = hash == std::string_view::npos ? std::string_view{} : rest.substr(hash);
+  }
+  if (!rest.empty() && rest.front() == '#') out += rest.size() > 1 ? "#***" : "#";
+}
+
+/// Calls `f(item)` for each '&'-separated query item and each non-Sumo path segment of a URL's
+/// path+query, i.e. the parts redact_url masks besides the code and the user-info.
+template <class F>
+void for_each_masked_part(std::string_view path, std::string_view query, const F& f) {
+  if (presigned_code(path).empty()) {
+    std::size_t start = 0;
+    while (start < path.size()) {
+      std::size_t end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      const std::string_view segment = path.substr(start, end - start);
+      if (!is_sumo_segment(segment)) f(segment);
+      start = end + 1;
+    }
+  }
+  std::size_t start = 0;
+  while (start < query.size()) {
+    std::size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    const std::string_view param = query.substr(start, amp - start);
+    const std::size_t eq = param.find('=');
+    f(eq == std::string_view::npos ? param : param.substr(eq + 1));
+    start = amp + 1;
+  }
+}
+
+bool is_scheme_char(unsigned char c) noexcept { return is_alnum(c) || c == '+' || c == '-' || c == '.'; }
+
+/// Characters that end a URL in running text: whitespace, controls, quotes and the characters
+/// RFC 3986 does not allow in a URL.
+bool ends_url(unsigned char c) noexcept {
+  return c <= 0x20 || c == 0x7F || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '{' ||
+         c == '}' || c == '|' || c == '\\' || c == '^';
+}
+
+/// End of the URL-like run that starts at `from` (exclusive), without trailing sentence
+/// punctuation; never before `min_end`.
+std::size_t url_run_end(std::string_view text, std::size_t from, std::size_t min_end) noexcept {
+  std::size_t end = from;
+  while (end < text.size() && !ends_url(static_cast<unsigned char>(text[end]))) ++end;
+  const std::string_view run = text.substr(from, end - from);
+  const bool has_open_paren = run.find('(') != std::string_view::npos;
+  while (end > min_end) {
+    const char c = text[end - 1];
+    if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || (c == ')' && !has_open_paren)) {
+      --end;
+    } else {
+      break;
+    }
+  }
+  return end;
+}
+
+/// Header names whose values are credentials, lower case; longest first.
+constexpr std::string_view kSecretHeaders[] = {"proxy-authorization", "authorization", "x-sumo-token"};
+
+bool is_header_name_char(unsigned char c) noexcept { return is_alnum(c) || c == '-' || c == '_'; }
+
+/// When a secret header starts at `i` (`Name: value`, any case), the end of its name-and-colon
+/// part (including an auth scheme such as "Basic ") and the end of the value to mask.
+std::optional<std::pair<std::size_t, std::size_t>> secret_header_at(std::string_view text, std::size_t i) noexcept {
+  if (i > 0 && is_header_name_char(static_cast<unsigned char>(text[i - 1]))) return std::nullopt;
+  for (const std::string_view name : kSecretHeaders) {
+    if (text.size() - i < name.size() || !iequals(text.substr(i, name.size()), name)) continue;
+    std::size_t j = i + name.size();
+    if (j < text.size() && is_header_name_char(static_cast<unsigned char>(text[j]))) continue;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+    if (j >= text.size() || text[j] != ':') continue;
+    ++j;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+    std::size_t value = j;
+    if (name != "x-sumo-token") {
+      // `Authorization: <scheme> <credentials>`: the scheme is not secret.
+      std::size_t k = value;
+      while (k < text.size() && is_alpha(static_cast<unsigned char>(text[k]))) ++k;
+      if (k > value && k + 1 < text.size() && text[k] == ' ' && static_cast<unsigned char>(text[k + 1]) > 0x20) {
+        value = k + 1;
+      }
+    }
+    std::size_t end = value;
+    while (end < text.size() && static_cast<unsigned char>(text[end]) > 0x20 && text[end] != '"' && text[end] != '\'') {
+      ++end;
+    }
+    if (end == value) return std::nullopt;
+    return std::make_pair(value, end);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
 // Redaction
 
 std::string redact_url(std::string_view url) {
@@ -492,53 +661,11 @@ std::string redact_url(std::string_view url) {
     out.assign(host_like ? first : std::string_view(first.empty() ? "" : "***"));
     rest = slash == std::string_view::npos ? std::string_view{} : url.substr(slash);
   }
-  const std::string_view path = rest.substr(0, rest.find_first_of("?#"));
-  const std::string_view code = detail::presigned_code(path);
-  if (!code.empty()) {
-    out.append(path.substr(0, path.size() - code.size()));
-    out += detail::mask_code(code);
-  } else {
-    // Not the presigned form (a wrong path, a typo): any segment may be the code. Only the
-    // segments of Sumo's documented paths (/receiver/v1/http[/<code>]) are shown.
-    std::size_t start = 0;
-    while (start < path.size()) {
-      std::size_t end = path.find('/', start);
-      if (end == std::string_view::npos) end = path.size();
-      const std::string_view segment = path.substr(start, end - start);
-      if (segment.empty() || segment == "receiver" || segment == "v1" || segment == "http") {
-        out.append(segment);
-      } else {
-        out += "***";
-      }
-      if (end < path.size()) out += '/';
-      start = end + 1;
-    }
-    if (!path.empty() && path.back() == '/' && (out.empty() || out.back() != '/')) out += '/';
-  }
-  rest = rest.substr(path.size());
-  if (!rest.empty() && rest.front() == '?') {
-    const std::size_t hash = rest.find('#');
-    const std::string_view query = rest.substr(1, hash == std::string_view::npos ? std::string_view::npos : hash - 1);
-    out += '?';
-    std::size_t start = 0;
-    while (start <= query.size()) {
-      std::size_t amp = query.find('&', start);
-      if (amp == std::string_view::npos) amp = query.size();
-      const std::string_view param = query.substr(start, amp - start);
-      const std::size_t eq = param.find('=');
-      if (eq != std::string_view::npos) {
-        out.append(param.substr(0, eq + 1));
-        if (eq + 1 < param.size()) out += "***";
-      } else if (!param.empty()) {
-        out += "***";
-      }
-      if (amp == query.size()) break;
-      out += '&';
-      start = amp + 1;
-    }
-    rest = hash == std::string_view::npos ? std::string_view{} : rest.substr(hash);
-  }
-  if (!rest.empty() && rest.front() == '#') out += rest.size() > 1 ? "#***" : "#";
+  // Not the presigned form (a wrong path, a typo): any segment may be the code. Only the segments
+  // of Sumo's documented paths (/receiver/v1/http[/<code>]) are shown.
+  detail::append_masked_tail(out, rest, [](std::string_view segment) {
+    return detail::is_sumo_segment(segment) ? std::string(segment) : std::string("***");
+  });
   return out;
 }
 
@@ -576,7 +703,13 @@ std::string to_string(const SumoConfig& c) {
        ", client_cert=" + quoted(c.http.client_cert) + ", client_key=" + quoted(c.http.client_key) +
        ", client_key_password=";
   s += c.http.client_key_password.empty() ? "(none)" : "***";
-  s += ", proxy=" + quoted(redact_url(c.http.proxy)) + ", user_agent=" + quoted(c.http.user_agent) + "}";
+  s += ", proxy=";
+  s += c.http.proxy.empty() ? std::string("(environment)") : quoted(redact_url(c.http.proxy));
+  s += ", no_proxy=";
+  s += c.http.no_proxy.empty() ? std::string("(environment)") : quoted(c.http.no_proxy);
+  s += ", proxy_tunnel=";
+  s += c.http.proxy_tunnel ? "true" : "false";
+  s += ", user_agent=" + quoted(c.http.user_agent) + "}";
   s += ", queue={max_bytes=" + std::to_string(c.queue.max_bytes) + ", overflow=" + to_string(c.queue.overflow) +
        ", enqueue_timeout=" + ms(c.queue.enqueue_timeout) + "}";
   s += ", spool={dir=" + quoted(c.spool.dir) + ", mode=" + to_string(c.spool.mode) + ", fsync=" + to_string(c.spool.fsync) +
@@ -660,59 +793,176 @@ std::string_view presigned_code(std::string_view path) noexcept {
 
 std::string mask_code(std::string_view code) {
   constexpr std::size_t kShowFrom = 16;
+  // Already masked (a redacted URL passing through a Redactor again): keep it.
+  if (code.size() <= 5 && code.size() >= 3 && code.substr(code.size() - 3) == "***") return std::string(code);
   if (code.size() >= kShowFrom) return std::string(code.substr(0, 2)) + "***";
   return "***";
 }
 
 Redactor::Redactor(const SumoConfig& config) {
   add_url(config.url);
-  add(config.token, "***");
-  add(config.http.client_key_password, "***");
+  add_secret(config.token, "***");
+  add_secret(config.http.client_key_password, "***");
   add_url(config.http.proxy);
   sort();
 }
 
-Redactor Redactor::for_url(std::string_view url) {
+Redactor Redactor::for_urls(std::initializer_list<std::string_view> urls) {
   Redactor r;
-  r.add_url(url);
+  for (const std::string_view url : urls) r.add_url(url);
   r.sort();
   return r;
 }
 
 void Redactor::add_url(std::string_view url) {
   if (url.empty()) return;
-  add(std::string(url), redact_url(url));
   const auto parts = split_url(url);
+  if (parts) {
+    urls_.push_back(Known{std::string(url), redact_url(url)});
+  } else {
+    // Not splittable: no structure to go by, so the whole text is a secret of its own.
+    add_secret(url, redact_url(url));
+  }
   const std::string_view code = presigned_code(parts ? parts->path : url);
-  if (!code.empty()) add(std::string(code), mask_code(code));
-  if (parts && parts->has_userinfo && !parts->userinfo.empty()) {
-    const std::size_t colon = parts->userinfo.find(':');
-    if (colon == std::string_view::npos) {
-      add(std::string(parts->userinfo), "***");
-    } else {
-      add(std::string(parts->userinfo.substr(colon + 1)), "***");
+  if (!code.empty()) add_secret(code, mask_code(code));
+  if (parts) {
+    // What redact_url masks besides the code (segments of a wrong path, query values, the
+    // fragment) is masked where it reappears in another URL, too.
+    for_each_masked_part(parts->path, parts->query, [this](std::string_view part) { add_secret(part, "***"); });
+    add_secret(parts->fragment, "***");
+    if (parts->has_userinfo && !parts->userinfo.empty()) {
+      const std::size_t colon = parts->userinfo.find(':');
+      add_secret(colon == std::string_view::npos ? parts->userinfo : parts->userinfo.substr(colon + 1), "***");
     }
   }
 }
 
-void Redactor::add(std::string secret, std::string replacement) {
-  if (secret.empty()) return;
-  replacements_.emplace_back(std::move(secret), std::move(replacement));
+void Redactor::add_secret(std::string_view secret, std::string replacement) {
+  if (secret.empty() || secret == "***") return;
+  secrets_.push_back(Known{std::string(secret), std::move(replacement)});
 }
 
 void Redactor::sort() {
-  std::stable_sort(replacements_.begin(), replacements_.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  const auto longer = [](const Known& a, const Known& b) { return a.text.size() > b.text.size(); };
+  std::stable_sort(urls_.begin(), urls_.end(), longer);
+  std::stable_sort(secrets_.begin(), secrets_.end(), longer);
+}
+
+bool Redactor::is_secret(std::string_view s) const {
+  return std::any_of(secrets_.begin(), secrets_.end(), [s](const Known& k) { return k.text == s; });
+}
+
+std::string Redactor::mask_url(std::string_view url) const {
+  const std::optional<UrlParts> parts = split_url(url);
+  if (!parts) return redact_url(url);  // no structure to go by: the strict form
+  std::string out(parts->scheme);
+  out += "://";
+  if (parts->has_userinfo) {
+    const std::size_t colon = parts->userinfo.find(':');
+    if (colon != std::string_view::npos) {
+      out += mask_free(parts->userinfo.substr(0, colon));
+      out += ':';
+    }
+    out += "***@";
+  }
+  out += mask_free(parts->host);
+  if (!parts->port.empty()) {
+    out += ':';
+    out += parts->port;
+  }
+  const std::size_t authority_end = url.find_first_of("/?#", parts->scheme.size() + 3);
+  const std::string_view tail = authority_end == std::string_view::npos ? std::string_view{} : url.substr(authority_end);
+  append_masked_tail(out, tail, [this](std::string_view segment) {
+    return is_secret(segment) ? std::string("***") : mask_free(segment);
+  });
+  return out;
+}
+
+namespace {
+
+/// The known secret that free text at `i` shows, by the length rules of redact.hpp, or nullptr.
+template <class Known>
+const Known* free_secret_at(const std::vector<Known>& secrets, std::string_view text, std::size_t i) noexcept {
+  for (const Known& k : secrets) {
+    const std::size_t n = k.text.size();
+    if (n < kFreeTextWholeWord) break;  // sorted longest first
+    if (text.size() - i < n || text.compare(i, n, k.text) != 0) continue;
+    if (n >= kFreeTextAnywhere) return &k;
+    const bool word_before = i > 0 && is_alnum(static_cast<unsigned char>(text[i - 1]));
+    const bool word_after = i + n < text.size() && is_alnum(static_cast<unsigned char>(text[i + n]));
+    if (!word_before && !word_after) return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string Redactor::mask_free(std::string_view text) const {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (const Known* k = free_secret_at(secrets_, text, i)) {
+      out += k->replacement;
+      i += k->text.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
 }
 
 std::string Redactor::operator()(std::string_view text) const {
-  std::string out(text);
-  for (const auto& [secret, replacement] : replacements_) {
-    std::size_t pos = out.find(secret);
-    while (pos != std::string::npos) {
-      out.replace(pos, secret.size(), replacement);
-      pos = out.find(secret, pos + replacement.size());
+  static constexpr std::string_view kMarker = "/receiver/v1/http/";
+  std::string out;
+  out.reserve(text.size() + 16);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // A URL: a run of scheme characters followed by "://" (every "://" is inside one; the scheme
+    // starts at the run's first letter), or a "://" without any scheme.
+    if ((is_scheme_char(c) || c == ':') && (i == 0 || !is_scheme_char(static_cast<unsigned char>(text[i - 1])))) {
+      std::size_t j = i;
+      while (j < text.size() && is_scheme_char(static_cast<unsigned char>(text[j]))) ++j;
+      if (text.compare(j, 3, "://") == 0) {
+        std::size_t start = i;
+        while (start < j && !is_alpha(static_cast<unsigned char>(text[start]))) ++start;
+        if (start == j) start = i;
+        out.append(text.substr(i, start - i));
+        const std::size_t end = url_run_end(text, start, j + 3);
+        const std::string_view url = text.substr(start, end - start);
+        const auto known = std::find_if(urls_.begin(), urls_.end(), [url](const Known& k) { return k.text == url; });
+        out += known != urls_.end() ? known->replacement : mask_url(url);
+        i = end;
+        continue;
+      }
     }
+    // The code's place in a URL without a scheme.
+    if (c == '/' && text.size() - i >= kMarker.size() && iequals(text.substr(i, kMarker.size()), kMarker)) {
+      out.append(text.substr(i, kMarker.size()));
+      i += kMarker.size();
+      std::size_t end = i;
+      while (end < text.size() && !ends_url(static_cast<unsigned char>(text[end])) && text[end] != '?' &&
+             text[end] != '#') {
+        ++end;
+      }
+      end = url_run_end(text.substr(0, end), i, i);
+      if (end > i) out += mask_code(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    // A credential header's value.
+    if (const auto header = secret_header_at(text, i)) {
+      out.append(text.substr(i, header->first - i));
+      out += "***";
+      i = header->second;
+      continue;
+    }
+    if (const Known* k = free_secret_at(secrets_, text, i)) {
+      out += k->replacement;
+      i += k->text.size();
+      continue;
+    }
+    out += text[i++];
   }
   return out;
 }

@@ -3,7 +3,7 @@
 //   ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)
 //                   [--category C] [--name N] [--host H] [--fields k=v,...]
 //                   [--compression none|gzip|deflate|zstd] [--level N] [--ndjson] [--skip-invalid]
-//                   [--retry-budget SEC] [--timeout SEC]
+//                   [--retry-budget SEC] [--timeout SEC] [--proxy URL]
 //                   [--spool-dir DIR [--shutdown-timeout SEC] [--spool-max-bytes BYTES]] [FILE... | -]
 //
 // Each FILE is one webhook body (with --ndjson: one body per line); `-` reads stdin, and so does
@@ -24,6 +24,12 @@
 //   input; the program waits for Sumo at most --shutdown-timeout seconds in all (default 10), and
 //   what is still undelivered then stays in DIR for the next run with the same --spool-dir.
 // A summary goes to stdout.
+//
+// Proxy: --proxy URL (http://, https://, socks4(a)://, socks5(h)://, may carry user:password@);
+// without it libcurl's environment variables apply, as in curl: https_proxy/HTTPS_PROXY for an
+// https:// URL, http_proxy for http://, else ALL_PROXY, with NO_PROXY exempting hosts (docs/DESIGN.md
+// "Proxies"). Proxy credentials are secrets too (printed masked); the environment keeps them out
+// of `ps`.
 //
 // The presigned URL and the token are secrets: prefer --url-env / --token-env (the values then do
 // not show in `ps` or shell history); the program prints them only redacted. The spool stores lines
@@ -99,6 +105,10 @@ const char* const kUsage =
     "  --skip-invalid        do not send bodies that fail to parse (they are still reported)\n"
     "  --retry-budget SEC    stop retrying a request after SEC seconds (default 600)\n"
     "  --timeout SEC         whole-request timeout in seconds (default 20)\n"
+  "  --proxy URL           proxy http://[user:password@]host:port (also https://, socks5h://,\n"
+  "                        ...); without it: https_proxy/HTTPS_PROXY, http_proxy, ALL_PROXY and\n"
+  "                        NO_PROXY from the environment, as curl reads them (prefer them for\n"
+  "                        credentials: a --proxy value shows in `ps`)\n"
     "  -h, --help            this text\n"
     "\n"
     "spool (nothing accepted is lost, not even by a crash):\n"
@@ -142,6 +152,7 @@ struct Options {
   bool skip_invalid = false;
   std::optional<double> retry_budget_s;
   std::optional<double> timeout_s;
+  std::optional<std::string> proxy;          // --proxy; absent: libcurl's environment variables
   std::string spool_dir;                     // --spool-dir; empty: synchronous delivery, no spool
   std::optional<double> shutdown_timeout_s;  // --shutdown-timeout (only with --spool-dir)
   std::optional<std::uint64_t> spool_max_bytes;  // --spool-max-bytes (only with --spool-dir)
@@ -259,6 +270,10 @@ Options parse_args(int argc, char** argv) {
       o.retry_budget_s = parse_seconds(a, value());
     } else if (a == "--timeout") {
       o.timeout_s = parse_seconds(a, value());
+    } else if (a == "--proxy") {
+      if (o.proxy) throw UsageError{"--proxy given twice"};
+      o.proxy = value();
+      if (o.proxy->empty()) throw UsageError{"--proxy: empty URL"};
     } else if (a == "--spool-dir") {
       if (!o.spool_dir.empty()) throw UsageError{"--spool-dir given twice"};
       o.spool_dir = value();
@@ -379,6 +394,7 @@ SumoConfig build_config(const Options& o) {
   if (o.level) c.compression_level = *o.level;
   if (o.retry_budget_s) c.retry.budget = seconds_to_ms(*o.retry_budget_s);
   if (o.timeout_s) c.request_timeout = seconds_to_ms(*o.timeout_s);
+  if (o.proxy) c.http.proxy = *o.proxy;  // checked (and printed masked) by finalize()
   if (!o.spool_dir.empty()) {
     // Write-ahead: an event is on disk before enqueue() says accepted, so neither the deadline nor a
     // crash loses it. `spill`: when the memory bound is reached (Sumo slow or down, a large input),

@@ -77,8 +77,18 @@ struct CurlOptions {
   std::string client_key;
   /// Password of the client key (a secret: never logged).
   std::string client_key_password;
-  /// Proxy URL (empty: none; libcurl's environment proxy variables are not read).
+  /// Proxy URL `scheme://[user:password@]host[:port]`, scheme http, https, socks4, socks4a, socks5
+  /// or socks5h; its credentials are secrets (never printed). Empty: libcurl's environment
+  /// variables decide, as in curl: https_proxy/HTTPS_PROXY for https:// URLs, http_proxy
+  /// (lower case only) for http://, else all_proxy/ALL_PROXY (docs/DESIGN.md "Proxies").
   std::string proxy;
+  /// Hosts reached without the proxy: CURLOPT_NOPROXY's comma-separated names, domains and
+  /// addresses; "*" means no proxy at all, whatever `proxy` and the environment say. Empty: the
+  /// no_proxy/NO_PROXY environment variable decides (it applies to `proxy` too).
+  std::string no_proxy;
+  /// Tunnel through an HTTP proxy with CONNECT also for http:// URLs (CURLOPT_HTTPPROXYTUNNEL);
+  /// https:// URLs are always tunnelled.
+  bool proxy_tunnel = false;
   /// User-Agent; empty gives "ilert-sumo/<version> libcurl/<version>".
   std::string user_agent;
 };
