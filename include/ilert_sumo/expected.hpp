@@ -2,10 +2,12 @@
 //
 // The library never throws across its public API; every fallible call returns Expected<T>.
 // Small and C++17-only (std::expected is C++23). Accessing value() of an error, or error() of a
-// value, is a programming error checked by assert in debug builds.
+// value, is a programming error: in every build type it prints what happened (for value(), the
+// error it holds) to stderr and aborts, never undefined behaviour.
 #pragma once
 
-#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -13,6 +15,21 @@
 #include "ilert_sumo/error.hpp"
 
 namespace ilert_sumo {
+
+namespace detail {
+/// value() on an error: says so, with the error (library errors never hold a secret), and aborts.
+[[noreturn]] inline void expected_value_of_error(const Error& error) noexcept {
+  std::fprintf(stderr, "ilert_sumo: Expected::value() called on an error: %s\n", error.to_string().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+/// error() on a value: says so and aborts.
+[[noreturn]] inline void expected_error_of_value() noexcept {
+  std::fprintf(stderr, "ilert_sumo: Expected::error() called on a value\n");
+  std::fflush(stderr);
+  std::abort();
+}
+}  // namespace detail
 
 template <class T>
 class Expected {
@@ -26,16 +43,31 @@ class Expected {
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { assert(has_value()); return *std::get_if<0>(&storage_); }
-  const T& value() const& { assert(has_value()); return *std::get_if<0>(&storage_); }
-  T&& value() && { assert(has_value()); return std::move(*std::get_if<0>(&storage_)); }
+  T& value() & {
+    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
+    return *std::get_if<0>(&storage_);
+  }
+  const T& value() const& {
+    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
+    return *std::get_if<0>(&storage_);
+  }
+  T&& value() && {
+    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
+    return std::move(*std::get_if<0>(&storage_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!has_value()); return *std::get_if<1>(&storage_); }
-  Error&& error() && { assert(!has_value()); return std::move(*std::get_if<1>(&storage_)); }
+  const Error& error() const& {
+    if (has_value()) detail::expected_error_of_value();
+    return *std::get_if<1>(&storage_);
+  }
+  Error&& error() && {
+    if (has_value()) detail::expected_error_of_value();
+    return std::move(*std::get_if<1>(&storage_));
+  }
 
  private:
   std::variant<T, Error> storage_;
@@ -51,7 +83,10 @@ class Expected<void> {
 
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
-  const Error& error() const& { assert(!ok_); return error_; }
+  const Error& error() const& {
+    if (ok_) detail::expected_error_of_value();
+    return error_;
+  }
 
  private:
   Error error_;
