@@ -194,7 +194,9 @@ ILERT_SUMO_EXPORT Expected<FinalizedSumoConfig> finalize(SumoConfig config);
 /// Masks the secret parts of a URL: the code after `/receiver/v1/http/`, `user:password@`, and
 /// query strings. `https://h/receiver/v1/http/ZaVn...==` -> `https://h/receiver/v1/http/Za***`.
 ILERT_SUMO_EXPORT std::string redact_url(std::string_view url);
-/// Replaces every occurrence of the config's secrets (URL code, token, passwords) in `text`.
+/// `text` with secrets masked where they stand as secrets (docs/DESIGN.md "Secrets and redaction"):
+/// in URLs (code, passwords, query values), credential headers, and the config's own secrets
+/// (URL code, token, passwords, proxy credentials) in free text when long enough not to be a word.
 ILERT_SUMO_EXPORT std::string redact(std::string_view text, const SumoConfig& config);
 /// A readable, redacted description of the config.
 ILERT_SUMO_EXPORT std::string to_string(const SumoConfig& config);
