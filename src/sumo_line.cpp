@@ -11,6 +11,7 @@
 // Writer; text that is not one JSON value (hand-built events) is written as a string. The line's
 // schema, the cut order and the dedupId rule are documented in docs/SUMO_LINE.md.
 #include "ilert_sumo/sumo_line.hpp"
+#include "ilert_sumo/lifecycle.hpp"
 
 #include <algorithm>
 #include <array>
@@ -198,17 +199,6 @@ void put_user(JsonWriter& w, const User& u, std::size_t limit, Scratch& s) {
 void put_time_string(JsonWriter& w, UtcTime t) {
   const std::string text = format_iso8601_millis(t);
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-}
-
-std::int64_t floor_ms(UtcTime t) {
-  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// `to - from` in whole milliseconds (each instant taken to the millisecond, rounded down);
-// nullopt when `from` is missing or `to` is before it.
-std::optional<std::int64_t> elapsed_ms(const std::optional<Timestamp>& from, UtcTime to) {
-  if (!from || !from->utc || to < *from->utc) return std::nullopt;
-  return floor_ms(to) - floor_ms(*from->utc);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,17 +467,11 @@ class LineWriter {
     ms_.resize(out);
   }
 
+  // ttaMs/ttrMs: the library's one computation (lifecycle.hpp), shared with the relay's metrics.
   void measures() {
-    if (std::holds_alternative<AlertAccepted>(event_)) {
-      std::optional<UtcTime> first;
-      for (const Responder& r : a_.responders) {
-        if (r.accepted_at && r.accepted_at->utc && (!first || *r.accepted_at->utc < *first)) first = *r.accepted_at->utc;
-      }
-      tta_ = elapsed_ms(a_.report_time, first ? *first : event_time(base_));
-    } else if (std::holds_alternative<AlertResolved>(event_)) {
-      const UtcTime end = a_.resolved_on && a_.resolved_on->utc ? *a_.resolved_on->utc : event_time(base_);
-      ttr_ = elapsed_ms(a_.report_time, end);
-    }
+    const LifecycleMeasures m = lifecycle_measures(event_);
+    tta_ = m.tta_ms;
+    ttr_ = m.ttr_ms;
   }
 
   // ---- rendering ----
