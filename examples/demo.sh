@@ -2,12 +2,14 @@
 # examples/demo.sh: the one-command demo of ilert-sumo (the README's first command).
 #
 # From a fresh clone on Debian 12 (as root, or with sudo): installs the build dependencies (skipped
-# when they are already there), builds the library and two example programs (Release), starts a
+# when they are already there), builds the library and the example programs (Release), starts a
 # local Sumo Logic emulator and the iLert webhook relay on 127.0.0.1, posts the bundled sample
 # webhooks (examples/samples: all eleven event types, a legacy incident-* one, an unknown type and a
 # malformed body) exactly as iLert would (curl, Basic auth from the URL), shows each answer, waits
 # until Sumo (the emulator) holds every event, prints what it received one line per event, shuts
-# both programs down with SIGTERM and exits 0. Any failure: a message saying what went wrong and a
+# both programs down with SIGTERM, and ends with the alert lifecycle table (alerts created, MTTA and
+# MTTR mean and p90 per alert source: ilert-sumo-report on what the emulator recorded, the numbers
+# of the dashboard in sumo/) and exits 0. Any failure: a message saying what went wrong and a
 # non-zero exit status; the two servers are always stopped.
 #
 # Environment: BUILD_DIR (default <repo>/build-demo), JOBS (default: number of CPUs, at most 2),
@@ -92,7 +94,7 @@ stop_process() {
 }
 
 # ---------------------------------------------------------------------------------------------
-step "1/6 Build dependencies (Debian packages)"
+step "1/7 Build dependencies (Debian packages)"
 PACKAGES=(cmake g++ ninja-build pkg-config libcurl4-openssl-dev rapidjson-dev catch2 zlib1g-dev
           libdeflate-dev libzstd-dev libcpp-httplib-dev libmicrohttpd-dev make ca-certificates curl)
 missing=()
@@ -118,18 +120,20 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "2/6 Build (Release): libilert_sumo, ilert-parse, ilert-sumo-relay, sumo-emulator -> $BUILD_DIR"
+step "2/7 Build (Release): libilert_sumo, ilert-parse, ilert-sumo-relay, sumo-emulator, ilert-sumo-report -> $BUILD_DIR"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/ilert-sumo-demo.XXXXXX")"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DILERT_SUMO_BUILD_EXAMPLES=ON -DILERT_SUMO_BUILD_TESTS=OFF -DILERT_SUMO_BUILD_BENCHMARKS=OFF \
   >"$TMP/configure.log" 2>&1 || { tail -n 30 "$TMP/configure.log" >&2; die "cmake configure failed"; }
-cmake --build "$BUILD_DIR" -j "$JOBS" --target ilert-sumo-relay sumo-emulator ilert-parse >"$TMP/build.log" 2>&1 ||
+cmake --build "$BUILD_DIR" -j "$JOBS" --target ilert-sumo-relay sumo-emulator ilert-parse ilert-sumo-report \
+  >"$TMP/build.log" 2>&1 ||
   { tail -n 30 "$TMP/build.log" >&2; die "build failed"; }
 tail -n 1 "$TMP/build.log"
 RELAY_BIN="$BUILD_DIR/bin/ilert-sumo-relay"
 EMU_BIN="$BUILD_DIR/bin/sumo-emulator"
 PARSE_BIN="$BUILD_DIR/bin/ilert-parse"
-[[ -x "$RELAY_BIN" && -x "$EMU_BIN" && -x "$PARSE_BIN" ]] || die "the programs were not built"
+REPORT_BIN="$BUILD_DIR/bin/ilert-sumo-report"
+[[ -x "$RELAY_BIN" && -x "$EMU_BIN" && -x "$PARSE_BIN" && -x "$REPORT_BIN" ]] || die "the programs were not built"
 
 echo
 echo "The parser alone: ilert-parse examples/samples/*.json (typed event, or an error with path and byte):"
@@ -140,7 +144,7 @@ sed 's/^/  /' "$TMP/parse.out"
 [[ $parse_rc -eq 1 ]] || die "ilert-parse exited with $parse_rc (expected 1: one malformed sample)"
 
 # ---------------------------------------------------------------------------------------------
-step "3/6 Start a local Sumo Logic HTTP source (sumo-emulator) and the relay, on 127.0.0.1"
+step "3/7 Start a local Sumo Logic HTTP source (sumo-emulator) and the relay, on 127.0.0.1"
 "$EMU_BIN" --port 0 --code "$SUMO_CODE" --record "$TMP/received.ndjson" --quiet \
   >"$TMP/emulator.out" 2>"$TMP/emulator.err" &
 EMU_PID=$!
@@ -148,21 +152,22 @@ EMU_PORT="$(wait_for_port "$TMP/emulator.out" "$EMU_PID" sumo-emulator)"
 SUMO_URL="http://127.0.0.1:$EMU_PORT/receiver/v1/http/$SUMO_CODE"
 echo "sumo-emulator      listening on 127.0.0.1:$EMU_PORT (records every message it accepts)"
 
-# Secrets come from the environment, never from flags.
+# Secrets come from the environment, never from flags. The category is the one Sumo's iLert app
+# and the dashboard in sumo/ read (docs/SUMO_SETUP.md).
 ILERT_SUMO_URL="$SUMO_URL" ILERT_SUMO_RELAY_BASIC_AUTH="$USER_PASS" \
-  "$RELAY_BIN" --listen 127.0.0.1:0 --category 'ilert/{eventType}' --fields-from-event \
+  "$RELAY_BIN" --listen 127.0.0.1:0 --category 'webhook/ilert' --fields-from-event \
   --spool-dir "$TMP/spool" --batch-age 200ms --shutdown-timeout 5 \
   >"$TMP/relay.out" 2>"$TMP/relay.err" &
 RELAY_PID=$!
 RELAY_PORT="$(wait_for_port "$TMP/relay.out" "$RELAY_PID" ilert-sumo-relay)"
 WEBHOOK_URL="http://$USER_PASS@127.0.0.1:$RELAY_PORT/ilert"
 echo "ilert-sumo-relay   listening on 127.0.0.1:$RELAY_PORT -> Sumo at http://127.0.0.1:$EMU_PORT/receiver/v1/http/****"
-echo "                   category ilert/{eventType}, X-Sumo-Fields from the event, write-ahead spool"
+echo "                   category webhook/ilert, X-Sumo-Fields from the event, write-ahead spool"
 echo "iLert's webhook alert action would be configured with the URL:"
 echo "  http://${USER_PASS%%:*}:****@<relay-host>:$RELAY_PORT/ilert"
 
 # ---------------------------------------------------------------------------------------------
-step "4/6 POST the sample webhooks, as iLert does (curl, Basic auth from the URL)"
+step "4/7 POST the sample webhooks, as iLert does (curl, Basic auth from the URL)"
 shopt -s nullglob
 files=("$SAMPLES"/*.json)
 [[ ${#files[@]} -gt 0 ]] || die "no sample webhooks in $SAMPLES"
@@ -183,7 +188,7 @@ printf '  %-34s -> %s %s\n' "(same, without credentials)" "$code" "$(cat "$TMP/a
 [[ "$code" == 401 ]] || die "a request without credentials was not refused (got $code)"
 
 # ---------------------------------------------------------------------------------------------
-step "5/6 What Sumo received (waiting for all $expected messages)"
+step "5/7 What Sumo received (waiting for all $expected messages)"
 received=0
 for _ in $(seq 300); do   # 300 x 100 ms = 30 s
   received=$( (grep -c '' "$TMP/received.ndjson" 2>/dev/null) || true)
@@ -232,13 +237,30 @@ echo "Relay log on stderr, one line per request (first three):"
 grep -m 3 ' method=POST ' "$TMP/relay.err" | sed 's/^/  /' || true
 
 # ---------------------------------------------------------------------------------------------
-step "6/6 Shut down (SIGTERM: stop accepting, flush, exit 0)"
+step "6/7 Shut down (SIGTERM: stop accepting, flush, exit 0)"
 stop_process "$RELAY_PID" ilert-sumo-relay 15
 RELAY_PID=""
 grep -E 'shutdown:' "$TMP/relay.err" | sed 's/^/  relay: /' || true
 stop_process "$EMU_PID" sumo-emulator 10
 EMU_PID=""
 echo "  both stopped cleanly."
+
+# ---------------------------------------------------------------------------------------------
+step "7/7 The alert lifecycle table (ilert-sumo-report on what Sumo received)"
+echo "The core of the 'iLert alert lifecycle' dashboard (sumo/), computed without Sumo: alerts"
+echo "created, MTTA (creation -> first accept) and MTTR (creation -> resolve), mean and p90, per"
+echo "alert source; each dedupId counted once, invalid payloads left out."
+echo
+report_rc=0
+"$REPORT_BIN" --by source "$TMP/received.ndjson" >"$TMP/report.txt" 2>"$TMP/report.err" || report_rc=$?
+[[ $report_rc -eq 0 ]] || { cat "$TMP/report.err" >&2; die "ilert-sumo-report exited with $report_rc"; }
+sed 's/^/  /' "$TMP/report.txt"
+# The samples hold one accepted and resolved alert: the (all) row must show an MTTA and an MTTR.
+grep -Eq '^\(all\) +[0-9]+ +[1-9][0-9]* +[0-9]+\.[0-9]{3}s .* [1-9][0-9]* +[0-9]+\.[0-9]{3}s' "$TMP/report.txt" ||
+  die "the lifecycle table has no MTTA/MTTR in its (all) row"
+echo
+echo "The same by escalation policy or priority: ${REPORT_BIN#"$ROOT"/} --by policy|priority RECORDING"
 echo
 bold "Demo complete: $expected webhooks in, $received messages at Sumo, nothing lost."
-echo "Next: docs/RELAY.md (run the relay for real), README.md (the library's API)."
+echo "Next: docs/SUMO_SETUP.md (a real Sumo account, the iLert app and the dashboard in sumo/),"
+echo "docs/RELAY.md (run the relay for real), README.md (the library's API)."
