@@ -147,6 +147,9 @@ Scratch& scratch() {
 // Compacts `raw` into s.compact; false when it is not one RFC 8259 JSON value parse_event takes.
 bool compact_json(Scratch& s, std::string_view raw) { return detail::compact_json(raw, s.compact, kMaxRawDepth); }
 
+// A key the code spells (a literal: ASCII, nothing to escape), written in one copy.
+void put_name(JsonWriter& w, const char* key) { w.PlainString(key, std::strlen(key)); }
+
 void put_key(JsonWriter& w, std::string_view key, Scratch& s) { detail::write_json_string(w, key, s.sanitized, true); }
 
 void put_text(JsonWriter& w, std::string_view v, std::size_t limit, Scratch& s) {
@@ -156,26 +159,26 @@ void put_text(JsonWriter& w, std::string_view v, std::size_t limit, Scratch& s) 
 
 void put_opt(JsonWriter& w, const char* key, const std::optional<std::string>& v, std::size_t limit, Scratch& s) {
   if (!v) return;
-  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_name(w, key);
   put_text(w, *v, limit, s);
 }
 
 void put_opt_id(JsonWriter& w, const char* key, const std::optional<std::int64_t>& v) {
   if (!v) return;
-  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_name(w, key);
   w.Int64(*v);
 }
 
 template <class E>
 void put_tagged(JsonWriter& w, const char* key, const std::optional<Tagged<E>>& v, std::size_t limit, Scratch& s) {
   if (!v) return;
-  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_name(w, key);
   put_text(w, v->raw, limit, s);
 }
 
 void put_time(JsonWriter& w, const char* key, const std::optional<Timestamp>& v, std::size_t limit, Scratch& s) {
   if (!v) return;
-  w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+  put_name(w, key);
   put_text(w, v->raw, limit, s);
 }
 
@@ -197,8 +200,8 @@ void put_user(JsonWriter& w, const User& u, std::size_t limit, Scratch& s) {
 }
 
 void put_time_string(JsonWriter& w, UtcTime t) {
-  const std::string text = format_iso8601_millis(t);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  const std::string text = format_iso8601_millis(t);  // digits, '-', ':', '.', 'T', 'Z': no escapes
+  w.PlainString(text.data(), text.size());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,7 +889,7 @@ std::string to_invalid_payload_line(std::string_view body, const Error& error, s
     put_text(w, error.message, 1024, s);
     w.EndObject();
     const char* key = utf8 ? "rawBody" : "rawBodyBase64";
-    w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+    put_name(w, key);
     if (utf8) {
       put_text(w, body, keep, s);
     } else {
@@ -898,7 +901,7 @@ std::string to_invalid_payload_line(std::string_view body, const Error& error, s
     if (keep < body.size()) {
       w.Key(kMarkerKey.data(), static_cast<rapidjson::SizeType>(kMarkerKey.size()));
       w.StartObject();
-      w.Key(key, static_cast<rapidjson::SizeType>(std::strlen(key)));
+      put_name(w, key);
       w.StartObject();
       w.Key("originalBytes", 13);
       w.Uint64(body.size());

@@ -77,6 +77,8 @@ constexpr std::size_t kReplayChunk = 1024 * 1024;
 constexpr std::size_t kMinRampBytes = 16 * 1024;
 /// Most notices waiting for the log callback; more are counted in notices_dropped.
 constexpr std::size_t kMaxPendingNotices = 256;
+/// A producer thread keeps its line render buffer up to this size between events.
+constexpr std::size_t kKeepRenderBufferBytes = 256 * 1024;
 
 Error make_error(ErrorCode code, std::string message) {
   Error e;
@@ -281,11 +283,14 @@ class SenderCore {
     try {
       if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
       if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
-      std::string line;
-      line.reserve(768);
-      const detail::LineFit fit = detail::append_event_line(line, event, detail::line_budget(cfg_));
-      // The queue counts allocations: keep exactly the line (else ~1.5x its size stays reserved).
-      if (line.capacity() > line.size()) line.shrink_to_fit();
+      // Rendered into this thread's buffer (its capacity stays), then copied once into a string
+      // of exactly the line's size: one allocation per event, and the queue, which counts
+      // allocations, holds no slack.
+      thread_local std::string render_buffer;
+      render_buffer.clear();
+      const detail::LineFit fit = detail::append_event_line(render_buffer, event, detail::line_budget(cfg_));
+      std::string line(render_buffer);
+      if (render_buffer.capacity() > kKeepRenderBufferBytes) std::string().swap(render_buffer);
       return push(std::move(line), fit == detail::LineFit::truncated, md, fit == detail::LineFit::too_large);
     } catch (...) {
       return count_failure();
