@@ -4,8 +4,8 @@
 # From a fresh clone on Debian 12 (as root, or with sudo): installs the build dependencies (skipped
 # when they are already there), builds the library and the example programs (Release), starts a
 # local Sumo Logic emulator and the iLert webhook relay on 127.0.0.1, posts the bundled sample
-# webhooks (examples/samples: all eleven event types, a legacy incident-* one, an unknown type and a
-# malformed body) exactly as iLert would (curl, Basic auth from the URL), shows each answer, waits
+# webhooks (examples/samples: all eleven event types, a legacy incident-* one, an
+# alert-escalation-ended one and a malformed body) exactly as iLert would (curl, Basic auth from the URL), shows each answer, waits
 # until Sumo (the emulator) holds every event, prints what it received one line per event, shuts
 # both programs down with SIGTERM, and ends with the alert lifecycle table (alerts created, MTTA and
 # MTTR mean and p90 per alert source: ilert-sumo-report on what the emulator recorded, the numbers
