@@ -28,18 +28,20 @@
 #include "support/fixtures.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
+#include "support/relay_process.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ilert_sumo::test::ChildProcess;
+using ilert_sumo::test::RelayProcess;
 using ilert_sumo::test::SumoEmulator;
 using ilert_sumo::test::wait_until;
 
 namespace {
 
-using EnvMap = std::map<std::string, std::optional<std::string>>;
+using EnvMap = ilert_sumo::test::RelayEnv;
 
 // A temporary directory removed at scope exit.
 struct TempDir {
@@ -64,69 +66,6 @@ std::size_t spool_bytes(const fs::path& dir) {
   }
   return total;
 }
-
-// The relay as a child process.
-class RelayProcess {
- public:
-  RelayProcess(const std::string& sumo_url, std::vector<std::string> args, EnvMap env, const fs::path& log_dir,
-               const std::string& name = "relay") {
-    const std::string program = ilert_sumo::test::bin_path("ilert-sumo-relay");
-    REQUIRE(fs::exists(program));  // built with the examples (ILERT_SUMO_BUILD_EXAMPLES)
-    // Nothing from the developer's environment may leak in.
-    for (const char* v : {"ILERT_SUMO_URL", "ILERT_SUMO_URL_FILE", "ILERT_SUMO_ENDPOINT", "ILERT_SUMO_TOKEN",
-                          "ILERT_SUMO_TOKEN_FILE", "ILERT_SUMO_RELAY_BASIC_AUTH", "ILERT_SUMO_RELAY_BASIC_AUTH_FILE",
-                          "ILERT_SUMO_RELAY_LISTEN", "ILERT_SUMO_RELAY_SPOOL_DIR", "ILERT_SUMO_RELAY_CATEGORY"}) {
-      env.emplace(v, std::nullopt);
-    }
-    env["ILERT_SUMO_URL"] = sumo_url;
-    std::vector<std::string> all = {"--listen", "127.0.0.1:0", "--batch-age", "50ms", "--retry-after", "7"};
-    all.insert(all.end(), args.begin(), args.end());
-    stderr_path_ = (log_dir / (name + ".stderr")).string();
-    process_ = std::make_unique<ChildProcess>(program, all, env, stderr_path_);
-    const auto line = process_->read_line(20s);
-    INFO("relay stderr: " << read_stderr());
-    REQUIRE(line.has_value());
-    const auto port = ilert_sumo::test::parse_listening_port(*line);
-    REQUIRE(port.has_value());
-    port_ = *port;
-  }
-
-  int port() const { return port_; }
-  ChildProcess& process() { return *process_; }
-  std::string read_stderr() const {
-    try {
-      return ilert_sumo::test::read_file(stderr_path_);
-    } catch (...) {
-      return "";
-    }
-  }
-  std::unique_ptr<httplib::Client> client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_connection_timeout(5, 0);
-    c->set_read_timeout(10, 0);
-    c->set_write_timeout(10, 0);
-    return c;
-  }
-  /// SIGTERM, and the time until it exited (fails the test when it does not exit in `limit`).
-  std::chrono::milliseconds terminate(std::chrono::milliseconds limit) {
-    const auto t0 = std::chrono::steady_clock::now();
-    process_->signal(SIGTERM);
-    const auto status = process_->wait(limit);
-    INFO("relay stderr: " << read_stderr());
-    REQUIRE(status.has_value());
-    CHECK(status->ok());
-    // A sanitizer build of the relay reports into its stderr.
-    const std::string log = read_stderr();
-    CHECK(log.find("Sanitizer") == std::string::npos);
-    CHECK(log.find("runtime error:") == std::string::npos);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  }
-
- private:
-  std::string stderr_path_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-};
 
 // A Sumo URL on 127.0.0.1 where nothing listens: every connection is refused, like a Sumo that
 // is down.
@@ -195,19 +134,8 @@ bool has_all_ids(const SumoEmulator& emulator, std::int64_t first, std::int64_t 
   return true;
 }
 
-// A value from a Prometheus text page: the sample whose name+labels are exactly `series`.
 std::optional<double> metric(const std::string& page, const std::string& series) {
-  std::size_t pos = 0;
-  while (pos < page.size()) {
-    auto eol = page.find('\n', pos);
-    if (eol == std::string::npos) eol = page.size();
-    const std::string line = page.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return std::nullopt;
+  return ilert_sumo::test::prometheus_value(page, series);
 }
 
 }  // namespace
@@ -656,18 +584,10 @@ TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on th
 
 TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message", "[relay]") {
   TempDir tmp;
-  const std::string program = ilert_sumo::test::bin_path("ilert-sumo-relay");
-  REQUIRE(fs::exists(program));
   const std::string err = (tmp.path / "err").string();
   const std::string empty_file = (tmp.path / "empty-auth").string();
   { std::ofstream(empty_file) << "\n"; }
-  struct Case {
-    const char* name;
-    std::vector<std::string> args;
-    EnvMap env;
-    const char* message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<ilert_sumo::test::ConfigErrorCase> cases = {
       {"empty ILERT_SUMO_RELAY_BASIC_AUTH", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", ""}}, "ILERT_SUMO_RELAY_BASIC_AUTH is set but empty"},
       {"empty password", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:"}}, "empty password"},
       {"empty Basic-auth file", {"--basic-auth-file", empty_file}, {}, "the file is empty"},
@@ -681,23 +601,5 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
       {"wrong path", {}, {{"ILERT_SUMO_URL", "https://h.example/receiver/v2/http/ZaSECRETcode0123456789"}}, "h.example"},
       {"no scheme", {}, {{"ILERT_SUMO_URL", "h.example/receiver/v1/http/ZaSECRETcode0123456789"}}, "h.example"},
   };
-  for (const auto& c : cases) {
-    INFO("case: " << c.name);
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    EnvMap env = c.env;
-    env.emplace("ILERT_SUMO_URL", "http://127.0.0.1:9/receiver/v1/http/CODE");
-    for (const char* v : {"ILERT_SUMO_RELAY_BASIC_AUTH", "ILERT_SUMO_RELAY_BASIC_AUTH_FILE", "ILERT_SUMO_RELAY_PATH",
-                          "ILERT_SUMO_RELAY_CA_FILE", "ILERT_SUMO_ENDPOINT", "ILERT_SUMO_TOKEN"}) {
-      env.emplace(v, std::nullopt);
-    }
-    ChildProcess p(program, args, env, err);
-    const auto st = p.wait(20s);
-    REQUIRE(st.has_value());
-    CHECK((st->exited && st->code == 2));
-    const std::string text = ilert_sumo::test::read_file(err);
-    INFO("stderr: " << text);
-    CHECK(text.find(c.message) != std::string::npos);
-    CHECK(text.find("SECRET") == std::string::npos);
-  }
+  ilert_sumo::test::check_config_errors(cases, err);
 }
