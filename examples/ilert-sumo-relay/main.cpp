@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<ilert_sumo::SumoSender> sender = std::move(*sender_or);
 
-  relay::Metrics metrics;
+  relay::Metrics metrics(options.invalid_status);
   relay::HealthMonitor health(options.degraded_after);
   relay::Relay relay_core(options, *sender, metrics, health);
 
@@ -184,7 +184,12 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   log.info("listening on " + where + ", POST " + options.path + " -> " + sumo_target +
            (options.spool_dir.empty() ? std::string(" (no spool)") : " (write-ahead spool " + options.spool_dir + ")") +
-           (options.basic_auth.empty() ? ", no authentication" : ", Basic authentication on"));
+           (options.basic_auth.empty() && options.auth_header.empty()
+                ? std::string(", no authentication")
+                : std::string(", authentication:") + (options.basic_auth.empty() ? "" : " Basic") +
+                      (options.auth_header.empty() ? "" : " header " + relay::log_safe(options.auth_header, 64))) +
+           (options.overflow == ilert_sumo::OverflowPolicy::spill ? ", a full queue spills to the spool" : "") +
+           (options.invalid_status == 400 ? "" : ", invalid bodies answered 202"));
 
   // Wait for SIGTERM/SIGINT.
   int signal_number = 0;

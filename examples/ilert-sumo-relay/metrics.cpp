@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "ilert_sumo/events.hpp"
+#include "ilert_sumo/lifecycle.hpp"
 #include "ilert_sumo/version.hpp"
 
 namespace relay {
@@ -37,6 +38,41 @@ int status_of(Outcome o) noexcept {
   return 500;
 }
 
+const char* to_string(PriorityLabel p) noexcept {
+  switch (p) {
+    case PriorityLabel::high: return "HIGH";
+    case PriorityLabel::low: return "LOW";
+    case PriorityLabel::other: return "other";
+    case PriorityLabel::none: return "none";
+    case PriorityLabel::count_: break;
+  }
+  return "other";
+}
+
+PriorityLabel priority_label(const ilert_sumo::Alert& alert) noexcept {
+  if (alert.priority) {
+    switch (alert.priority->value) {
+      case ilert_sumo::Priority::high: return PriorityLabel::high;
+      case ilert_sumo::Priority::low: return PriorityLabel::low;
+      default: return PriorityLabel::other;
+    }
+  }
+  // A priority of the wrong JSON type was sent (kept as a type mismatch): "other", not "none".
+  for (const auto& m : alert.type_mismatches) {
+    if (m.field == "priority") return PriorityLabel::other;
+  }
+  return PriorityLabel::none;
+}
+
+void LifecycleHistogram::observe(std::int64_t ms) noexcept {
+  if (ms < 0) return;
+  std::size_t b = 0;
+  while (b < kLifecycleBucketsSeconds.size() && ms > kLifecycleBucketsSeconds[b] * 1000) ++b;
+  buckets[b].fetch_add(1, std::memory_order_relaxed);
+  sum_ms.fetch_add(static_cast<std::uint64_t>(ms), std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+}
+
 HealthMonitor::HealthMonitor(std::chrono::milliseconds degraded_after)
     : degraded_after_(degraded_after), started_(std::chrono::system_clock::now()) {}
 
@@ -66,7 +102,7 @@ Health HealthMonitor::evaluate(const ilert_sumo::SenderStats& stats, bool shutti
   return h;
 }
 
-Metrics::Metrics() {
+Metrics::Metrics(int invalid_status) : invalid_status_(invalid_status) {
   for (const auto& row : ilert_sumo::event_type_table()) {
     const std::string name(row.canonical_name);
     if (std::find(type_labels_.begin(), type_labels_.end(), name) == type_labels_.end()) type_labels_.push_back(name);
@@ -106,6 +142,29 @@ void Metrics::observe_webhook_latency(std::chrono::nanoseconds d) noexcept {
   latency_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::observe_event(const ilert_sumo::Event& event) {
+  const ilert_sumo::Alert& alert = ilert_sumo::base_of(event).alert;
+  const ilert_sumo::LifecycleMeasures m = ilert_sumo::lifecycle_measures(event);
+  if (m.tta_ms || m.ttr_ms) {
+    const auto p = static_cast<std::size_t>(priority_label(alert));
+    if (m.tta_ms) tta_[p].observe(*m.tta_ms);
+    if (m.ttr_ms) ttr_[p].observe(*m.ttr_ms);
+  }
+  if (alert.type_mismatches.empty()) return;
+  std::lock_guard<std::mutex> lock(mismatch_mutex_);
+  for (const auto& mismatch : alert.type_mismatches) {
+    auto it = std::find_if(mismatches_.begin(), mismatches_.end(),
+                           [&](const auto& entry) { return entry.first == mismatch.field; });
+    if (it != mismatches_.end()) {
+      ++it->second;
+    } else if (mismatches_.size() < kMaxMismatchFields && mismatch.field != "other") {
+      mismatches_.emplace_back(mismatch.field, 1);
+    } else {
+      ++mismatches_other_;
+    }
+  }
+}
+
 std::uint64_t Metrics::outcome_count(Outcome o) const noexcept {
   return outcomes_[static_cast<std::size_t>(o)].load(std::memory_order_relaxed);
 }
@@ -134,6 +193,46 @@ void sample(std::string& out, const char* name, const std::string& labels, doubl
   out += '\n';
 }
 
+// A label value as the text format wants it: backslash, double quote and newline escaped.
+std::string label_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Whole milliseconds as seconds, exactly ("139.240").
+std::string seconds_text(std::uint64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llu.%03llu", static_cast<unsigned long long>(ms / 1000),
+                static_cast<unsigned long long>(ms % 1000));
+  return buf;
+}
+
+void lifecycle_family(std::string& out, const char* name, const char* help,
+                      const std::array<LifecycleHistogram, static_cast<std::size_t>(PriorityLabel::count_)>& hs) {
+  header(out, name, "histogram", help);
+  const std::string n = name;
+  for (std::size_t p = 0; p < hs.size(); ++p) {
+    const LifecycleHistogram& h = hs[p];
+    const std::string priority = std::string("priority=\"") + to_string(static_cast<PriorityLabel>(p)) + "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < h.buckets.size(); ++b) {
+      cumulative += h.buckets[b].load(std::memory_order_relaxed);
+      const std::string le = b < kLifecycleBucketsSeconds.size() ? std::to_string(kLifecycleBucketsSeconds[b]) : "+Inf";
+      out += n + "_bucket{" + priority + ",le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += n + "_sum{" + priority + "} " + seconds_text(h.sum_ms.load(std::memory_order_relaxed)) + "\n";
+    out += n + "_count{" + priority + "} " + std::to_string(h.count.load(std::memory_order_relaxed)) + "\n";
+  }
+}
+
 void sample(std::string& out, const char* name, const std::string& labels, std::uint64_t value) {
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
@@ -153,12 +252,13 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   sample(out, "ilert_sumo_relay_info", std::string("version=\"") + ilert_sumo::kVersion + "\"", std::uint64_t{1});
 
   header(out, "ilert_sumo_relay_webhook_requests_total", "counter",
-         "Webhook requests by outcome (accepted=202, invalid=400, unauthorized=401, too_large=413, "
-         "queue_full/unavailable=503, error=500).");
+         "Webhook requests by outcome (accepted=202, invalid=400 or 202 per --invalid-status, unauthorized=401, "
+         "too_large=413, queue_full/unavailable=503, error=500).");
   for (std::size_t i = 0; i < outcomes_.size(); ++i) {
     const auto o = static_cast<Outcome>(i);
+    const int code = o == Outcome::invalid ? invalid_status_ : status_of(o);
     sample(out, "ilert_sumo_relay_webhook_requests_total",
-           std::string("outcome=\"") + to_string(o) + "\",code=\"" + std::to_string(status_of(o)) + "\"",
+           std::string("outcome=\"") + to_string(o) + "\",code=\"" + std::to_string(code) + "\"",
            outcomes_[i].load(std::memory_order_relaxed));
   }
 
@@ -168,6 +268,28 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   for (std::size_t i = 0; i < type_labels_.size(); ++i) {
     sample(out, "ilert_sumo_relay_events_total", "event_type=\"" + type_labels_[i] + "\"",
            events_[i].load(std::memory_order_relaxed));
+  }
+
+  lifecycle_family(out, "ilert_sumo_relay_time_to_accept_seconds",
+                   "Time from an alert's creation (reportTime) to its accept, per accepted alert-acknowledged event "
+                   "(the line's ttaMs), by priority.",
+                   tta_);
+  lifecycle_family(out, "ilert_sumo_relay_time_to_resolve_seconds",
+                   "Time from an alert's creation (reportTime) to its resolve, per accepted alert-resolved or "
+                   "alert-auto-resolved event (the line's ttrMs), by priority.",
+                   ttr_);
+
+  header(out, "ilert_sumo_relay_type_mismatches_total", "counter",
+         "Known top-level fields whose value had another JSON type than modelled (kept verbatim on the line), "
+         "by field; an early warning that iLert changed its payload. Past 32 names: \"other\".");
+  {
+    std::lock_guard<std::mutex> lock(mismatch_mutex_);
+    std::vector<std::pair<std::string, std::uint64_t>> rows = mismatches_;
+    std::sort(rows.begin(), rows.end());
+    for (const auto& [field, n] : rows) {
+      sample(out, "ilert_sumo_relay_type_mismatches_total", "field=\"" + label_value(field) + "\"", n);
+    }
+    sample(out, "ilert_sumo_relay_type_mismatches_total", "field=\"other\"", mismatches_other_);
   }
 
   header(out, "ilert_sumo_relay_http_responses_total", "counter", "HTTP responses written, any path, by status.");

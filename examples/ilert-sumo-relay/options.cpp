@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -39,6 +40,19 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// An HTTP field name: a token (RFC 9110, section 5.1).
+bool is_header_token(const std::string& name) {
+  if (name.empty() || name.size() > 256) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+  });
+}
+
 bool parse_u64(const std::string& text, std::uint64_t& out) {
   if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
   errno = 0;
@@ -55,8 +69,7 @@ bool parse_size(const std::string& text, std::size_t& out) {
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   std::uint64_t n = 0;
   if (!parse_u64(text.substr(0, i), n)) return false;
-  std::string suffix = text.substr(i);
-  std::transform(suffix.begin(), suffix.end(), suffix.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string suffix = lower(text.substr(i));
   std::uint64_t mult = 1;
   if (suffix.empty() || suffix == "b") mult = 1;
   else if (suffix == "k" || suffix == "kb" || suffix == "kib") mult = 1024;
@@ -89,8 +102,7 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
 }
 
 bool parse_bool(const std::string& text, bool& out) {
-  std::string t = text;
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string t = lower(text);
   if (t == "1" || t == "true" || t == "yes" || t == "on") return out = true, true;
   if (t == "0" || t == "false" || t == "no" || t == "off") return out = false, true;
   return false;
@@ -201,13 +213,32 @@ const std::vector<OptionSpec>& specs() {
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_size(v, o.queue_bytes) && o.queue_bytes > 0 ? "" : "expected a size such as 64M";
        }},
-      {"--overflow", "ILERT_SUMO_RELAY_OVERFLOW", "drop_newest|block|drop_oldest|spill", "queue-full policy; drop_newest answers 503 + Retry-After [drop_newest]", false,
+      {"--overflow", "ILERT_SUMO_RELAY_OVERFLOW", "drop_newest|block|drop_oldest|spill",
+       "when the memory queue is full: spill = to the spool, drop_newest = 503 + Retry-After [spill with --spool-dir, else drop_newest]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
+         o.overflow_set = true;
          if (v == "drop_newest") o.overflow = OverflowPolicy::drop_newest;
          else if (v == "block") o.overflow = OverflowPolicy::block;
          else if (v == "drop_oldest") o.overflow = OverflowPolicy::drop_oldest;
          else if (v == "spill") o.overflow = OverflowPolicy::spill;
          else return "expected drop_newest, block, drop_oldest or spill";
+         return "";
+       }},
+      {"--invalid-status", "ILERT_SUMO_RELAY_INVALID_STATUS", "400|202", "answer to a body that does not parse (forwarded to Sumo either way) [400]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (v == "400") o.invalid_status = 400;
+         else if (v == "202") o.invalid_status = 202;
+         else return "expected 400 or 202";
+         return "";
+       }},
+      {"--auth-header", "ILERT_SUMO_RELAY_AUTH_HEADER", "NAME", "request header iLert must send; its value from ILERT_SUMO_RELAY_AUTH_HEADER_VALUE or --auth-header-file [none]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (!is_header_token(v)) return "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)";
+         for (const char* reserved : {"content-length", "transfer-encoding", "connection", "host", "expect", "upgrade", "te",
+                                      "trailer", "keep-alive", "proxy-connection", "content-type", "content-encoding"}) {
+           if (lower(v) == reserved) return "the header " + v + " describes the request itself; choose another (e.g. Authorization or X-Ilert-Token)";
+         }
+         o.auth_header = v;
          return "";
        }},
       {"--batch-age", "ILERT_SUMO_RELAY_BATCH_AGE", "SECONDS", "send a partly filled batch once it is this old [1]", false,
@@ -291,19 +322,23 @@ const std::vector<OptionSpec>& specs() {
   return table;
 }
 
-// Secrets: value from VAR, or the file named by VAR_FILE / the --*-file flag.
+// Secrets: value from VAR, or the file named by VAR_FILE / the --*-file flag. `must_hold` (when
+// set): an empty value is a configuration error (it would silently mean "no authentication").
 struct SecretSpec {
   const char* env;
   const char* file_flag;
   const char* forbidden_flag;
   std::string RelayOptions::*field;
+  const char* must_hold;
 };
 
 const std::vector<SecretSpec>& secret_specs() {
   static const std::vector<SecretSpec> table = {
-      {"ILERT_SUMO_URL", "--url-file", "--url", &RelayOptions::sumo_url},
-      {"ILERT_SUMO_TOKEN", "--token-file", "--token", &RelayOptions::sumo_token},
-      {"ILERT_SUMO_RELAY_BASIC_AUTH", "--basic-auth-file", "--basic-auth", &RelayOptions::basic_auth},
+      {"ILERT_SUMO_URL", "--url-file", "--url", &RelayOptions::sumo_url, nullptr},
+      {"ILERT_SUMO_TOKEN", "--token-file", "--token", &RelayOptions::sumo_token, nullptr},
+      {"ILERT_SUMO_RELAY_BASIC_AUTH", "--basic-auth-file", "--basic-auth", &RelayOptions::basic_auth, "user:password"},
+      {"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "--auth-header-file", "--auth-header-value", &RelayOptions::auth_header_value,
+       "the header's value"},
   };
   return table;
 }
@@ -342,8 +377,10 @@ std::string usage_text() {
          "  ILERT_SUMO_URL / ILERT_SUMO_URL_FILE / --url-file FILE        presigned source URL\n"
          "  ILERT_SUMO_ENDPOINT / --endpoint URL + ILERT_SUMO_TOKEN / ILERT_SUMO_TOKEN_FILE / --token-file FILE\n"
          "  http:// is accepted only for loopback hosts (the local sumo-emulator).\n"
-         "Authentication of iLert's requests (secret):\n"
+         "Authentication of iLert's requests (secrets; with both set, both must match):\n"
          "  ILERT_SUMO_RELAY_BASIC_AUTH / ILERT_SUMO_RELAY_BASIC_AUTH_FILE / --basic-auth-file FILE   user:password\n"
+         "  --auth-header NAME + ILERT_SUMO_RELAY_AUTH_HEADER_VALUE / ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE /\n"
+         "    --auth-header-file FILE   a header iLert sends (its webhook custom headers) and its value\n"
          "\n"
          "Options:\n";
   for (const auto& s : specs()) {
@@ -384,13 +421,13 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
     }
     const auto it = env.find(s.env);
     if (it != env.end() && !it->second.empty()) o.*(s.field) = it->second;
-    if (s.field == &RelayOptions::basic_auth) {
+    if (s.must_hold != nullptr) {
       // Set but empty must not silently mean "no authentication".
       if (it != env.end() && it->second.empty()) {
-        return fail(std::string(s.env) + " is set but empty; set user:password, or unset it to run without authentication");
+        return fail(std::string(s.env) + " is set but empty; set " + s.must_hold + ", or unset it");
       }
-      if (file_it != env.end() && !file_it->second.empty() && o.basic_auth.empty()) {
-        return fail(std::string(s.env) + "_FILE: the file is empty; it must hold user:password");
+      if (file_it != env.end() && !file_it->second.empty() && (o.*(s.field)).empty()) {
+        return fail(std::string(s.env) + "_FILE: the file is empty; it must hold " + s.must_hold);
       }
     }
   }
@@ -427,8 +464,8 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
         }
         const std::string err = read_secret_file(value, o.*(s.field));
         if (!err.empty()) return fail(arg + ": " + err);
-        if (s.field == &RelayOptions::basic_auth && o.basic_auth.empty()) {
-          return fail(arg + ": the file is empty; it must hold user:password");
+        if (s.must_hold != nullptr && (o.*(s.field)).empty()) {
+          return fail(arg + ": the file is empty; it must hold " + s.must_hold);
         }
         matched = true;
       }
@@ -470,6 +507,40 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
   }
   if (!o.basic_auth.empty() && o.basic_auth.find(':') + 1 == o.basic_auth.size()) {
     return fail("ILERT_SUMO_RELAY_BASIC_AUTH has an empty password; set user:password");
+  }
+  if (!o.auth_header.empty() && o.auth_header_value.empty()) {
+    return fail("--auth-header " + o.auth_header +
+                " needs its value: set ILERT_SUMO_RELAY_AUTH_HEADER_VALUE or use --auth-header-file FILE");
+  }
+  if (o.auth_header.empty() && !o.auth_header_value.empty()) {
+    return fail("ILERT_SUMO_RELAY_AUTH_HEADER_VALUE is set but no header is named: add --auth-header NAME "
+                "(or ILERT_SUMO_RELAY_AUTH_HEADER)");
+  }
+  if (!o.auth_header_value.empty()) {
+    // HTTP drops whitespace around a field value, and no client can send a control character in
+    // one: such a value could never match. (The message never shows the value.)
+    const std::string& v = o.auth_header_value;
+    const bool padded = v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t';
+    const bool control = std::any_of(v.begin(), v.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return (u < 0x20 && c != '\t') || u == 0x7F;
+    });
+    if (padded || control) {
+      return fail("the value of --auth-header " + o.auth_header +
+                  " begins or ends with whitespace or holds a control character (a newline inside the file?); no "
+                  "request could match it");
+    }
+    if (!o.basic_auth.empty() && lower(o.auth_header) == "authorization") {
+      return fail("--auth-header Authorization and ILERT_SUMO_RELAY_BASIC_AUTH both need the Authorization header; "
+                  "use one of them, or name another header");
+    }
+  }
+  if (!o.overflow_set) {
+    // With a spool, a full memory queue spills to disk (keep accepting while the spool has room);
+    // without one, the relay refuses with 503 + Retry-After rather than dropping after a 202.
+    o.overflow = o.spool_dir.empty() ? OverflowPolicy::drop_newest : OverflowPolicy::spill;
+  } else if (o.overflow == OverflowPolicy::spill && o.spool_dir.empty()) {
+    return fail("--overflow spill needs --spool-dir (it spills to the spool)");
   }
   if (!o.ca_file.empty()) {
     std::ifstream ca(o.ca_file, std::ios::binary);

@@ -1,8 +1,8 @@
 // examples/ilert-sumo-relay/options.hpp: the relay's settings, from flags and the environment.
 //
 // Every setting has a flag and an environment variable (the flag wins). Secrets - the Sumo URL or
-// token and the Basic-auth credentials - are read only from the environment or from a file, never
-// from the command line (where `ps` shows them). parse_options() also turns the settings into the
+// token, the Basic-auth credentials and the auth header's value - are read only from the
+// environment or from a file, never from the command line (where `ps` shows them). parse_options() also turns the settings into the
 // library's SumoConfig; it reports every problem as a message that never contains a secret.
 #pragma once
 
@@ -46,9 +46,15 @@ struct RelayOptions {
   /// --compression, --compression-level.
   ilert_sumo::Compression compression = ilert_sumo::Compression::gzip;
   int compression_level = -1;
-  /// --queue-bytes, --overflow.
+  /// --queue-bytes, --overflow. Without --overflow: spill with --spool-dir (keep accepting while
+  /// the spool has room), drop_newest (503 + Retry-After) without one.
   std::size_t queue_bytes = 64 * 1024 * 1024;
   ilert_sumo::OverflowPolicy overflow = ilert_sumo::OverflowPolicy::drop_newest;
+  /// True when --overflow (or its variable) was given.
+  bool overflow_set = false;
+  /// --invalid-status 400|202: the answer to a body that did not parse (it is forwarded to Sumo as
+  /// an invalid-payload line either way).
+  int invalid_status = 400;
   /// --batch-age: a partly filled batch is sent once its oldest line is this old.
   std::chrono::milliseconds batch_age{1000};
   /// --retry-budget: how long one batch is retried before it is given up (or kept in the spool).
@@ -86,8 +92,13 @@ struct RelayOptions {
   std::string sumo_url;
   std::string sumo_endpoint;
   std::string sumo_token;
-  /// `user:password` for HTTP Basic (secret: env or file only); empty = no authentication.
+  /// `user:password` for HTTP Basic (secret: env or file only); empty = no Basic authentication.
   std::string basic_auth;
+  /// --auth-header NAME: a request header iLert must send with the value below (its custom
+  /// headers); empty = none. Combined with Basic, both must match.
+  std::string auth_header;
+  /// The auth header's value (secret: env or file only).
+  std::string auth_header_value;
 };
 
 /// What parse_options() decided.

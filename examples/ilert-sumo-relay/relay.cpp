@@ -75,30 +75,58 @@ bool constant_time_equal(std::string_view given, std::string_view expected) noex
   return diff == 0;
 }
 
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
 Relay::Relay(const RelayOptions& options, ilert_sumo::SumoSender& sender, Metrics& metrics, HealthMonitor& health)
     : options_(options), sender_(sender), metrics_(metrics), health_(health) {
   parse_options_.max_body_bytes = options.max_body;
   per_event_metadata_ = options.fields_from_event || options.category.find("{eventType}") != std::string::npos;
   expected_credentials_ = options.basic_auth;
   invalid_index_ = metrics.event_type_index("invalid");
+  // RFC 9110 asks a 401 to name a scheme: Basic; else the scheme word of an `Authorization` header
+  // value (`Bearer ...`: the scheme only, never the secret). A custom header has no scheme.
+  if (!options.basic_auth.empty()) {
+    challenge_ = "Basic realm=\"ilert-sumo-relay\", charset=\"UTF-8\"";
+  } else if (!options.auth_header.empty() && equal_ignoring_case(options.auth_header, "Authorization")) {
+    const std::string& v = options.auth_header_value;
+    const auto space = v.find(' ');
+    if (space != std::string::npos && space > 0) challenge_ = v.substr(0, space) + " realm=\"ilert-sumo-relay\"";
+  }
 }
 
-bool Relay::authorized(std::string_view authorization) const {
-  if (expected_credentials_.empty()) return true;
-  // "Basic <base64>", the scheme name case-insensitive (RFC 7617).
-  if (authorization.size() < 6) return false;
-  static constexpr char kScheme[] = "basic ";
-  for (std::size_t i = 0; i < 6; ++i) {
-    const char c = authorization[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower != kScheme[i]) return false;
+bool Relay::authorized(const PresentedCredentials& given) const {
+  const bool basic = !expected_credentials_.empty();
+  const bool header = !options_.auth_header.empty();
+  if (!basic && !header) return true;
+  if (given.repeated) return false;
+  bool ok = true;
+  if (header) {
+    // Both checks always run (no early return), each in time that depends only on the secret's length.
+    ok = given.auth_header.has_value() && constant_time_equal(*given.auth_header, options_.auth_header_value);
   }
-  std::string_view b64 = authorization.substr(6);
+  if (basic) ok = basic_matches(given.authorization) && ok;
+  return ok;
+}
+
+bool Relay::basic_matches(const std::optional<std::string_view>& authorization) const {
+  // "Basic <base64>", the scheme name case-insensitive (RFC 7617).
+  if (!authorization || authorization->size() < 6 || !equal_ignoring_case(authorization->substr(0, 6), "basic ")) {
+    return false;
+  }
+  std::string_view b64 = authorization->substr(6);
   while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
   while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
-  std::string given;
-  if (!base64_decode(b64, given)) return false;
-  return constant_time_equal(given, expected_credentials_);
+  std::string decoded;
+  if (!base64_decode(b64, decoded)) return false;
+  return constant_time_equal(decoded, expected_credentials_);
 }
 
 ilert_sumo::MetadataId Relay::metadata_for(std::string_view type_label, const ilert_sumo::Alert* alert) {
@@ -164,7 +192,7 @@ Reply Relay::unavailable(Outcome outcome, const char* error, const char* message
 
 Reply Relay::unauthorized() {
   Reply r = unavailable(Outcome::unauthorized, "unauthorized", "missing or wrong credentials");
-  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"ilert-sumo-relay\", charset=\"UTF-8\"");
+  if (!challenge_.empty()) r.headers.emplace_back("WWW-Authenticate", challenge_);
   return r;
 }
 
@@ -202,6 +230,7 @@ Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_
       r.body += "\"}";
       metrics_.count_outcome(Outcome::accepted);
       metrics_.count_event(type_index);
+      metrics_.observe_event(event);
       return r;
     }
   } else {
@@ -211,9 +240,11 @@ Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_
     r.alert_id = "-";
     status = sender_.enqueue_line(line, metadata_for("invalid", nullptr));
     if (status == ilert_sumo::EnqueueStatus::accepted || status == ilert_sumo::EnqueueStatus::spilled) {
-      r.status = 400;
+      // Kept (forwarded to Sumo as an invalid-payload line) either way; --invalid-status decides
+      // whether the sender hears "your body is wrong" (400, default) or "kept" (202).
+      r.status = options_.invalid_status;
       r.error = ilert_sumo::to_string(error.code);
-      r.body = "{\"error\":";
+      r.body = r.status == 202 ? "{\"status\":\"accepted\",\"eventType\":\"invalid\",\"error\":" : "{\"error\":";
       append_json_string(r.body, r.error);
       r.body += ",\"path\":";
       append_json_string(r.body, error.path);

@@ -1,7 +1,9 @@
 // examples/ilert-sumo-relay/relay.hpp: what the relay does with a request, free of HTTP plumbing.
 //
 // Relay turns a webhook body into a response (202/400/503...) and a Sumo line queued on the
-// SumoSender; checks Basic credentials in constant time; answers /healthz and /metrics. The HTTP
+// SumoSender; checks the credentials (Basic and/or a header secret, `--auth-header`) in constant
+// time; counts events by type, the lifecycle measures by priority and type mismatches by field;
+// answers /healthz and /metrics. The HTTP
 // server (server.cpp, libmicrohttpd) only moves bytes in and out. Per-event Sumo metadata
 // (`--category` with `{eventType}`, `--fields-from-event`) is registered with the sender once per
 // distinct set and cached; the cache is bounded so a client cannot grow it.
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <shared_mutex>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -39,18 +42,31 @@ struct Reply {
   std::string error;
 };
 
+/// The credentials a request presents: each header's value when it was sent exactly once.
+struct PresentedCredentials {
+  /// `Authorization` (Basic).
+  std::optional<std::string_view> authorization;
+  /// The `--auth-header` header (when one is configured).
+  std::optional<std::string_view> auth_header;
+  /// True when either header came more than once (never authorized: which one would count?).
+  bool repeated = false;
+};
+
 class Relay {
  public:
   Relay(const RelayOptions& options, ilert_sumo::SumoSender& sender, Metrics& metrics, HealthMonitor& health);
 
-  /// True when no credentials are configured, or `authorization` is `Basic <base64(user:password)>`
-  /// with the configured pair (compared in constant time).
-  bool authorized(std::string_view authorization) const;
+  /// True when every configured credential is presented: Basic (`Authorization: Basic
+  /// <base64(user:password)>`) and/or the `--auth-header` value, each compared in constant time.
+  /// True when none is configured.
+  bool authorized(const PresentedCredentials& given) const;
+  /// The header `--auth-header` names ("" when none), for the server's header scan.
+  const std::string& auth_header_name() const noexcept { return options_.auth_header; }
 
   /// Parses, queues, answers. Counts the outcome and the event type. `received_at`: the moment
   /// the body was fully received (the line's receivedAt).
   Reply handle_webhook(std::string_view body, ilert_sumo::UtcTime received_at);
-  /// 401 with WWW-Authenticate. Counted.
+  /// 401, with WWW-Authenticate for Basic or an `Authorization` header scheme. Counted.
   Reply unauthorized();
   /// 413. Counted. `close` when the body was left unread.
   Reply too_large(bool close);
@@ -63,6 +79,7 @@ class Relay {
 
  private:
   ilert_sumo::MetadataId metadata_for(std::string_view type_label, const ilert_sumo::Alert* alert);
+  bool basic_matches(const std::optional<std::string_view>& authorization) const;
   Reply unavailable(Outcome outcome, const char* error, const char* message);
 
   const RelayOptions& options_;
@@ -72,6 +89,7 @@ class Relay {
   ilert_sumo::ParseOptions parse_options_;
   bool per_event_metadata_ = false;
   std::string expected_credentials_;
+  std::string challenge_;
   std::size_t invalid_index_ = 0;
   std::atomic<bool> shutting_down_{false};
 
@@ -83,5 +101,7 @@ class Relay {
 bool base64_decode(std::string_view in, std::string& out);
 /// Equality whose running time depends only on the length of `expected`.
 bool constant_time_equal(std::string_view given, std::string_view expected) noexcept;
+/// ASCII case-insensitive equality (header names, scheme names).
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept;
 
 }  // namespace relay

@@ -25,15 +25,6 @@ constexpr std::int64_t kDisarmed = std::numeric_limits<std::int64_t>::max();
 
 std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
-bool equal_caseless(const char* a, const char* b) {
-  for (; *a != '\0' && *b != '\0'; ++a, ++b) {
-    const char x = (*a >= 'A' && *a <= 'Z') ? static_cast<char>(*a - 'A' + 'a') : *a;
-    const char y = (*b >= 'A' && *b <= 'Z') ? static_cast<char>(*b - 'A' + 'a') : *b;
-    if (x != y) return false;
-  }
-  return *a == *b;
-}
-
 const char* reason_phrase(int status) {
   switch (status) {
     case 400: return "Bad Request";
@@ -76,6 +67,12 @@ struct HeaderScan {
   std::string first_content_length;
   std::size_t transfer_encoding_headers = 0;
   bool transfer_encoding_chunked = false;
+  // Credentials: `Authorization` and the --auth-header header (name empty = none), with counts.
+  std::string_view auth_header_name;
+  const char* authorization = nullptr;
+  std::size_t authorization_headers = 0;
+  const char* auth_header = nullptr;
+  std::size_t auth_header_headers = 0;
 };
 
 MHD_Result scan_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
@@ -83,7 +80,7 @@ MHD_Result scan_header(void* cls, MHD_ValueKind, const char* key, const char* va
   const std::size_t vlen = value == nullptr ? 0 : std::strlen(value);
   ++s.count;
   s.bytes += std::strlen(key) + vlen + 4;  // "K: V\r\n"
-  if (equal_caseless(key, "Content-Length")) {
+  if (equal_ignoring_case(key, "Content-Length")) {
     ++s.content_length_headers;
     // MHD itself checks only the first Content-Length header; the relay checks every one: digits
     // only (no sign, no spaces, no list), at most 19 of them, and all equal.
@@ -96,9 +93,18 @@ MHD_Result scan_header(void* cls, MHD_ValueKind, const char* key, const char* va
     } else if (v != s.first_content_length) {
       s.content_length_conflict = true;
     }
-  } else if (equal_caseless(key, "Transfer-Encoding")) {
+  } else if (equal_ignoring_case(key, "Transfer-Encoding")) {
     ++s.transfer_encoding_headers;
-    s.transfer_encoding_chunked = value != nullptr && equal_caseless(value, "chunked");
+    s.transfer_encoding_chunked = value != nullptr && equal_ignoring_case(value, "chunked");
+  }
+  // Not `else`: --auth-header may name `Authorization` itself.
+  if (equal_ignoring_case(key, "Authorization")) {
+    ++s.authorization_headers;
+    s.authorization = value;
+  }
+  if (!s.auth_header_name.empty() && equal_ignoring_case(key, s.auth_header_name)) {
+    ++s.auth_header_headers;
+    s.auth_header = value;
   }
   return MHD_YES;
 }
@@ -443,6 +449,7 @@ int HttpServer::handle(MHD_Connection* connection, const char* url, const char* 
 
 int HttpServer::first_call(MHD_Connection* connection, Request& r) {
   HeaderScan scan;
+  scan.auth_header_name = relay_.auth_header_name();
   MHD_get_connection_values(connection, MHD_HEADER_KIND, &scan_header, &scan);
 
   // Header budget: MHD's memory pool is the hard cap (it answers 431, or 414 while still in the
@@ -488,8 +495,11 @@ int HttpServer::first_call(MHD_Connection* connection, Request& r) {
     return respond(connection, r, reply);
   }
 
-  const char* authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-  if (!relay_.authorized(authorization != nullptr ? authorization : "")) {
+  PresentedCredentials credentials;
+  if (scan.authorization_headers == 1 && scan.authorization != nullptr) credentials.authorization = scan.authorization;
+  if (scan.auth_header_headers == 1 && scan.auth_header != nullptr) credentials.auth_header = scan.auth_header;
+  credentials.repeated = scan.authorization_headers > 1 || scan.auth_header_headers > 1;
+  if (!relay_.authorized(credentials)) {
     r.unauthorized = true;
     if (!chunked && scan.content_length <= options_.max_body) {
       r.discard_body = true;  // read and thrown away, 401 on a healthy keep-alive connection
