@@ -381,8 +381,10 @@ int HttpServer::handle(MHD_Connection* connection, const char* url, const char* 
     request->start = Clock::now();
     request->method = method != nullptr ? method : "";
     request->path = url != nullptr ? url : "";
-    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    request->remote = address_text(info != nullptr ? info->client_addr : nullptr);
+    if (options_.access_log) {  // only the access log shows it: not formatted for nothing
+      const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      request->remote = address_text(info != nullptr ? info->client_addr : nullptr);
+    }
     return first_call(connection, *request);
   }
   Request& r = *request;
