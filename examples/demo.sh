@@ -95,28 +95,11 @@ stop_process() {
 
 # ---------------------------------------------------------------------------------------------
 step "1/7 Build dependencies (Debian packages)"
-PACKAGES=(cmake g++ ninja-build pkg-config libcurl4-openssl-dev rapidjson-dev catch2 zlib1g-dev
-          libdeflate-dev libzstd-dev libcpp-httplib-dev libmicrohttpd-dev make ca-certificates curl)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "all installed: ${PACKAGES[*]}"
-elif [[ "${SKIP_APT:-0}" == 1 ]]; then
-  die "missing packages (SKIP_APT=1): ${missing[*]}"
+# The one package list (.ci/packages.txt), installed by .ci/deps.sh (sudo when not root).
+if [[ "${SKIP_APT:-0}" == 1 ]]; then
+  bash "$ROOT/.ci/deps.sh" --check || die "missing packages (SKIP_APT=1)"
 else
-  echo "installing: ${missing[*]}"
-  SUDO=()
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || die "run as root (or install sudo) to install: ${missing[*]}"
-    SUDO=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${SUDO[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-    die "apt-get install failed: ${missing[*]}"
-  echo "installed."
+  bash "$ROOT/.ci/deps.sh" || die "installing the packages of .ci/packages.txt failed"
 fi
 
 # ---------------------------------------------------------------------------------------------
