@@ -77,6 +77,8 @@ constexpr std::size_t kReplayChunk = 1024 * 1024;
 constexpr std::size_t kMinRampBytes = 16 * 1024;
 /// Most notices waiting for the log callback; more are counted in notices_dropped.
 constexpr std::size_t kMaxPendingNotices = 256;
+/// While Sumo keeps failing, at most one "still failing" notice per this interval.
+constexpr std::chrono::seconds kFailureNoticeInterval{60};
 /// A producer thread keeps its line render buffer up to this size between events.
 constexpr std::size_t kKeepRenderBufferBytes = 256 * 1024;
 
@@ -218,7 +220,10 @@ class SenderCore {
     for (auto& slot : md_table_) slot.store(nullptr, std::memory_order_relaxed);
     env_ = detail::default_retry_environment();
     env_.sleep = [this](std::chrono::milliseconds delay) { return abortable_sleep(delay); };
-    env_.on_attempt = [this](const detail::AttemptResult& r, std::uint32_t attempt) { on_attempt(r, attempt); };
+    env_.on_attempt = [this](const detail::AttemptResult& r, std::uint32_t attempt) {
+      on_attempt(r, attempt);
+      deliver_notices();  // now, not after the batch's final outcome (up to the retry budget later)
+    };
     env_.cancel = &cancel_;
   }
 
@@ -1073,6 +1078,49 @@ class SenderCore {
     throttled_ = r.status == 429 || (r.status == 503 && r.retry_after.has_value());
     if (throttled_) batch_throttled_ = true;
     if (r.error) st_.last_error = redact(r.error->to_string(), cfg_);
+    failure_notices_locked(r, Clock::now());
+  }
+
+  /// Operators see a failing Sumo at once (issue 11, point 4): the first failed attempt after a
+  /// success (or since the start) is a notice right away, long before the batch's final outcome;
+  /// while attempts keep failing, at most one notice per kFailureNoticeInterval says how many more
+  /// failed and the latest reason; the first success after failures says how many failed and for
+  /// how long. Every attempt is still counted in requests_by_status.
+  void failure_notices_locked(const detail::AttemptResult& r, Clock::time_point now) {
+    const bool ok = !r.error && r.status >= 200 && r.status <= 299;
+    if (ok) {
+      if (failing_since_) {
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since_).count();
+        notice_locked(ErrorCode::ok, "delivery recovered: Sumo accepted a request after " +
+                                         std::to_string(failed_attempts_) + " failed attempt(s) over " +
+                                         std::to_string(seconds) + " s");
+      }
+      failing_since_.reset();
+      failed_attempts_ = 0;
+      failures_unreported_ = 0;
+      return;
+    }
+    const ErrorCode code = r.error ? r.error->code : ErrorCode::http_status;
+    const std::string reason = r.error ? r.error->message : "status " + std::to_string(r.status);
+    ++failed_attempts_;
+    if (!failing_since_) {
+      failing_since_ = now;
+      last_failure_notice_ = now;
+      notice_locked(code, "delivery attempt failed (status " + std::to_string(r.status) + "): " + reason +
+                              "; retrying (further failures: one summary per " +
+                              std::to_string(kFailureNoticeInterval.count()) + " s)");
+      return;
+    }
+    ++failures_unreported_;
+    if (now - last_failure_notice_ >= kFailureNoticeInterval) {
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since_).count();
+      notice_locked(code, "delivery still failing: " + std::to_string(failures_unreported_) +
+                              " more failed attempt(s), " + std::to_string(failed_attempts_) + " in " +
+                              std::to_string(seconds) + " s; latest (status " + std::to_string(r.status) +
+                              "): " + reason);
+      last_failure_notice_ = now;
+      failures_unreported_ = 0;
+    }
   }
 
  public:
@@ -1118,6 +1166,11 @@ class SenderCore {
   std::uint64_t memory_events_ = 0;
   /// Notices waiting for the log callback.
   std::vector<Error> pending_notices_;
+  // Failure notices (failure_notices_locked).
+  std::optional<Clock::time_point> failing_since_;
+  Clock::time_point last_failure_notice_{};
+  std::uint64_t failed_attempts_ = 0;
+  std::uint64_t failures_unreported_ = 0;
   /// A run of spool_full refusals is in progress (logged once).
   bool spool_refusing_ = false;
   std::uint64_t backlog_ = 0;

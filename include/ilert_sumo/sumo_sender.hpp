@@ -143,10 +143,13 @@ class ILERT_SUMO_EXPORT SumoSender {
   /// DeliveryReport::first_index counts the events handed to delivery by this sender.
   using ReportCallback = std::function<void(const DeliveryReport&)>;
   /// Called on the sender thread (or by shutdown() after the thread stopped), never under a lock,
-  /// for what an operator must see in the log: spool damage (spool_corrupt), events evicted by the
-  /// spool cap, the start of refusals because the write_ahead spool is full (spool_full), refused
-  /// segment files (symlinks, special files), events lost at the shutdown deadline. Messages are
-  /// redacted. At most 256 notices wait; beyond that they are counted (SenderStats::notices_dropped).
+  /// for what an operator must see in the log: the first failed delivery attempt (right after it,
+  /// not after the retry budget), then at most one "still failing" summary per 60 s with counts,
+  /// and "delivery recovered" at the first success after failures (code ok); spool damage
+  /// (spool_corrupt), events evicted by the spool cap, the start of refusals because the
+  /// write_ahead spool is full (spool_full), refused segment files (symlinks, special files),
+  /// events lost at the shutdown deadline. Messages are redacted. At most 256 notices wait; beyond
+  /// that they are counted (SenderStats::notices_dropped).
   using LogCallback = std::function<void(const Error& notice)>;
 
   /// Starts the sender thread (and replays the spool, if any). `http` defaults to libcurl.
