@@ -212,12 +212,23 @@ TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on st
   }
   CHECK(r.status == 0);
 
-  // Errors go to stderr, so stdout stays a stream of lines (`| jq` works).
+  // An error result is a result: one JSON object on stdout, the invalid-payload line the sender
+  // would send (code, path, offset, message, raw body), so stdout stays one object per line.
   const Run bad = run(samples_dir(), "--json 01-alert-created.json 14-malformed-truncated.json");
-  REQUIRE(bad.lines.size() == 1);
+  REQUIRE(bad.lines.size() == 2);
   CHECK(bad.lines[0].rfind("{\"time\":", 0) == 0);
-  CHECK(bad.err.rfind("14-malformed-truncated.json: ERROR syntax at ", 0) == 0);
+  CHECK(bad.lines[1].find("\"eventType\":\"ilert-sumo-invalid-payload\"") != std::string::npos);
+  CHECK(bad.lines[1].find("\"error\":{\"code\":\"syntax\"") != std::string::npos);
+  CHECK(bad.lines[1].find("\"rawBody\":") != std::string::npos);
+  CHECK(bad.err.empty());
   CHECK(bad.status == 1);
+
+  // A diagnostic (an unreadable file) goes to stderr only; the other payloads still print.
+  const Run missing = run(samples_dir(), "--json no-such-file.json 01-alert-created.json");
+  REQUIRE(missing.lines.size() == 1);
+  CHECK(missing.lines[0].rfind("{\"time\":", 0) == 0);
+  CHECK(missing.err == std::string("ilert-parse: no-such-file.json: cannot read: ") + std::strerror(ENOENT) + "\n");
+  CHECK(missing.status == 1);
 }
 
 TEST_CASE("ilert-parse: mismatches on the OK line, --strict, and the line cap", "[cli]") {
@@ -291,12 +302,13 @@ TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[cli]") {
   const Run bad = run(samples_dir(), "--bogus 01-alert-created.json");
   CHECK(bad.status == 2);
   CHECK(bad.out.empty());
-  CHECK(bad.err.find("unknown option '--bogus'") != std::string::npos);
-  CHECK(bad.err.find("usage: ilert-parse") != std::string::npos);
+  CHECK(bad.err == "ilert-parse: error: The following argument was not expected: --bogus\n"
+                   "Run with --help for more information.\n");
 
   const Run help = run(samples_dir(), "--help");
   CHECK(help.status == 0);
-  CHECK(help.out.rfind("usage: ilert-parse [--json] [--strict] [--max-line-bytes N] [FILE...]", 0) == 0);
+  CHECK(help.out.rfind("Usage: ilert-parse [OPTIONS] [FILE...]", 0) == 0);
+  CHECK(help.err.empty());
 
   // `--` ends the options: a file named like an option.
   TempDir dir;

@@ -314,9 +314,10 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") 
       {"not a URL", std::string("--url ftp://host/receiver/v1/http/") + kCode + " '" + a + "'"},
       {"missing input file", url + "'" + (dir.path / "nope.json").string() + "'"},
       {"bad --retry-budget", url + "--retry-budget -1 '" + a + "'"},
-      {"--url=URL form", "--url='" + emu.url() + "' '" + a + "'"},
       {"the URL as an input file", "--url-env ILERT_SUMO_TEST_URL2 '" + emu.url() + "'"},
-      {"--shutdown-timeout without --spool-dir", url + "--shutdown-timeout 1 '" + a + "'"},
+      // --shutdown-timeout without --spool-dir is valid: it bounds the wait after SIGINT/SIGTERM.
+      {"bad --shutdown-timeout without --spool-dir", url + "--shutdown-timeout 0 '" + a + "'"},
+      {"--spool-max-bytes without --spool-dir", url + "--spool-max-bytes 1G '" + a + "'"},
       {"bad --shutdown-timeout", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 0 '" + a + "'"},
       {"--shutdown-timeout not a number", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 1s '" + a + "'"},
       {"--spool-dir without value", url + "'" + a + "' --spool-dir"},
@@ -332,6 +333,12 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") 
     check_no_secret(r);
   }
   CHECK(emu.request_count() == 0);
+
+  // `--url=URL` is the same option as `--url URL` (CLI11), not a usage error.
+  const Run equals_form = run_send(dir, "--url='" + emu.url() + "' '" + a + "'");
+  CHECK(equals_form.status == 0);
+  check_no_secret(equals_form);
+  CHECK(emu.count() == 1);
 
   const Run http = run_send(dir, std::string("--url http://example.com/receiver/v1/http/") + kCode + " '" + a + "'");
   CHECK(http.err.find("https://") != std::string::npos);

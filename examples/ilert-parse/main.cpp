@@ -7,10 +7,15 @@
 //   PATH: UNKNOWN <eventType-as-received> id=<id> [mismatches=<field>,...]
 //   PATH: ERROR <code> at <json-path> (byte <offset>): <message>
 //   PATH: ERROR io: <reason>                      (file cannot be read)
-// With --json stdout carries exactly the Sumo line of each parsed payload (to_sumo_line, capped at
-// --max-line-bytes like the sender's lines) and nothing else, so `| jq` works; ERROR lines go to
-// stderr. The receipt time of each payload is the moment it was read. Exit status: 0 when every
-// payload parsed (UNKNOWN counts as parsed), 1 when any failed, 2 for a usage error.
+// With --json stdout carries one JSON object per payload and nothing else, so `| jq` works: the
+// Sumo line of a parsed payload (to_sumo_line), and for a payload that failed to parse the
+// `ilert-sumo-invalid-payload` line ilert-sumo-send would send for it (to_invalid_payload_line: the
+// error's code, path, offset and message, and the raw body), both capped at --max-line-bytes like
+// the sender's lines. An error result is a result: it goes to stdout. A diagnostic (a file that
+// cannot be read, a usage error) goes to stderr only (`ilert-parse: <file>: cannot read: <reason>`).
+// The receipt time of each payload is the moment it was read. Exit status: 0 when every payload
+// parsed (UNKNOWN counts as parsed), 1 when any failed or could not be read, 2 for a usage error.
+// Command line: CLI11, with the convention of examples/common/cli.hpp (--help, --version).
 // Uses only the public API of ilert_sumo.
 #include <algorithm>
 #include <cerrno>
@@ -27,31 +32,13 @@
 #include <ilert_sumo/events.hpp>
 #include <ilert_sumo/parse.hpp>
 #include <ilert_sumo/sumo_line.hpp>
+#include <ilert_sumo/version.hpp>
+
+#include "../common/cli.hpp"
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: ilert-parse [--json] [--strict] [--max-line-bytes N] [FILE...]\n"
-    "\n"
-    "Parses iLert webhook bodies and prints one line per payload:\n"
-    "  PATH: OK <StructName> <eventType> id=<id> [mismatches=<field>,...]\n"
-    "  PATH: UNKNOWN <eventType> id=<id> [mismatches=<field>,...]\n"
-    "  PATH: ERROR <code> at <json-path> (byte <offset>): <message>\n"
-    "Reads standard input (PATH '-') when no FILE is given or FILE is '-'.\n"
-    "An eventType that is empty or holds spaces, quotes or control characters is printed as a\n"
-    "JSON-escaped string in double quotes.\n"
-    "\n"
-    "options:\n"
-    "  --json     print exactly the Sumo Logic line of each parsed payload on stdout (ERROR\n"
-    "             lines go to stderr)\n"
-    "  --strict   reject known fields with the wrong JSON type (default: keep them, listed as\n"
-    "             mismatches)\n"
-    "  --max-line-bytes N\n"
-    "             cap for --json lines (default 65536, at least 4096), as the sender applies\n"
-    "  -h, --help show this help\n"
-    "  --         treat every following argument as a FILE\n"
-    "\n"
-    "exit status: 0 every payload parsed, 1 some payload failed, 2 usage error\n";
+constexpr const char* kProgram = "ilert-parse";
 
 // Length of a control character at s[i] (C0, DEL, or a UTF-8 encoded C1 control), else 0.
 std::size_t control_at(std::string_view s, std::size_t i) {
@@ -78,22 +65,7 @@ void append_control_escape(std::string& out, std::string_view s, std::size_t i, 
   out += buf;
 }
 
-// Text with control characters escaped, so one report stays one terminal line.
-std::string without_controls(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = control_at(s, i);
-    if (n == 0) {
-      out += s[i];
-      ++i;
-    } else {
-      append_control_escape(out, s, i, n);
-      i += n;
-    }
-  }
-  return out;
-}
+using ilert_sumo_cli::without_controls;
 
 // The eventType as one token: as is when it is plain, else a JSON-escaped quoted string.
 std::string event_type_token(std::string_view s) {
@@ -154,13 +126,14 @@ void print_line(const std::string& line) {
   std::fputc('\n', stdout);
 }
 
-void print_error_line(const std::string& line, bool json) {
+// A diagnostic that is not a payload's result: in --json mode on stderr only.
+void print_diagnostic(const std::string& label, const std::string& reason, bool json) {
   if (!json) {
-    print_line(line);
+    print_line(label + ": ERROR io: " + reason);
     return;
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fprintf(stderr, "%s: %s: cannot read: %s\n", kProgram, label.c_str(), reason.c_str());
 }
 
 // Parses one payload and prints its line; true when it parsed.
@@ -169,7 +142,11 @@ bool report(const std::string& label, const std::string& body, bool json, ilert_
   options.received_at = ilert_sumo::UtcTime(std::chrono::system_clock::now());
   auto result = ilert_sumo::parse_event(body, options);
   if (!result) {
-    print_error_line(label + ": ERROR " + without_controls(result.error().to_string()), json);
+    if (json) {
+      print_line(ilert_sumo::to_invalid_payload_line(body, result.error(), options.received_at, line_options));
+    } else {
+      print_line(label + ": ERROR " + without_controls(result.error().to_string()));
+    }
     return false;
   }
   const ilert_sumo::Event& event = *result;
@@ -195,58 +172,36 @@ bool report(const std::string& label, const std::string& body, bool json, ilert_
 
 }  // namespace
 
-// A decimal size in [lo, hi], or nullopt.
-std::optional<std::size_t> parse_size(const std::string& text, std::size_t lo, std::size_t hi) {
-  if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const unsigned long long v = std::stoull(text);
-  if (v < lo || v > hi) return std::nullopt;
-  return static_cast<std::size_t>(v);
-}
-
 int main(int argc, char** argv) {
   bool json = false;
-  bool options_done = false;
   ilert_sumo::ParseOptions options;
   ilert_sumo::LineOptions line_options;
   std::vector<std::string> inputs;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (!options_done && arg.size() > 1 && arg[0] == '-') {
-      if (arg == "--json") {
-        json = true;
-      } else if (arg == "--strict") {
-        options.strict_types = true;
-      } else if (arg == "--max-line-bytes" || arg.rfind("--max-line-bytes=", 0) == 0) {
-        std::string value;
-        if (arg == "--max-line-bytes") {
-          if (i + 1 >= argc) {
-            std::fprintf(stderr, "ilert-parse: --max-line-bytes needs a value\n%s", kUsage);
-            return 2;
-          }
-          value = argv[++i];
-        } else {
-          value = arg.substr(std::strlen("--max-line-bytes="));
-        }
-        const std::optional<std::size_t> cap = parse_size(value, ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30);
-        if (!cap) {
-          std::fprintf(stderr, "ilert-parse: --max-line-bytes must be a number from %zu to %zu, got '%s'\n",
-                       ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30, without_controls(value).c_str());
-          return 2;
-        }
-        line_options.max_line_bytes = *cap;
-      } else if (arg == "--help" || arg == "-h") {
-        std::fputs(kUsage, stdout);
-        return 0;
-      } else if (arg == "--") {
-        options_done = true;
-      } else {
-        std::fprintf(stderr, "ilert-parse: unknown option '%s'\n%s", without_controls(arg).c_str(), kUsage);
-        return 2;
-      }
-      continue;
-    }
-    inputs.push_back(arg);
-  }
+
+  CLI::App app("Parses iLert webhook bodies and prints one line per payload:\n"
+               "  PATH: OK <StructName> <eventType> id=<id> [mismatches=<field>,...]\n"
+               "  PATH: UNKNOWN <eventType> id=<id> [mismatches=<field>,...]\n"
+               "  PATH: ERROR <code> at <json-path> (byte <offset>): <message>\n"
+               "  PATH: ERROR io: <reason>   (the file cannot be read)\n"
+               "Reads standard input (PATH '-') when no FILE is given or FILE is '-'. An eventType that\n"
+               "is empty or holds spaces, quotes or control characters is printed as a JSON-escaped\n"
+               "string in double quotes.");
+  ilert_sumo_cli::configure(app, kProgram, ilert_sumo::version());
+  app.add_flag("--json", json,
+               "Print one JSON object per payload and nothing else on stdout: the Sumo Logic line of a "
+               "parsed payload, the ilert-sumo-invalid-payload line (error code, path, offset, message, "
+               "raw body) of one that failed; unreadable files are reported on stderr only");
+  app.add_flag("--strict", options.strict_types,
+               "Reject known fields with the wrong JSON type (default: keep them, listed as mismatches)");
+  app.add_option("--max-line-bytes", line_options.max_line_bytes,
+                 "Cap of --json lines, as the sender applies it (4096 to 1073741824)")
+      ->type_name("N")
+      ->check(CLI::Range(ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30).description(""))
+      ->capture_default_str();
+  app.add_option("FILE", inputs, "Webhook bodies, one per file ('-': standard input; default: standard input)");
+  app.footer("Exit status: 0 every payload parsed (UNKNOWN counts as parsed), 1 some payload failed to\n"
+             "parse or a file could not be read, 2 usage error.");
+  if (const auto exit_code = ilert_sumo_cli::parse(app, argc, argv)) return *exit_code;
   if (inputs.empty()) inputs.emplace_back("-");
 
   bool all_ok = true;
@@ -265,7 +220,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!read.ok) {
-      print_error_line(label + ": ERROR io: " + read.error, json);
+      print_diagnostic(label, read.error, json);
       all_ok = false;
       continue;
     }

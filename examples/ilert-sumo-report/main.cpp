@@ -6,6 +6,7 @@
 // priority: alerts created, MTTA mean and p90 (ttaMs of each alert's first accept), MTTR mean and
 // p90 (ttrMs of each alert's final resolve). A dedupId seen before is skipped; invalid-payload
 // lines and lines without id/dedupId are skipped and counted. Exit: 0 ok, 1 unreadable file, 2 usage.
+// Command line: CLI11, with the convention of examples/common/cli.hpp (--help, --version).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -17,25 +18,16 @@
 #include <string>
 #include <vector>
 
+#include <ilert_sumo/version.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "../common/cli.hpp"
+
 namespace {
 
-constexpr const char* kUsage =
-    "usage: ilert-sumo-report [--by source|policy|priority] [--json] [FILE...]\n"
-    "\n"
-    "Reads ilert-sumo lines (NDJSON, or a sumo-emulator --record file) from FILEs or standard\n"
-    "input ('-') and prints per group: alerts created, MTTA mean and p90, MTTR mean and p90.\n"
-    "Duplicates (same dedupId) count once; invalid-payload lines are skipped.\n"
-    "\n"
-    "options:\n"
-    "  --by KEY   source (alertSource.name, default), policy (escalationPolicy.name), priority\n"
-    "  --json     one JSON object instead of the text table\n"
-    "  -h, --help show this help\n"
-    "\n"
-    "exit status: 0 ok, 1 a file could not be read, 2 usage error\n";
+constexpr const char* kProgram = "ilert-sumo-report";
 
 struct Alert {
   std::optional<std::string> group;  // from the first counted line that has it
@@ -252,36 +244,19 @@ int main(int argc, char** argv) {
   std::string by = "source";
   bool json = false;
   std::vector<std::string> files;
-  bool only_files = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (only_files) files.push_back(a);
-    else if (a == "--") only_files = true;
-    else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--json") json = true;
-    else if (a == "--by" || a.rfind("--by=", 0) == 0) {
-      std::string v;
-      if (a == "--by") {
-        if (i + 1 >= argc) {
-          std::fprintf(stderr, "ilert-sumo-report: --by needs a value\n%s", kUsage);
-          return 2;
-        }
-        v = argv[++i];
-      } else {
-        v = a.substr(5);
-      }
-      if (v != "source" && v != "policy" && v != "priority") {
-        std::fprintf(stderr, "ilert-sumo-report: --by: expected source, policy or priority, got '%s'\n", v.c_str());
-        return 2;
-      }
-      by = v;
-    } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "ilert-sumo-report: unknown option '%s'\n%s", a.c_str(), kUsage);
-      return 2;
-    } else files.push_back(a);
-  }
+  CLI::App app("Reads ilert-sumo lines (NDJSON, or a sumo-emulator --record file) from FILEs or standard\n"
+               "input ('-') and prints per group: alerts created, MTTA mean and p90, MTTR mean and p90.\n"
+               "Duplicates (same dedupId) count once; invalid-payload lines are skipped.");
+  ilert_sumo_cli::configure(app, kProgram, ilert_sumo::version());
+  app.add_option("--by", by,
+                 "Group by source (alertSource.name, the default), policy (escalationPolicy.name) or "
+                 "priority")
+      ->type_name("KEY")
+      ->check(CLI::IsMember({"source", "policy", "priority"}).description(""));
+  app.add_flag("--json", json, "One JSON object instead of the text table");
+  app.add_option("FILE", files, "Input files ('-' or none: standard input)");
+  app.footer("Exit status: 0 ok, 1 a file could not be read, 2 usage error.");
+  if (const auto exit_code = ilert_sumo_cli::parse(app, argc, argv)) return *exit_code;
   if (files.empty()) files.push_back("-");
   Report report(by);
   int status = 0;
@@ -293,7 +268,7 @@ int main(int argc, char** argv) {
     }
     std::ifstream in(f, std::ios::binary);
     if (!in) {
-      std::fprintf(stderr, "ilert-sumo-report: %s: cannot read\n", f.c_str());
+      std::fprintf(stderr, "%s: %s: cannot read\n", kProgram, ilert_sumo_cli::without_controls(f).c_str());
       status = 1;
       continue;
     }

@@ -45,6 +45,7 @@
 // LineSender is the delivery step: SyncLineSender over SumoClient, SpoolLineSender over SumoSender.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -73,61 +75,35 @@
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
+#include "ilert_sumo/version.hpp"
+
+#include "../common/cli.hpp"
+#include "../common/signals.hpp"
 
 namespace {
 
 using namespace ilert_sumo;
+using ilert_sumo_cli::StopSignals;
 
-const char* const kUsage =
-    "usage: ilert-sumo-send (--url URL | --url-env VAR | --endpoint URL --token-env VAR)\n"
-    "                       [options] [--spool-dir DIR [--shutdown-timeout SEC]] [FILE... | -]\n"
-    "\n"
+const char* const kProgram = "ilert-sumo-send";
+
+const char* const kDescription =
     "Parses iLert webhook bodies (one per FILE, or one per line with --ndjson; `-` reads stdin,\n"
     "and so does no FILE at all, except with --spool-dir) and sends them to a Sumo Logic HTTP\n"
-    "Logs source.\n"
-    "\n"
-    "destination (exactly one):\n"
-    "  --url URL             presigned source URL https://.../receiver/v1/http/<code>\n"
-    "                        (a secret: it shows in `ps`; prefer --url-env)\n"
-    "  --url-env VAR         read the presigned URL from environment variable VAR\n"
-    "  --endpoint URL        endpoint URL https://.../receiver/v1/http, with --token-env\n"
-    "  --token-env VAR       read the x-sumo-token from environment variable VAR\n"
-    "  http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost).\n"
-    "\n"
-    "options:\n"
-    "  --category C          X-Sumo-Category\n"
-    "  --name N              X-Sumo-Name\n"
-    "  --host H              X-Sumo-Host\n"
-    "  --fields k=v,...      X-Sumo-Fields (at most 30)\n"
-    "  --compression CODEC   none, gzip (default), deflate or zstd\n"
-    "  --level N             compression level (default: codec default)\n"
-    "  --ndjson              one webhook body per input line (blank lines are skipped)\n"
-    "  --skip-invalid        do not send bodies that fail to parse (they are still reported)\n"
-    "  --retry-budget SEC    stop retrying a request after SEC seconds (default 600)\n"
-    "  --timeout SEC         whole-request timeout in seconds (default 20)\n"
-  "  --proxy URL           proxy http://[user:password@]host:port (also https://, socks5h://,\n"
-  "                        ...); without it: https_proxy/HTTPS_PROXY, http_proxy, ALL_PROXY and\n"
-  "                        NO_PROXY from the environment, as curl reads them (prefer them for\n"
-  "                        credentials: a --proxy value shows in `ps`)\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "spool (nothing accepted is lost, not even by a crash):\n"
-    "  --spool-dir DIR       write every event to DIR before it counts as accepted (created if\n"
-    "                        missing; one run at a time per DIR). Events an earlier run left\n"
-    "                        there are sent first, with their original headers (the spool keeps\n"
-    "                        lines and headers, never the URL or token). With --spool-dir and no\n"
-    "                        FILE, only the spool is sent: stdin is read only when `-` is given.\n"
-    "  --shutdown-timeout SEC\n"
-    "                        the longest to wait for Sumo, for the replay and this run's events\n"
-    "                        together (fractions allowed, default 10); what is undelivered then\n"
-    "                        stays in DIR for the next run with the same --spool-dir (exit 1).\n"
-    "  --spool-max-bytes BYTES\n"
-    "                        cap of DIR, e.g. 512M (default 1G); when it is full, further events\n"
-    "                        are refused (reported, exit 1), never evicted\n"
-    "\n"
-    "Summary on stdout; each invalid body and each failed request on stderr.\n"
+    "Logs source. Destination: exactly one of --url, --url-env, or --endpoint with --token-env;\n"
+    "http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost).\n"
+    "Spool (--spool-dir): nothing accepted is lost, not even by a crash; events an earlier run\n"
+    "left in DIR are sent first, with their original headers (the spool keeps lines and headers,\n"
+    "never the URL or token).\n"
+    "SIGINT/SIGTERM: reading stops at once, what was read is flushed within --shutdown-timeout\n"
+    "(with --spool-dir the undelivered rest stays in DIR, without it it is lost), the summary is\n"
+    "printed.\n"
+    "Summary on stdout; each invalid body and each failed request on stderr.";
+
+const char* const kFooter =
     "Exit status: 0 all delivered (with --spool-dir: also all replayed events, and nothing left\n"
-    "spooled), 1 something was not delivered or is still spooled, 2 usage error (nothing sent).\n";
+    "spooled), 1 something was not delivered or is still spooled (also after a signal), 2 usage\n"
+    "or configuration error (nothing sent).";
 
 /// A usage error: printed, exit status 2.
 struct UsageError {
@@ -171,17 +147,30 @@ std::string printable_arg(const std::string& arg) {
   return arg;
 }
 
-double parse_seconds(const std::string& flag, const std::string& text) {
+/// A CLI11 message with every word that holds a URL redacted (CLI11 echoes unexpected arguments
+/// and bad values; a presigned URL or proxy credentials must not be printed).
+std::string redact_message(const std::string& message) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const std::size_t end = std::min(message.find_first_of(" \n", i), message.size());
+    out += printable_arg(message.substr(i, end - i));
+    if (end < message.size()) out += message[end];
+    i = end + 1;
+  }
+  return out;
+}
+
+/// Seconds in (0, 86400], or nullopt.
+std::optional<double> seconds_value(const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end == nullptr || *end != '\0' || !(v > 0) || v > 86400.0) {
-    throw UsageError{flag + ": expected a number of seconds in (0, 86400], got '" + text + "'"};
-  }
+  if (text.empty() || end == nullptr || *end != '\0' || !(v > 0) || v > 86400.0) return std::nullopt;
   return v;
 }
 
-/// "1048576", "512k", "64M", "1G" (binary multiples) -> bytes; at least 64 KiB.
-std::uint64_t parse_bytes(const std::string& flag, const std::string& text) {
+/// "1048576", "512k", "64M", "1G" (binary multiples) -> bytes; at least 64 KiB; else nullopt.
+std::optional<std::uint64_t> bytes_value(const std::string& text) {
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   std::string suffix = text.substr(i);
@@ -195,13 +184,11 @@ std::uint64_t parse_bytes(const std::string& flag, const std::string& text) {
   bool ok = i > 0 && i <= 15 && mult != 0;
   for (std::size_t k = 0; ok && k < i; ++k) n = n * 10 + static_cast<std::uint64_t>(text[k] - '0');
   if (ok && n > (std::uint64_t{1} << 50) / mult) ok = false;
-  if (!ok || n * mult < 65536) {
-    throw UsageError{flag + ": expected a size of at least 64k such as 512M or 1G, got '" + text + "'"};
-  }
+  if (!ok || n * mult < 65536) return std::nullopt;
   return n * mult;
 }
 
-/// Seconds (as parsed by parse_seconds) to milliseconds, rounded up: 0.0001 is 1 ms, not 0.
+/// Seconds (as checked by seconds_value) to milliseconds, rounded up: 0.0001 is 1 ms, not 0.
 std::chrono::milliseconds seconds_to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
 }
@@ -209,98 +196,121 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 /// --shutdown-timeout's default.
 constexpr double kDefaultShutdownTimeoutSeconds = 10.0;
 
-Options parse_args(int argc, char** argv) {
-  Options o;
-  bool url_given = false;
-  bool only_files = false;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (only_files || a == "-" || a.empty() || a[0] != '-') {
-      o.inputs.push_back(a);
-      continue;
-    }
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-      return args[++i];
-    };
-    if (a == "--") {
-      only_files = true;
-    } else if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--url" || a == "--url-env") {
-      if (url_given) throw UsageError{"give the URL once: one of --url or --url-env"};
-      url_given = true;
-      if (a == "--url") {
-        o.url = value();
-      } else {
-        o.url_env = value();
-        const char* v = std::getenv(o.url_env.c_str());
-        if (v == nullptr || *v == '\0') throw UsageError{"--url-env: environment variable " + o.url_env + " is not set or empty"};
-        o.url = v;
-      }
-    } else if (a == "--endpoint") {
-      if (!o.endpoint.empty()) throw UsageError{"--endpoint given twice"};
-      o.endpoint = value();
-      if (o.endpoint.empty()) throw UsageError{"--endpoint: empty URL"};
-    } else if (a == "--token-env") {
-      o.token_env = value();
-    } else if (a == "--category") {
-      o.category = value();
-    } else if (a == "--name") {
-      o.name = value();
-    } else if (a == "--host") {
-      o.host = value();
-    } else if (a == "--fields") {
-      o.fields = value();
-    } else if (a == "--compression") {
-      o.compression = value();
-    } else if (a == "--level") {
-      const std::string& v = value();
-      char* end = nullptr;
-      const long level = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || level < -1 || level > 22) throw UsageError{"--level: expected -1..22, got '" + v + "'"};
-      o.level = static_cast<int>(level);
-    } else if (a == "--ndjson") {
-      o.ndjson = true;
-    } else if (a == "--skip-invalid") {
-      o.skip_invalid = true;
-    } else if (a == "--retry-budget") {
-      o.retry_budget_s = parse_seconds(a, value());
-    } else if (a == "--timeout") {
-      o.timeout_s = parse_seconds(a, value());
-    } else if (a == "--proxy") {
-      if (o.proxy) throw UsageError{"--proxy given twice"};
-      o.proxy = value();
-      if (o.proxy->empty()) throw UsageError{"--proxy: empty URL"};
-    } else if (a == "--spool-dir") {
-      if (!o.spool_dir.empty()) throw UsageError{"--spool-dir given twice"};
-      o.spool_dir = value();
-      if (o.spool_dir.empty()) throw UsageError{"--spool-dir: empty directory name"};
-    } else if (a == "--shutdown-timeout") {
-      o.shutdown_timeout_s = parse_seconds(a, value());
-    } else if (a == "--spool-max-bytes") {
-      o.spool_max_bytes = parse_bytes(a, value());
-    } else {
-      throw UsageError{"unknown option '" + printable_arg(a) + "'"};
-    }
-  }
-  if (url_given && !o.endpoint.empty()) throw UsageError{"give either --url/--url-env or --endpoint, not both"};
-  if (!url_given && o.endpoint.empty()) throw UsageError{"missing destination: --url, --url-env or --endpoint"};
-  if (!o.endpoint.empty() && o.token_env.empty()) throw UsageError{"--endpoint needs --token-env VAR"};
-  if (o.endpoint.empty() && !o.token_env.empty()) throw UsageError{"--token-env goes with --endpoint"};
-  if (url_given && o.url.empty()) throw UsageError{"--url: empty URL"};
-  if (o.spool_max_bytes && o.spool_dir.empty()) throw UsageError{"--spool-max-bytes goes with --spool-dir"};
-  if (o.shutdown_timeout_s && o.spool_dir.empty()) {
-    throw UsageError{"--shutdown-timeout goes with --spool-dir (without a spool, --retry-budget bounds the wait)"};
-  }
-  // With a spool, no FILE means "only send what the spool holds"; `-` still reads stdin.
-  if (o.inputs.empty() && o.spool_dir.empty()) o.inputs.push_back("-");
-  return o;
+/// The command line as CLI11 reads it (strings where the value has its own syntax).
+struct RawOptions {
+  std::string url;
+  std::string url_env;
+  std::string level;
+  std::string retry_budget;
+  std::string timeout;
+  std::string shutdown_timeout;
+  std::string spool_max_bytes;
+  std::string fields;
+  std::string proxy;
+  CLI::Option* url_opt = nullptr;
+  CLI::Option* url_env_opt = nullptr;
+  CLI::Option* level_opt = nullptr;
+  CLI::Option* retry_budget_opt = nullptr;
+  CLI::Option* timeout_opt = nullptr;
+  CLI::Option* shutdown_timeout_opt = nullptr;
+  CLI::Option* spool_max_bytes_opt = nullptr;
+  CLI::Option* fields_opt = nullptr;
+  CLI::Option* proxy_opt = nullptr;
+};
+
+void add_options(CLI::App& app, Options& o, RawOptions& r) {
+  const auto seconds = ilert_sumo_cli::validator("SEC", [](const std::string& v) {
+    return seconds_value(v) ? std::string() : "expected a number of seconds in (0, 86400], got '" + v + "'";
+  });
+  const auto bytes = ilert_sumo_cli::validator("BYTES", [](const std::string& v) {
+    return bytes_value(v) ? std::string() : "expected a size of at least 64k such as 512M or 1G, got '" + v + "'";
+  });
+  const auto not_empty = ilert_sumo_cli::validator("", [](const std::string& v) {
+    return v.empty() ? std::string("empty value") : std::string();
+  });
+  r.url_opt = app.add_option("--url", r.url,
+                             "Presigned source URL https://.../receiver/v1/http/<code> (a secret: it shows in "
+                             "`ps`; prefer --url-env)")
+                  ->type_name("URL")
+                  ->check(not_empty);
+  r.url_env_opt = app.add_option("--url-env", r.url_env, "Read the presigned URL from environment variable VAR")
+                      ->type_name("VAR")
+                      ->excludes(r.url_opt);
+  auto* endpoint = app.add_option("--endpoint", o.endpoint, "Endpoint URL https://.../receiver/v1/http, with --token-env")
+                       ->type_name("URL")
+                       ->check(not_empty)
+                       ->excludes(r.url_opt)
+                       ->excludes(r.url_env_opt);
+  app.add_option("--token-env", o.token_env, "Read the x-sumo-token from environment variable VAR")
+      ->type_name("VAR")
+      ->needs(endpoint);
+  endpoint->needs("--token-env");
+  app.add_option("--category", o.category, "X-Sumo-Category")->type_name("C");
+  app.add_option("--name", o.name, "X-Sumo-Name")->type_name("N");
+  app.add_option("--host", o.host, "X-Sumo-Host")->type_name("H");
+  r.fields_opt = app.add_option("--fields", r.fields, "X-Sumo-Fields (at most 30)")->type_name("k=v,...");
+  app.add_option("--compression", o.compression, "none, gzip (default), deflate or zstd")->type_name("CODEC");
+  r.level_opt = app.add_option("--level", r.level, "Compression level -1..22 (default: the codec's)")
+                    ->type_name("N")
+                    ->check(CLI::Range(-1, 22).description(""));
+  app.add_flag("--ndjson", o.ndjson, "One webhook body per input line (blank lines are skipped)");
+  app.add_flag("--skip-invalid", o.skip_invalid, "Do not send bodies that fail to parse (they are still reported)");
+  r.retry_budget_opt = app.add_option("--retry-budget", r.retry_budget,
+                                      "Stop retrying a request after SEC seconds (default 600)")
+                           ->check(seconds);
+  r.timeout_opt = app.add_option("--timeout", r.timeout, "Whole-request timeout in seconds (default 20)")->check(seconds);
+  r.proxy_opt = app.add_option("--proxy", r.proxy,
+                               "Proxy http://[user:password@]host:port (also https://, socks5h://, ...); without "
+                               "it: https_proxy/HTTPS_PROXY, http_proxy, ALL_PROXY and NO_PROXY from the "
+                               "environment, as curl reads them (prefer them for credentials: a --proxy value "
+                               "shows in `ps`)")
+                    ->type_name("URL")
+                    ->check(not_empty);
+  auto* spool = app.add_option("--spool-dir", o.spool_dir,
+                               "Write every event to DIR before it counts as accepted (created if missing; one "
+                               "run at a time per DIR). With --spool-dir and no FILE, only the spool is sent: "
+                               "stdin is read only when `-` is given.")
+                    ->type_name("DIR")
+                    ->check(not_empty);
+  r.shutdown_timeout_opt =
+      app.add_option("--shutdown-timeout", r.shutdown_timeout,
+                     "With --spool-dir: the longest to wait for Sumo, for the replay and this run's events "
+                     "together; what is undelivered then stays in DIR for the next run (exit 1). After "
+                     "SIGINT/SIGTERM (with or without a spool): the longest to wait for Sumo from the signal. "
+                     "Fractions allowed, default 10.")
+          ->check(seconds);
+  r.spool_max_bytes_opt = app.add_option("--spool-max-bytes", r.spool_max_bytes,
+                                         "Cap of DIR, e.g. 512M (default 1G); when it is full, further events "
+                                         "are refused (reported, exit 1), never evicted")
+                              ->check(bytes)
+                              ->needs(spool);
+  app.add_option("FILE", o.inputs, "Webhook bodies ('-': stdin)");
 }
 
-/// The wait for Sumo with a spool: --shutdown-timeout, or its default.
+/// The rest of the options from what CLI11 read: environment variables and values with their own
+/// syntax (throws UsageError).
+void finish_options(Options& o, const RawOptions& r) {
+  if (*r.url_opt) o.url = r.url;
+  if (*r.url_env_opt) {
+    o.url_env = r.url_env;
+    const char* v = std::getenv(o.url_env.c_str());
+    if (v == nullptr || *v == '\0') throw UsageError{"--url-env: environment variable " + o.url_env + " is not set or empty"};
+    o.url = v;
+  }
+  if (!*r.url_opt && !*r.url_env_opt && o.endpoint.empty()) {
+    throw UsageError{"missing destination: --url, --url-env or --endpoint"};
+  }
+  if (*r.fields_opt) o.fields = r.fields;
+  if (*r.level_opt) o.level = std::stoi(r.level);
+  if (*r.retry_budget_opt) o.retry_budget_s = seconds_value(r.retry_budget);
+  if (*r.timeout_opt) o.timeout_s = seconds_value(r.timeout);
+  if (*r.shutdown_timeout_opt) o.shutdown_timeout_s = seconds_value(r.shutdown_timeout);
+  if (*r.spool_max_bytes_opt) o.spool_max_bytes = bytes_value(r.spool_max_bytes);
+  if (*r.proxy_opt) o.proxy = r.proxy;
+  if (o.inputs.empty() && o.spool_dir.empty()) o.inputs.emplace_back("-");
+}
+
+/// The wait for Sumo with a spool, and after a stop signal: --shutdown-timeout, or its default.
 std::chrono::milliseconds shutdown_timeout(const Options& o) {
   return seconds_to_ms(o.shutdown_timeout_s.value_or(kDefaultShutdownTimeoutSeconds));
 }
@@ -498,7 +508,11 @@ class BoundedReader {
         ++pos_;
         return true;
       }
-      if (!fill()) return !line.empty();
+      if (!fill()) {
+        if (!interrupted_) return !line.empty();
+        discarded_ = !line.empty();  // cut off by a stop signal: not a whole line
+        return false;
+      }
     }
   }
 
@@ -516,18 +530,30 @@ class BoundedReader {
       }
       out.append(buf_.data() + pos_, len_ - pos_);
       pos_ = len_;
-      if (!fill()) return !error_;
+      if (!fill()) {
+        if (interrupted_) discarded_ = !out.empty();  // cut off by a stop signal: not a whole body
+        return !error_ && !interrupted_;
+      }
     }
   }
 
   bool error() const noexcept { return error_; }
   int error_number() const noexcept { return errno_; }
+  /// True when a stop signal ended the reading.
+  bool interrupted() const noexcept { return interrupted_; }
+  /// True when a stop signal cut off a body or line that was partly read (it is not sent).
+  bool discarded() const noexcept { return discarded_; }
 
  private:
   bool fill() {
     pos_ = 0;
     len_ = 0;
     for (;;) {
+      // A stop signal ends the reading at once, even when the input (stdin, a FIFO) is idle.
+      if (!StopSignals::wait_readable(fd_)) {
+        interrupted_ = true;
+        return false;
+      }
       const ssize_t r = ::read(fd_, buf_.data(), buf_.size());
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) {
@@ -545,6 +571,8 @@ class BoundedReader {
   std::size_t pos_ = 0;
   std::size_t len_ = 0;
   bool error_ = false;
+  bool interrupted_ = false;
+  bool discarded_ = false;
   int errno_ = 0;
 };
 
@@ -558,6 +586,7 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
   bool ok = true;
   for (const auto& in : o.inputs) {
     const std::string name = in == "-" ? std::string("<stdin>") : printable_arg(in);
+    if (StopSignals::requested()) break;  // the rest is not read (the summary says why)
     int fd = 0;
     if (in != "-") {
       fd = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
@@ -580,6 +609,7 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
       std::string line;
       std::size_t number = 0;
       while (reader.next_line(line, kMaxPayloadBytes + 1, too_long)) {  // + 1: a trailing '\r'
+        if (StopSignals::requested()) break;  // stop at once, even with lines left in the buffer
         ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
@@ -604,12 +634,17 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
         print_error(name + ": body longer than the parser's body limit of " + std::to_string(kMaxPayloadBytes) +
                     " bytes; not sent");
         ok = false;
-      } else if (!reader.error()) {
+      } else if (!reader.error() && !reader.interrupted()) {
         sink(Payload{name, std::move(body), now_utc()});
       }
     }
     if (reader.error()) {
       print_error("error while reading " + name + ": " + std::strerror(reader.error_number()));
+      ok = false;
+    }
+    if (reader.discarded()) {
+      print_error("stopped reading " + name + " on a signal in the middle of a " +
+                  (o.ndjson ? "line" : "body") + "; that part is not sent");
       ok = false;
     }
     if (fd > 0) ::close(fd);
@@ -652,11 +687,91 @@ class LineSender {
   virtual Totals finish() = 0;
 };
 
+/// After a stop signal, the synchronous path must end within --shutdown-timeout although
+/// SumoClient retries for up to --retry-budget: this HttpClient (around the libcurl one that
+/// SumoClient would build itself) gives every transfer a cancel flag, which the StopDeadline
+/// thread sets --shutdown-timeout after the signal, and turns a failure that would be retried
+/// after the signal into `aborted`, which deliver() never retries. A retry wait already begun when
+/// the signal arrives is not cut short (at most RetryOptions::max_backoff, 30 s).
+class StopAwareHttpClient final : public HttpClient {
+ public:
+  StopAwareHttpClient(std::unique_ptr<HttpClient> inner, const std::atomic<bool>& cancel)
+      : inner_(std::move(inner)), cancel_(cancel) {}
+
+  Expected<HttpResponse> post(const HttpRequest& request) override {
+    if (cancel_.load(std::memory_order_acquire)) {
+      return Error{ErrorCode::aborted, "not sent: --shutdown-timeout after the stop signal has passed", {}, Error::npos};
+    }
+    HttpRequest r = request;
+    r.cancel = &cancel_;
+    Expected<HttpResponse> result = inner_->post(r);
+    if (!StopSignals::requested()) return result;
+    const bool retry = result ? classify(result->status, std::nullopt) == DeliveryOutcome::retry
+                              : classify(0, result.error().code) == DeliveryOutcome::retry;
+    if (!retry) return result;
+    const std::string why = result ? "HTTP status " + std::to_string(result->status) : result.error().message;
+    return Error{ErrorCode::aborted, "not retried after the stop signal (" + why + ")", {}, Error::npos};
+  }
+
+ private:
+  std::unique_ptr<HttpClient> inner_;
+  const std::atomic<bool>& cancel_;
+};
+
+/// A thread that sets `cancel` `timeout` after the first stop signal; stop() ends it early.
+class StopDeadline {
+ public:
+  explicit StopDeadline(std::chrono::milliseconds timeout) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;  // without it: no deadline thread (the retry budget still ends it)
+    done_read_ = fds[0];
+    done_write_ = fds[1];
+    thread_ = std::thread([this, timeout] { run(timeout); });
+  }
+  ~StopDeadline() { stop(); }
+  StopDeadline(const StopDeadline&) = delete;
+  StopDeadline& operator=(const StopDeadline&) = delete;
+
+  const std::atomic<bool>& cancel() const noexcept { return cancel_; }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    const char byte = 1;
+    (void)!::write(done_write_, &byte, 1);
+    thread_.join();
+    ::close(done_read_);
+    ::close(done_write_);
+  }
+
+ private:
+  void run(std::chrono::milliseconds timeout) {
+    if (StopSignals::wait_readable(done_read_)) return;  // stopped before any signal
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{done_read_, POLLIN, 0};
+      const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count() + 1, 60000)));
+      if (n > 0) return;  // the program finished in time
+    }
+    cancel_.store(true, std::memory_order_release);
+  }
+
+  std::atomic<bool> cancel_{false};
+  int done_read_ = -1;
+  int done_write_ = -1;
+  std::thread thread_;
+};
+
 /// Synchronous delivery with SumoClient. Keeps memory bounded by sending every ~4 MiB of input,
 /// and keeps order: a run of events and a run of pre-built lines are sent one after the other.
 class SyncLineSender final : public LineSender {
  public:
-  explicit SyncLineSender(FinalizedSumoConfig config) : config_(config.config()), client_(std::move(config)) {}
+  SyncLineSender(FinalizedSumoConfig config, std::chrono::milliseconds stop_timeout)
+      : config_(config.config()),
+        stop_deadline_(stop_timeout),
+        client_(std::move(config), std::make_shared<StopAwareHttpClient>(make_curl_http_client(config_.http),
+                                                                         stop_deadline_.cancel())) {}
 
   void add_event(Event event) override {
     if (!lines_.empty()) flush();
@@ -672,6 +787,7 @@ class SyncLineSender final : public LineSender {
   }
   Totals finish() override {
     flush();
+    stop_deadline_.stop();
     return totals_;
   }
 
@@ -708,7 +824,8 @@ class SyncLineSender final : public LineSender {
     pending_bytes_ = 0;
   }
 
-  SumoConfig config_;  // for redact()
+  SumoConfig config_;  // for redact(), and the libcurl options
+  StopDeadline stop_deadline_;
   SumoClient client_;
   std::vector<Event> events_;
   std::vector<std::string> lines_;
@@ -913,6 +1030,10 @@ void print_summary(const std::string& destination, const ReadCounts& c, const To
     std::cout << "\n"
               << "dropped:          " << t.spool->dropped << "\n";
   }
+  if (const int signo = StopSignals::received()) {
+    std::cout << "interrupted:      " << (signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal")
+              << " (input not read further)\n";
+  }
   std::cout << "raw bytes:        " << t.raw_bytes << "\n"
             << "compressed bytes: " << t.compressed_bytes << "\n";
   std::cout.flush();
@@ -924,8 +1045,19 @@ int main(int argc, char** argv) {
   Options options;
   std::string destination;
   std::unique_ptr<LineSender> sender;
+  CLI::App app(kDescription);
+  ilert_sumo_cli::configure(app, kProgram, ilert_sumo::version());
+  RawOptions raw_options;
+  add_options(app, options, raw_options);
+  app.footer(kFooter);
+  if (const auto exit_code = ilert_sumo_cli::parse(app, argc, argv, redact_message)) return *exit_code;
+  // Before any thread starts (the spool sender's, the deadline thread), so all inherit it.
+  if (!StopSignals::install({SIGINT, SIGTERM})) {
+    print_error(std::string("cannot install the signal handlers: ") + std::strerror(errno));
+    return 1;
+  }
   try {
-    options = parse_args(argc, argv);
+    finish_options(options, raw_options);
     SumoConfig raw = build_config(options);
     auto finalized = finalize(raw);
     // finalize()'s messages are redacted; redact again against this config, to be sure.
@@ -934,14 +1066,13 @@ int main(int argc, char** argv) {
     destination = finalized->redacted_url();
     // Last: with a spool, the sender starts sending what the spool holds at once.
     if (options.spool_dir.empty()) {
-      sender = std::make_unique<SyncLineSender>(std::move(finalized).value());
+      sender = std::make_unique<SyncLineSender>(std::move(finalized).value(), shutdown_timeout(options));
     } else {
       sender = std::make_unique<SpoolLineSender>(std::move(finalized).value(), options.spool_dir,
                                                  shutdown_timeout(options));
     }
   } catch (const UsageError& e) {
-    print_error(e.message + (e.hint ? "\n(run with --help for usage)" : ""));
-    return 2;
+    return e.hint ? ilert_sumo_cli::usage_error(kProgram, e.message) : ilert_sumo_cli::config_error(kProgram, e.message);
   }
 
   sender->begin();

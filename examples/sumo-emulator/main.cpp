@@ -8,7 +8,8 @@
 // shared with the test suite: tests/support/sumo_emulator.{hpp,cpp}.
 //
 // The first line on stdout is always `listening on 127.0.0.1:PORT` (flushed), so scripts can start
-// it with --port 0 and read the port. Run with --help for the flags.
+// it with --port 0 and read the port. Run with --help for the flags. Command line: CLI11, with the
+// convention of examples/common/cli.hpp (--help, --version, one usage-error format, exit codes).
 #include <pthread.h>
 #include <signal.h>
 
@@ -27,6 +28,8 @@
 
 #include "support/sumo_emulator.hpp"
 
+#include "../common/cli.hpp"
+
 namespace {
 
 using ilert_sumo::test::EmulatorConfig;
@@ -35,42 +38,7 @@ using ilert_sumo::test::RecordedMessage;
 using ilert_sumo::test::RecordedRequest;
 using ilert_sumo::test::SumoEmulator;
 
-const char* const kUsage =
-    "usage: sumo-emulator [options]\n"
-    "       sumo-emulator --render FILE|-\n"
-    "\n"
-    "A local Sumo Logic HTTP Logs source on 127.0.0.1. The first stdout line is\n"
-    "`listening on 127.0.0.1:PORT`. Send to http://127.0.0.1:PORT/receiver/v1/http/<code>,\n"
-    "or to http://127.0.0.1:PORT/receiver/v1/http with the header x-sumo-token: <token>.\n"
-    "\n"
-    "options:\n"
-    "  --port N              port on 127.0.0.1 (default 0: any free port)\n"
-    "  --code CODE           accepted URL code (default: local-code)\n"
-    "  --token TOKEN         accepted x-sumo-token (default: local-token)\n"
-    "  --code-env VAR        read the code from an environment variable\n"
-    "  --token-env VAR       read the token from an environment variable\n"
-    "  --record FILE|-       write every received message to FILE (truncated) or stdout,\n"
-    "                        one NDJSON object per message:\n"
-    "                        {\"seq\":..,\"category\":..,\"name\":..,\"host\":..,\"fields\":..,\n"
-    "                         \"encoding\":..,\"message\":\"<the line>\"}\n"
-    "  --pretty              with --record: write `[category] message` lines instead\n"
-    "  --fail SPEC           inject a fault for the next requests: STATUSxN (429x3, 503x2,\n"
-    "                        401x1) or resetxN (close the connection with a TCP reset, no\n"
-    "                        answer). Repeatable; applied in order.\n"
-    "  --fail-for SPEC       answer STATUS[,STATUS...] (cycled per request; `reset` allowed)\n"
-    "                        for a duration counted from the first request, then recover:\n"
-    "                        --fail-for 429,503:5s. Durations: 500ms, 5s, 2m.\n"
-    "  --retry-after N       seconds sent in Retry-After with a 429 (default 1)\n"
-    "  --delay MS            wait MS milliseconds before answering each request\n"
-    "  --warn                answer accepted requests with 200 and a warning body\n"
-    "  --warn-text TEXT      the warning body (implies --warn)\n"
-    "  --exit-after N        exit after N accepted (200) requests\n"
-    "  --threads N           worker threads = concurrent connections (default 16)\n"
-    "  --quiet               do not log each request on stderr\n"
-    "  --render FILE|-       print a --record NDJSON file as `[category] message` lines, exit\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "Exit status: 0 after SIGINT/SIGTERM or --exit-after, 1 on a runtime error, 2 on a usage error.\n";
+const char* const kProgram = "sumo-emulator";
 
 const char* const kDefaultWarning =
     "{\"warning\":\"Some fields were dropped: X-Sumo-Fields exceeded the limit of 30 fields\"}";
@@ -162,62 +130,80 @@ std::string env_or_throw(const std::string& flag, const std::string& var) {
   return v;
 }
 
-Options parse_args(int argc, char** argv) {
-  Options o;
+/// The command line as CLI11 reads it; apply() turns the SPEC strings into Options.
+struct Args {
+  std::optional<std::string> code_env;
+  std::optional<std::string> token_env;
+  std::vector<std::string> fail;
+  std::optional<std::string> fail_for;
+  std::optional<std::string> warn_text;
+  bool warn = false;
+  std::int64_t delay_ms = 0;
+};
+
+void add_options(CLI::App& app, Options& o, Args& a) {
   o.config.code = "local-code";
   o.config.token = "local-token";
   o.config.keep_in_memory = false;
   o.config.retry_after_seconds = 1;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-      return args[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a == "--port") {
-      o.config.port = static_cast<int>(need_uint(a, value(), 65535));
-    } else if (a == "--code") {
-      o.config.code = value();
-    } else if (a == "--token") {
-      o.config.token = value();
-    } else if (a == "--code-env") {
-      o.config.code = env_or_throw(a, value());
-    } else if (a == "--token-env") {
-      o.config.token = env_or_throw(a, value());
-    } else if (a == "--record") {
-      o.record = value();
-    } else if (a == "--pretty") {
-      o.pretty = true;
-    } else if (a == "--fail") {
-      o.faults.push_back(parse_fail(value()));
-    } else if (a == "--fail-for") {
-      parse_fail_for(value(), o);
-    } else if (a == "--retry-after") {
-      o.config.retry_after_seconds = static_cast<int>(need_uint(a, value(), 86400));
-    } else if (a == "--delay") {
-      o.delay = std::chrono::milliseconds(static_cast<std::int64_t>(need_uint(a, value(), 3600000)));
-    } else if (a == "--warn") {
-      if (!o.warning) o.warning = kDefaultWarning;
-    } else if (a == "--warn-text") {
-      o.warning = value();
-    } else if (a == "--exit-after") {
-      o.exit_after = need_uint(a, value(), 1000000000);
-    } else if (a == "--threads") {
-      o.config.threads = static_cast<std::size_t>(need_uint(a, value(), 1024));
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else if (a == "--render") {
-      o.render = value();
-    } else {
-      throw UsageError{"unknown argument '" + a + "'"};
-    }
-  }
+  app.add_option("--port", o.config.port, "Port on 127.0.0.1 (0: any free port)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 65535).description(""))
+      ->capture_default_str();
+  app.add_option("--code", o.config.code, "Accepted URL code")->capture_default_str();
+  app.add_option("--token", o.config.token, "Accepted x-sumo-token")->capture_default_str();
+  app.add_option("--code-env", a.code_env, "Read the code from environment variable VAR")
+      ->type_name("VAR")
+      ->excludes("--code");
+  app.add_option("--token-env", a.token_env, "Read the token from environment variable VAR")
+      ->type_name("VAR")
+      ->excludes("--token");
+  app.add_option("--record", o.record,
+                 "Write every received message to FILE (truncated) or stdout (-), one NDJSON object per "
+                 "message: {\"seq\":..,\"category\":..,\"name\":..,\"host\":..,\"fields\":..,"
+                 "\"encoding\":..,\"message\":\"<the line>\"}")
+      ->type_name("FILE|-");
+  app.add_flag("--pretty", o.pretty, "With --record: write `[category] message` lines instead");
+  app.add_option("--fail", a.fail,
+                 "Inject a fault for the next requests: STATUSxN (429x3, 503x2, 401x1) or resetxN (close "
+                 "the connection with a TCP reset, no answer). Repeatable; applied in order.")
+      ->type_name("SPEC")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--fail-for", a.fail_for,
+                 "Answer STATUS[,STATUS...] (cycled per request; `reset` allowed) for a duration counted "
+                 "from the first request, then recover: --fail-for 429,503:5s. Durations: 500ms, 5s, 2m.")
+      ->type_name("SPEC");
+  app.add_option("--retry-after", o.config.retry_after_seconds, "Seconds sent in Retry-After with a 429")
+      ->type_name("N")
+      ->check(CLI::Range(0, 86400).description(""))
+      ->capture_default_str();
+  app.add_option("--delay", a.delay_ms, "Wait MS milliseconds before answering each request (at most 3600000)")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 3600000).description(""));
+  app.add_flag("--warn", a.warn, "Answer accepted requests with 200 and a warning body");
+  app.add_option("--warn-text", a.warn_text, "The warning body (implies --warn)")->type_name("TEXT");
+  app.add_option("--exit-after", o.exit_after, "Exit after N accepted (200) requests")
+      ->type_name("N")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1000000000}).description(""));
+  app.add_option("--threads", o.config.threads, "Worker threads = concurrent connections (at most 1024; fewer than 2 means 2)")
+      ->type_name("N")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1024}).description(""))
+      ->capture_default_str();
+  app.add_flag("--quiet", o.quiet, "Do not log each request on stderr");
+  app.add_option("--render", o.render, "Print a --record NDJSON file as `[category] message` lines, then exit")
+      ->type_name("FILE|-");
+}
+
+/// The SPEC options and environment variables into `o` (throws UsageError).
+void apply(const Args& a, Options& o) {
+  if (a.code_env) o.config.code = env_or_throw("--code-env", *a.code_env);
+  if (a.token_env) o.config.token = env_or_throw("--token-env", *a.token_env);
+  for (const auto& spec : a.fail) o.faults.push_back(parse_fail(spec));
+  if (a.fail_for) parse_fail_for(*a.fail_for, o);
+  o.delay = std::chrono::milliseconds(a.delay_ms);
+  if (a.warn) o.warning = kDefaultWarning;
+  if (a.warn_text) o.warning = *a.warn_text;
   if (o.pretty && o.record.empty()) throw UsageError{"--pretty needs --record FILE|-"};
-  return o;
 }
 
 int render(const std::string& path) {
@@ -264,11 +250,20 @@ std::string describe(const RecordedRequest& r) {
 
 int main(int argc, char** argv) {
   Options opt;
+  Args args;
+  CLI::App app(
+      "A local Sumo Logic HTTP Logs source on 127.0.0.1. The first stdout line is\n"
+      "`listening on 127.0.0.1:PORT`. Send to http://127.0.0.1:PORT/receiver/v1/http/<code>,\n"
+      "or to http://127.0.0.1:PORT/receiver/v1/http with the header x-sumo-token: <token>.\n"
+      "With --render FILE|-, it prints a --record file as `[category] message` lines instead.");
+  ilert_sumo_cli::configure(app, kProgram, SUMO_EMULATOR_VERSION);
+  add_options(app, opt, args);
+  app.footer("Exit status: 0 after SIGINT/SIGTERM or --exit-after, 1 on a runtime error, 2 on a usage error.");
+  if (const auto exit_code = ilert_sumo_cli::parse(app, argc, argv)) return *exit_code;
   try {
-    opt = parse_args(argc, argv);
+    apply(args, opt);
   } catch (const UsageError& e) {
-    std::cerr << "sumo-emulator: " << e.message << "\n(run with --help for usage)\n";
-    return 2;
+    return ilert_sumo_cli::usage_error(kProgram, e.message);
   }
   if (!opt.render.empty()) return render(opt.render);
 
