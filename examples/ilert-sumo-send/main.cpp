@@ -41,7 +41,11 @@
 // but are not failures), 1 something was not delivered (or is still spooled), 2 usage error
 // (nothing sent).
 //
-// Layout: parse_args() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
+// SIGINT/SIGTERM: reading stops at once, what was read is delivered within --shutdown-timeout of
+// the signal (spooled with --spool-dir, else lost), the summary is printed (README.md "SIGINT /
+// SIGTERM"). Command line: CLI11 with examples/common/cli.hpp's convention (--help, --version).
+//
+// Layout: add_options()/finish_options() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
 // LineSender is the delivery step: SyncLineSender over SumoClient, SpoolLineSender over SumoSender.
 #include <arpa/inet.h>
 #include <fcntl.h>
