@@ -1088,6 +1088,7 @@ class SenderCore {
   /// how long. Every attempt is still counted in requests_by_status.
   void failure_notices_locked(const detail::AttemptResult& r, Clock::time_point now) {
     const bool ok = !r.error && r.status >= 200 && r.status <= 299;
+    if (!ok) st_.last_failure = std::chrono::system_clock::now();
     if (ok) {
       if (failing_since_) {
         const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since_).count();

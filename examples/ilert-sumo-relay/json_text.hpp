@@ -84,13 +84,14 @@ inline std::string json_string(std::string_view s) {
   return out;
 }
 
-/// Text safe for a one-line log record: printable ASCII kept, anything else as \xNN, capped.
-inline std::string log_safe(std::string_view s, std::size_t max_len = 200) {
+/// Text safe for a one-line log record: printable ASCII kept (spaces too with keep_spaces, for a
+/// message at the end of a line; not for a key=value token), anything else as \xNN, capped.
+inline std::string log_safe(std::string_view s, std::size_t max_len = 200, bool keep_spaces = false) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < s.size() && out.size() < max_len; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c > 0x20 && c < 0x7F && c != '"' && c != '\\') {
+    if ((c > 0x20 || (keep_spaces && c == 0x20)) && c < 0x7F && c != '"' && c != '\\') {
       out.push_back(static_cast<char>(c));
     } else {
       out += "\\x";

@@ -142,12 +142,12 @@ int main(int argc, char** argv) {
                                                          std::to_string(report.attempts) + " attempts, status " +
                                                          std::to_string(report.final_status);
                                                     if (report.error) m += ": " + report.error->to_string();
-                                                    if (!report.warning.empty()) m += ": " + relay::log_safe(report.warning, 300);
+                                                    if (!report.warning.empty()) m += ": " + relay::log_safe(report.warning, 300, /*keep_spaces=*/true);
                                                     log.info(m);
                                                   },
                                                   // Spool damage, evictions, spool-full refusals, losses.
                                                   [&log](const ilert_sumo::Error& notice) {
-                                                    log.info("sender: " + relay::log_safe(notice.to_string(), 500));
+                                                    log.info("sender: " + relay::log_safe(notice.to_string(), 500, /*keep_spaces=*/true));
                                                   });
   if (!sender_or) {
     std::cerr << "ilert-sumo-relay: cannot start the Sumo sender: " << sender_or.error().to_string() << "\n";

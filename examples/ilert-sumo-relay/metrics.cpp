@@ -77,21 +77,13 @@ HealthMonitor::HealthMonitor(std::chrono::milliseconds degraded_after)
     : degraded_after_(degraded_after), started_(std::chrono::system_clock::now()) {}
 
 Health HealthMonitor::evaluate(const ilert_sumo::SenderStats& stats, bool shutting_down) {
-  std::uint64_t failures = 0;
-  for (const auto& [status, n] : stats.requests_by_status) {
-    if (status < 200 || status > 299) failures += n;
-  }
+  // Failing exactly when the sender's log says so: an attempt failed after the last success (the
+  // sender stamps both; the first failed attempt is also its first log notice).
   const auto now = std::chrono::system_clock::now();
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (failures > failures_seen_) {
-    failures_seen_ = failures;
-    last_failure_ = now;
-  }
   const auto reference = stats.last_success.value_or(started_);
   Health h;
   h.seconds_since_success = std::chrono::duration<double>(now - reference).count();
-  h.failing = last_failure_.has_value() && *last_failure_ >= reference &&
-              (!stats.last_success.has_value() || *last_failure_ > *stats.last_success);
+  h.failing = stats.last_failure.has_value() && (!stats.last_success.has_value() || *stats.last_failure > *stats.last_success);
   if (shutting_down) {
     h.healthy = false;
     h.status = "shutting_down";
@@ -324,6 +316,10 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   // --- the sender ---
   header(out, "ilert_sumo_sender_enqueued_total", "counter", "Events accepted by the sender.");
   sample(out, "ilert_sumo_sender_enqueued_total", "", s.enqueued);
+  header(out, "ilert_sumo_sender_recovered_total", "counter",
+         "Events found in the spool at start (left by an earlier process). With enqueued: enqueued + recovered = "
+         "delivered + refused + dropped + queue_events + spool_backlog_events on every scrape.");
+  sample(out, "ilert_sumo_sender_recovered_total", "", s.recovered);
   header(out, "ilert_sumo_sender_delivered_events_total", "counter", "Events acknowledged by Sumo.");
   sample(out, "ilert_sumo_sender_delivered_events_total", "", s.delivered_events);
   header(out, "ilert_sumo_sender_delivered_bytes_total", "counter", "Bytes acknowledged by Sumo (raw / on the wire).");

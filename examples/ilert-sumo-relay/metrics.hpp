@@ -60,11 +60,8 @@ class HealthMonitor {
   Health evaluate(const ilert_sumo::SenderStats& stats, bool shutting_down);
 
  private:
-  std::mutex mutex_;
   std::chrono::milliseconds degraded_after_;
   std::chrono::system_clock::time_point started_;
-  std::uint64_t failures_seen_ = 0;
-  std::optional<std::chrono::system_clock::time_point> last_failure_;
 };
 
 /// The `priority` label of the lifecycle histograms: iLert's two priorities (HIGH, LOW), "other"

@@ -130,6 +130,9 @@ struct SenderStats {
   std::uint64_t notices_dropped = 0;
   /// When Sumo last acknowledged a request.
   std::optional<std::chrono::system_clock::time_point> last_success;
+  /// When an attempt last failed (transport error or a non-2xx answer): failing now when it is
+  /// later than last_success.
+  std::optional<std::chrono::system_clock::time_point> last_failure;
   /// The last delivery error (redacted), empty if none.
   std::string last_error;
   /// True while sending is paused by a 429/Retry-After.
