@@ -5,8 +5,11 @@
 // batches, compresses and delivers it in the background, with a write-ahead disk spool when
 // --spool-dir is given. GET /healthz and GET /metrics (Prometheus) show how delivery goes.
 // SIGTERM/SIGINT: stop accepting, flush for at most --shutdown-timeout, spool the rest, exit 0.
-// Settings: flags or environment variables (see --help and docs/RELAY.md); secrets only from the
-// environment or a file. This program uses only the public API of the ilert_sumo library; its
+// SIGHUP: send what is queued now and keep running (settings are not re-read), so a reload or a
+// hang-up never kills the relay unflushed.
+// Settings: flags, environment variables or a --config file (see --help and docs/RELAY.md);
+// secrets only from the environment or a file. Exit status: 0, 1 runtime failure, 2 usage or
+// configuration error (examples/common/cli.hpp's convention). This program uses only the public API of the ilert_sumo library; its
 // HTTP server is libmicrohttpd (server.cpp), the request handling is HTTP-free (relay.cpp).
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -32,6 +35,7 @@
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 #include "ilert_sumo/version.hpp"
+#include "../common/cli.hpp"
 #include "json_text.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -113,14 +118,12 @@ int main(int argc, char** argv) {
   relay::ParseResult parsed = relay::parse_options(args, relay::environment_map());
   switch (parsed.action) {
     case relay::ParseResult::Action::help:
-      std::cout << relay::usage_text();
-      return 0;
     case relay::ParseResult::Action::version:
-      std::cout << "ilert-sumo-relay " << ilert_sumo::kVersion << "\n";
-      return 0;
+      std::fputs(parsed.text.c_str(), stdout);
+      return std::fflush(stdout) == 0 ? 0 : 1;
     case relay::ParseResult::Action::error:
-      std::cerr << "ilert-sumo-relay: " << parsed.error << "\n";
-      return 2;
+      return parsed.usage ? ilert_sumo_cli::usage_error("ilert-sumo-relay", parsed.error)
+                          : ilert_sumo_cli::config_error("ilert-sumo-relay", parsed.error);
     case relay::ParseResult::Action::run:
       break;
   }
@@ -128,8 +131,7 @@ int main(int argc, char** argv) {
 
   auto finalized = ilert_sumo::finalize(relay::make_sumo_config(options));
   if (!finalized) {
-    std::cerr << "ilert-sumo-relay: invalid Sumo configuration: " << finalized.error().to_string() << "\n";
-    return 2;
+    return ilert_sumo_cli::config_error("ilert-sumo-relay", "invalid Sumo configuration: " + finalized.error().to_string());
   }
   const std::string sumo_target = finalized->redacted_url();
 
@@ -191,11 +193,20 @@ int main(int argc, char** argv) {
            (options.overflow == ilert_sumo::OverflowPolicy::spill ? ", a full queue spills to the spool" : "") +
            (options.invalid_status == 400 ? "" : ", invalid bodies answered 202"));
 
-  // Wait for SIGTERM/SIGINT.
+  // Wait for SIGTERM/SIGINT. SIGHUP asks the sender to send everything queued now (without
+  // waiting for the batch age; flush(0) only starts it, so a SIGTERM right after is not delayed)
+  // and the relay keeps running.
   int signal_number = 0;
   for (;;) {
     const timespec tick{0, 200 * 1000 * 1000};
     const int s = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (s == SIGHUP) {
+      const auto before = sender->stats();
+      sender->flush(std::chrono::milliseconds(0));
+      log.info("received SIGHUP: sending the queue now (" + std::to_string(before.queue_events) +
+               " events queued); the relay keeps running, settings are not re-read");
+      continue;
+    }
     if (s > 0) {
       signal_number = s;
       break;

@@ -12,6 +12,9 @@
 #include <functional>
 #include <sstream>
 
+#include "../common/cli.hpp"
+#include "ilert_sumo/version.hpp"
+
 extern char** environ;
 
 namespace relay {
@@ -366,47 +369,179 @@ std::map<std::string, std::string> environment_map() {
   return env;
 }
 
-std::string usage_text() {
-  std::ostringstream out;
-  out << "usage: ilert-sumo-relay [--listen HOST:PORT] [options]\n"
-         "\n"
-         "Receives iLert webhook alert actions (POST), validates them and forwards them to a Sumo\n"
-         "Logic HTTP Logs source. Every option can also be set with the environment variable shown.\n"
-         "\n"
-         "Sumo source (secrets: environment or file only):\n"
-         "  ILERT_SUMO_URL / ILERT_SUMO_URL_FILE / --url-file FILE        presigned source URL\n"
-         "  ILERT_SUMO_ENDPOINT / --endpoint URL + ILERT_SUMO_TOKEN / ILERT_SUMO_TOKEN_FILE / --token-file FILE\n"
-         "  http:// is accepted only for loopback hosts (the local sumo-emulator).\n"
-         "Authentication of iLert's requests (secrets; with both set, both must match):\n"
-         "  ILERT_SUMO_RELAY_BASIC_AUTH / ILERT_SUMO_RELAY_BASIC_AUTH_FILE / --basic-auth-file FILE   user:password\n"
-         "  --auth-header NAME + ILERT_SUMO_RELAY_AUTH_HEADER_VALUE / ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE /\n"
-         "    --auth-header-file FILE   a header iLert sends (its webhook custom headers) and its value\n"
-         "\n"
-         "Options:\n";
-  for (const auto& s : specs()) {
-    if (std::string(s.flag) == "--endpoint") continue;
-    std::string left = std::string("  ") + s.flag + (s.is_switch ? "" : std::string(" ") + s.metavar);
-    out << left;
-    if (left.size() < 34) out << std::string(34 - left.size(), ' ');
-    else out << "\n" << std::string(34, ' ');
-    out << s.help << "\n" << std::string(34, ' ') << "env " << s.env << "\n";
+}  // namespace relay
+
+namespace relay {
+namespace {
+
+constexpr const char* kProgram = "ilert-sumo-relay";
+constexpr const char* kConfigEnv = "ILERT_SUMO_RELAY_CONFIG";
+
+// A CLI11 message may echo an argument: mask anything URL-shaped (a mistyped secret flag's value).
+std::string sanitize_message(const std::string& message) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const std::size_t end = std::min(message.find_first_of(" \t\n", i), message.size());
+    const std::string word = message.substr(i, end - i);
+    out += word.find("://") != std::string::npos ? ilert_sumo::redact_url(word) : word;
+    if (end < message.size()) out += message[end];
+    i = end + 1;
   }
-  out << "  --help, --version\n"
-         "\n"
-         "Endpoints: POST <path> (webhook), GET /healthz, GET /metrics (Prometheus). See docs/RELAY.md.\n";
-  return out.str();
+  return out;
 }
+
+// The options every source knows: one per spec (value kept as text, validated by spec.set), the
+// secret-file flags, and (hidden) the secret flags that are refused. `app` is either the command
+// line or the config-file reader.
+struct Declared {
+  std::vector<CLI::Option*> specs;          // parallel to specs()
+  std::vector<CLI::Option*> secret_files;   // parallel to secret_specs()
+  std::vector<CLI::Option*> secret_values;  // parallel to secret_specs() (refused)
+};
+
+Declared declare(CLI::App& app) {
+  Declared d;
+  for (const auto& s : specs()) {
+    const std::string help = std::string(s.help) + "; env " + s.env;
+    // (The description is set apart: CLI11 would bind a non-const string argument as the storage.)
+    CLI::Option* opt = s.is_switch ? app.add_flag(s.flag) : app.add_option(s.flag)->type_name(s.metavar);
+    opt->description(help);
+    if (std::string(s.flag) == "--endpoint") opt->group("Sumo source");
+    d.specs.push_back(opt);
+  }
+  for (const auto& s : secret_specs()) {
+    d.secret_files.push_back(app.add_option(s.file_flag)
+                                 ->description(std::string("read ") + s.env + " from FILE; env " + s.env + "_FILE")
+                                 ->type_name("FILE")
+                                 ->group("Secrets (environment or file only)"));
+    // Refused wherever it appears; a value after it is taken (and never printed).
+    d.secret_values.push_back(app.add_option(s.forbidden_flag)->expected(0, 1)->group(""));
+  }
+  return d;
+}
+
+std::string first_result(const CLI::Option* opt) {
+  const auto& r = opt->results();
+  return r.empty() ? std::string() : r.back();
+}
+
+std::string secret_refused(const std::string& where, const SecretSpec& s) {
+  return where + ": secrets are not accepted " + (where.rfind("--config", 0) == 0 ? "in a config file" : "on the command line") +
+         " (other users can read it); set " + s.env + " or use " + s.file_flag;
+}
+
+// Reads `path` with CLI11's config reader (INI or TOML). Applies its settings to `o` and fills
+// `error` (usage = true) on a problem.
+bool apply_config_file(const std::string& path, RelayOptions& o, std::string& error) {
+  const std::string where = std::string("--config ") + path;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    error = where + ": cannot read the file";
+    return false;
+  }
+  CLI::App file_app;
+  file_app.allow_config_extras(CLI::config_extras_mode::error);
+  const Declared d = declare(file_app);
+  file_app.set_config("--config", path, "", true);
+  try {
+    file_app.parse(std::vector<std::string>{});
+  } catch (const CLI::ParseError& e) {
+    error = where + ": " + sanitize_message(e.what());
+    return false;
+  }
+  for (std::size_t i = 0; i < secret_specs().size(); ++i) {
+    const auto& s = secret_specs()[i];
+    if (d.secret_values[i]->count() > 0) {
+      error = where + ": '" + std::string(s.forbidden_flag + 2) + "': " +
+              "secrets are not read from a config file (it may be readable by others); set " + s.env + " or use " +
+              (s.file_flag + 2) + " = FILE";
+      return false;
+    }
+  }
+  for (std::size_t i = 0; i < specs().size(); ++i) {
+    if (d.specs[i]->count() == 0) continue;
+    const std::string err = specs()[i].set(o, first_result(d.specs[i]));
+    if (!err.empty()) {
+      error = where + ": " + (specs()[i].flag + 2) + ": " + err;
+      return false;
+    }
+  }
+  for (std::size_t i = 0; i < secret_specs().size(); ++i) {
+    const auto& s = secret_specs()[i];
+    if (d.secret_files[i]->count() == 0) continue;
+    const std::string err = read_secret_file(first_result(d.secret_files[i]), o.*(s.field));
+    if (!err.empty() || (s.must_hold != nullptr && (o.*(s.field)).empty())) {
+      error = where + ": " + (s.file_flag + 2) + ": " + (err.empty() ? std::string("the file is empty; it must hold ") + s.must_hold : err);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 ParseResult parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   ParseResult result;
   RelayOptions& o = result.options;
-  auto fail = [&](std::string message) {
+  auto fail = [&](std::string message, bool usage = false) {
     result.action = ParseResult::Action::error;
     result.error = std::move(message);
+    result.usage = usage;
     return result;
   };
 
-  // 1. The environment.
+  // 0. The command line, parsed (not yet applied).
+  CLI::App app("Receives iLert webhook alert actions (POST), validates them and forwards them to a Sumo Logic HTTP "
+               "Logs source. Every option can also be set with the environment variable shown, or in the --config "
+               "file; a flag wins over the environment, which wins over the config file. Secrets (ILERT_SUMO_URL, "
+               "ILERT_SUMO_TOKEN, ILERT_SUMO_RELAY_BASIC_AUTH, ILERT_SUMO_RELAY_AUTH_HEADER_VALUE) come only from the "
+               "environment or a file (the *_FILE variables, the --*-file flags); http:// is accepted only for a "
+               "loopback Sumo host. With --auth-header NAME, iLert must send that header with the value of "
+               "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE.");
+  ilert_sumo_cli::configure(app, kProgram, ilert_sumo::kVersion);
+  std::string config_path;
+  app.add_option("--config", config_path)
+      ->description("read settings from this INI/TOML file (keys: the long flag names without dashes, e.g. "
+                    "`spool-dir = /var/lib/ilert-sumo-relay`; secrets refused); env " + std::string(kConfigEnv))
+      ->type_name("FILE");
+  const Declared d = declare(app);
+  app.footer("Endpoints: POST <path> (webhook), GET /healthz, GET /metrics (Prometheus). SIGHUP flushes the queue "
+             "and keeps running; SIGTERM/SIGINT shut down within --shutdown-timeout. See docs/RELAY.md.");
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    result.action = ParseResult::Action::help;
+    result.text = app.help();
+    return result;
+  } catch (const CLI::CallForAllHelp&) {
+    result.action = ParseResult::Action::help;
+    result.text = app.help("", CLI::AppFormatMode::All);
+    return result;
+  } catch (const CLI::CallForVersion& e) {
+    result.action = ParseResult::Action::version;
+    result.text = std::string(e.what()) + "\n";
+    return result;
+  } catch (const CLI::ParseError& e) {
+    return fail(sanitize_message(e.what()), true);
+  }
+  // A secret on the command line is refused before anything is read.
+  for (std::size_t i = 0; i < secret_specs().size(); ++i) {
+    if (d.secret_values[i]->count() > 0) return fail(secret_refused(secret_specs()[i].forbidden_flag, secret_specs()[i]), true);
+  }
+
+  // 1. The config file (--config, else ILERT_SUMO_RELAY_CONFIG).
+  if (config_path.empty()) {
+    const auto it = env.find(kConfigEnv);
+    if (it != env.end()) config_path = it->second;
+  }
+  if (!config_path.empty()) {
+    std::string err;
+    if (!apply_config_file(config_path, o, err)) return fail(err, true);
+  }
+
+  // 2. The environment.
   for (const auto& s : specs()) {
     const auto it = env.find(s.env);
     if (it == env.end() || it->second.empty()) continue;
@@ -432,64 +567,23 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
     }
   }
 
-  // 2. The flags.
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      result.action = ParseResult::Action::help;
-      return result;
+  // 3. The flags.
+  for (std::size_t i = 0; i < secret_specs().size(); ++i) {
+    const auto& s = secret_specs()[i];
+    if (d.secret_files[i]->count() == 0) continue;
+    const std::string err = read_secret_file(first_result(d.secret_files[i]), o.*(s.field));
+    if (!err.empty()) return fail(std::string(s.file_flag) + ": " + err);
+    if (s.must_hold != nullptr && (o.*(s.field)).empty()) {
+      return fail(std::string(s.file_flag) + ": the file is empty; it must hold " + s.must_hold);
     }
-    if (arg == "--version") {
-      result.action = ParseResult::Action::version;
-      return result;
-    }
-    std::string value;
-    bool has_inline = false;
-    const auto eq = arg.find('=');
-    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
-    }
-    bool matched = false;
-    for (const auto& s : secret_specs()) {
-      if (arg == s.forbidden_flag) {
-        return fail(arg + ": secrets are not accepted on the command line (other users can read it); set " +
-                    s.env + " or use " + s.file_flag);
-      }
-      if (arg == s.file_flag) {
-        if (!has_inline) {
-          if (i + 1 >= args.size()) return fail(arg + ": missing value");
-          value = args[++i];
-        }
-        const std::string err = read_secret_file(value, o.*(s.field));
-        if (!err.empty()) return fail(arg + ": " + err);
-        if (s.must_hold != nullptr && (o.*(s.field)).empty()) {
-          return fail(arg + ": the file is empty; it must hold " + s.must_hold);
-        }
-        matched = true;
-      }
-    }
-    if (matched) continue;
-    for (const auto& s : specs()) {
-      if (arg != s.flag) continue;
-      matched = true;
-      if (!has_inline) {
-        if (s.is_switch) {
-          value = "true";
-        } else {
-          if (i + 1 >= args.size()) return fail(arg + ": missing value (" + s.metavar + ")");
-          value = args[++i];
-        }
-      }
-      const std::string err = s.set(o, value);
-      if (!err.empty()) return fail(arg + ": " + err);
-      break;
-    }
-    if (!matched) return fail("unknown argument '" + arg + "' (see --help)");
+  }
+  for (std::size_t i = 0; i < specs().size(); ++i) {
+    if (d.specs[i]->count() == 0) continue;
+    const std::string err = specs()[i].set(o, first_result(d.specs[i]));
+    if (!err.empty()) return fail(std::string(specs()[i].flag) + ": " + err, true);
   }
 
-  // 3. Cross-checks.
+  // 4. Cross-checks.
   if (!o.sumo_endpoint.empty()) {
     if (!o.sumo_url.empty()) return fail("set either ILERT_SUMO_URL or ILERT_SUMO_ENDPOINT (+ ILERT_SUMO_TOKEN), not both");
     if (o.sumo_token.empty()) return fail("ILERT_SUMO_ENDPOINT needs ILERT_SUMO_TOKEN (or ILERT_SUMO_TOKEN_FILE)");

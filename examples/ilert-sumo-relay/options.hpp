@@ -1,6 +1,8 @@
-// examples/ilert-sumo-relay/options.hpp: the relay's settings, from flags and the environment.
+// examples/ilert-sumo-relay/options.hpp: the relay's settings, from flags, the environment and an
+// optional config file (--config FILE, INI/TOML; keys = long flag names without the dashes).
 //
-// Every setting has a flag and an environment variable (the flag wins). Secrets - the Sumo URL or
+// Every setting has a flag and an environment variable. Precedence: flag > environment > config
+// file > default. The command line is parsed by CLI11 (examples/common/cli.hpp's convention). Secrets - the Sumo URL or
 // token, the Basic-auth credentials and the auth header's value - are read only from the
 // environment or from a file, never from the command line (where `ps` shows them). parse_options() also turns the settings into the
 // library's SumoConfig; it reports every problem as a message that never contains a secret.
@@ -108,16 +110,19 @@ struct ParseResult {
   RelayOptions options;
   /// The message for action == error (never contains a secret).
   std::string error;
+  /// action == error: true for a usage error (the command line or a config file is malformed;
+  /// printed with the "Run with --help" line), false for a configuration error.
+  bool usage = false;
+  /// The text printed for action == help / version.
+  std::string text;
 };
 
-/// Reads `env` first, then the flags in `args` (argv without the program name).
+/// Reads the config file (--config / ILERT_SUMO_RELAY_CONFIG) first, then `env`, then the flags
+/// in `args` (argv without the program name): each later source overrides an earlier one.
 ParseResult parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
 
 /// The current process environment as a map.
 std::map<std::string, std::string> environment_map();
-
-/// The --help text.
-std::string usage_text();
 
 /// True for 127.0.0.0/8, ::1, [::1] and localhost.
 bool is_loopback_host(const std::string& host);

@@ -35,7 +35,8 @@ inline const std::vector<const char*>& relay_environment_variables() {
       "ILERT_SUMO_RELAY_BASIC_AUTH", "ILERT_SUMO_RELAY_BASIC_AUTH_FILE", "ILERT_SUMO_RELAY_AUTH_HEADER",
       "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE", "ILERT_SUMO_RELAY_LISTEN",
       "ILERT_SUMO_RELAY_PATH", "ILERT_SUMO_RELAY_SPOOL_DIR", "ILERT_SUMO_RELAY_CATEGORY", "ILERT_SUMO_RELAY_OVERFLOW",
-      "ILERT_SUMO_RELAY_QUEUE_BYTES", "ILERT_SUMO_RELAY_INVALID_STATUS", "ILERT_SUMO_RELAY_CA_FILE"};
+      "ILERT_SUMO_RELAY_QUEUE_BYTES", "ILERT_SUMO_RELAY_INVALID_STATUS", "ILERT_SUMO_RELAY_CA_FILE",
+      "ILERT_SUMO_RELAY_CONFIG"};
   return names;
 }
 
@@ -47,8 +48,9 @@ inline RelayEnv clean_relay_env(RelayEnv env) {
 
 class RelayProcess {
  public:
-  /// Starts the relay with `--listen 127.0.0.1:0 --batch-age 50ms --retry-after 7` + `args`; its
-  /// stderr goes to `<log_dir>/<name>.stderr`.
+  /// Starts the relay with `--listen 127.0.0.1:0 --batch-age 50ms --retry-after 7` + `args` (the
+  /// --batch-age and --retry-after defaults only when `args` has none: a flag given twice is a usage
+  /// error); its stderr goes to `<log_dir>/<name>.stderr`.
   RelayProcess(const std::string& sumo_url, const std::vector<std::string>& args, RelayEnv env,
                const std::filesystem::path& log_dir, const std::string& name = "relay") {
     using namespace std::chrono_literals;
@@ -56,7 +58,15 @@ class RelayProcess {
     REQUIRE(std::filesystem::exists(program));  // built with the examples (ILERT_SUMO_BUILD_EXAMPLES)
     env = clean_relay_env(std::move(env));
     env["ILERT_SUMO_URL"] = sumo_url;
-    std::vector<std::string> all = {"--listen", "127.0.0.1:0", "--batch-age", "50ms", "--retry-after", "7"};
+    std::vector<std::string> all = {"--listen", "127.0.0.1:0"};
+    const auto given = [&](const char* flag) {
+      for (const auto& a : args) {
+        if (a == flag || a.rfind(std::string(flag) + "=", 0) == 0) return true;
+      }
+      return false;
+    };
+    if (!given("--batch-age")) all.insert(all.end(), {"--batch-age", "50ms"});
+    if (!given("--retry-after")) all.insert(all.end(), {"--retry-after", "7"});
     all.insert(all.end(), args.begin(), args.end());
     stderr_path_ = (log_dir / (name + ".stderr")).string();
     process_ = std::make_unique<ChildProcess>(program, all, env, stderr_path_);
