@@ -327,6 +327,10 @@ class SenderCore {
       return r;
     }
     const std::uint32_t target = epochs_.advance();
+    // Urgent until the target epoch is done, even if this call stops waiting first (flush(0)
+    // only starts the sending: without this the sender thread could wake after the waiter left
+    // and let the batch wait for its age).
+    if (!flush_target_ || *flush_target_ < target) flush_target_ = target;
     ++flush_waiters_;
     work_cv_.notify_all();
     // Also wait for the after-batch work in progress (spool acks, which delete fully delivered
@@ -765,7 +769,7 @@ class SenderCore {
   }
 
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
-    const bool urgent = stopping_ || flush_waiters_ > 0;
+    const bool urgent = stopping_ || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
     bool found = false;
     Clock::time_point best = Clock::time_point::max();
     for (MetadataId id : active_) {
@@ -1191,6 +1195,7 @@ class SenderCore {
   bool in_deliver_ = false;
   bool in_after_batch_ = false;  // acks + report callback of the last batch are running
   int flush_waiters_ = 0;
+  std::optional<std::uint32_t> flush_target_;  // the newest epoch a flush asked for
   int blocked_producers_ = 0;
   bool sender_waiting_ = false;
   Clock::time_point sender_wake_ = Clock::time_point::max();

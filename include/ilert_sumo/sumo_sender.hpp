@@ -173,7 +173,8 @@ class ILERT_SUMO_EXPORT SumoSender {
   /// Queues a pre-built line (a '\n' is appended; embedded newlines are escaped). Thread-safe.
   EnqueueStatus enqueue_line(std::string_view line, MetadataId metadata = 0) noexcept;
 
-  /// Waits until everything enqueued before the call is delivered, or the timeout.
+  /// Sends everything enqueued before the call without waiting for batch age or size, and waits
+  /// until it is delivered, or the timeout. flush(0) only starts the sending: it still happens.
   FlushResult flush(std::chrono::milliseconds timeout);
   /// Stops accepting, delivers what it can before the deadline, aborts an in-flight transfer at
   /// the deadline, spools the rest (if a spool is configured) and stops the thread. Idempotent.
