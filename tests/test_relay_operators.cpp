@@ -98,5 +98,21 @@ TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, a
       [&] { return relay.read_stderr().find("delivery recovered") != std::string::npos; }, 10s));
   REQUIRE(ilert_sumo::test::wait_until([&] { return sumo_failing(relay) == std::optional<bool>(false); }, 10s));
   CHECK(check_identity(relay) == kPosts);
+  // The default category is what Sumo's iLert app and sumo/ read (issue 10, point 6).
+  for (const auto& m : emu.messages()) CHECK(m.category == "webhook/ilert");
+  relay.terminate(10s);
+}
+
+TEST_CASE("relay: --category '' sends no X-Sumo-Category (the source's own applies)", "[relay][operators]") {
+  SumoEmulator emu;
+  emu.start();
+  TempDir dir("ilert-sumo-operators");
+  RelayProcess relay(emu.url(), {"--category", ""}, {}, dir.path());
+  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::fixture_path("../../examples/samples/01-alert-created.json"));
+  const auto res = relay.client()->Post("/ilert", body, "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 202);
+  REQUIRE(emu.wait_for_messages(1, 20s));
+  CHECK(emu.messages().front().category.empty());
   relay.terminate(10s);
 }

@@ -181,7 +181,7 @@ const std::vector<OptionSpec>& specs() {
          else return "expected never, per_batch or interval";
          return "";
        }},
-      {"--category", "ILERT_SUMO_RELAY_CATEGORY", "CATEGORY", "X-Sumo-Category; {eventType} is replaced per event [source default]", false,
+      {"--category", "ILERT_SUMO_RELAY_CATEGORY", "CATEGORY", "X-Sumo-Category; {eventType} is replaced per event; '' = the source's own [webhook/ilert]", false,
        [](RelayOptions& o, const std::string& v) -> std::string { o.category = v; return ""; }},
       {"--source-name", "ILERT_SUMO_RELAY_SOURCE_NAME", "NAME", "X-Sumo-Name [source default]", false,
        [](RelayOptions& o, const std::string& v) -> std::string { o.source_name = v; return ""; }},

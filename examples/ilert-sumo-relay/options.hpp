@@ -34,8 +34,9 @@ struct RelayOptions {
   ilert_sumo::FsyncPolicy fsync = ilert_sumo::FsyncPolicy::interval;
   /// --spool-max-bytes: the spool's cap; when full, new webhooks get 503 + Retry-After.
   std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
-  /// --category: X-Sumo-Category, may contain `{eventType}`.
-  std::string category;
+  /// --category: X-Sumo-Category, may contain `{eventType}`. Default `webhook/ilert`, the category
+  /// Sumo's iLert app and the sumo/ content read; empty: no header (the source's own category).
+  std::string category = "webhook/ilert";
   /// --source-name / --source-host: X-Sumo-Name / X-Sumo-Host.
   std::string source_name;
   std::string source_host;
