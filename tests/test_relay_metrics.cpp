@@ -281,7 +281,7 @@ TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines
   auto client = relay.client();
 
   std::vector<std::string> files = json_files(ilert_sumo::test::fixture_path("valid"));
-  const std::vector<std::string> samples = json_files(ilert_sumo::test::fixture_path("../../examples/samples"));
+  const std::vector<std::string> samples = json_files(ilert_sumo::test::repo_path("examples/samples"));
   REQUIRE(files.size() >= 30);
   REQUIRE(samples.size() >= 14);
   files.insert(files.end(), samples.begin(), samples.end());

@@ -74,7 +74,7 @@ TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, a
   emu.start();
   TempDir dir("ilert-sumo-operators");
   RelayProcess relay(emu.url(), {}, {}, dir.path());
-  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::fixture_path("../../examples/samples/01-alert-created.json"));
+  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
 
   CHECK(sumo_failing(relay) == std::optional<bool>(false));
   emu.fail_for({503}, 3000ms);  // from the relay's first request: 3 s of 503, then Sumo is back
@@ -108,7 +108,7 @@ TEST_CASE("relay: --category '' sends no X-Sumo-Category (the source's own appli
   emu.start();
   TempDir dir("ilert-sumo-operators");
   RelayProcess relay(emu.url(), {"--category", ""}, {}, dir.path());
-  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::fixture_path("../../examples/samples/01-alert-created.json"));
+  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
   const auto res = relay.client()->Post("/ilert", body, "application/json");
   REQUIRE(res);
   REQUIRE(res->status == 202);

@@ -16,12 +16,11 @@
 #include "support/fixtures.hpp"
 
 namespace fs = std::filesystem;
-using ilert_sumo::test::fixture_path;
 using ilert_sumo::test::read_file;
 
 namespace {
 
-const fs::path kRoot = fs::path(fixture_path("")).parent_path().parent_path().parent_path();
+const fs::path kRoot = fs::path(ilert_sumo::test::repo_path());
 
 std::vector<std::string> lines_of(const fs::path& p) {
   std::vector<std::string> out;

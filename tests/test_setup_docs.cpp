@@ -42,11 +42,11 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ilert_sumo::test::ChildProcess;
+using ilert_sumo::test::repo_path;
 using ilert_sumo::test::SumoEmulator;
 
 namespace {
 
-std::string repo_path(const std::string& relative) { return ilert_sumo::test::fixture_path("../../" + relative); }
 
 std::vector<std::string> doc_lines() {
   const std::string text = ilert_sumo::test::read_file(repo_path("docs/SUMO_SETUP.md"));

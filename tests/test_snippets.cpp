@@ -30,12 +30,11 @@
 namespace fs = std::filesystem;
 using ilert_sumo::test::bin_path;
 using ilert_sumo::test::ChildProcess;
-using ilert_sumo::test::fixture_path;
 using ilert_sumo::test::read_file;
 
 namespace {
 
-const fs::path kRoot = fs::path(fixture_path("")).parent_path().parent_path().parent_path();
+const fs::path kRoot = fs::path(ilert_sumo::test::repo_path());
 
 struct Snippet {
   std::string file;  // where it is shown

@@ -13,6 +13,12 @@ std::string fixture_path(const std::string& relative) {
   return std::string(ILERT_SUMO_FIXTURES_DIR) + "/" + relative;
 }
 
+std::string repo_path(const std::string& relative) {
+  // tests/fixtures is two levels below the root.
+  const std::filesystem::path root = std::filesystem::path(ILERT_SUMO_FIXTURES_DIR).parent_path().parent_path();
+  return relative.empty() ? root.string() : (root / relative).string();
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);

@@ -8,6 +8,8 @@ namespace ilert_sumo::test {
 
 /// Absolute path of tests/fixtures/<relative>.
 std::string fixture_path(const std::string& relative);
+/// Absolute path of <repository root>/<relative> (README.md, docs/, examples/samples, ...).
+std::string repo_path(const std::string& relative = "");
 /// Whole file as bytes; throws std::runtime_error when it cannot be read.
 std::string read_file(const std::string& path);
 /// Sorted absolute paths of the regular files in tests/fixtures/<dir> whose name ends in `suffix`.
