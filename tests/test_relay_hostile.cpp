@@ -446,6 +446,7 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[relay][hostil
   relay.process().signal(SIGTERM);
   const auto st = relay.process().wait(15s);
   REQUIRE(st.has_value());
+  INFO("relay exit: " << st->to_string() << "; stderr: " << relay.stderr_text());
   CHECK(st->ok());
   const std::string log = relay.stderr_text();
   CHECK(log.find("Sanitizer") == std::string::npos);
@@ -485,6 +486,7 @@ TEST_CASE("relay: the per-IP connection cap closes connections past it", "[relay
   relay.process().signal(SIGTERM);
   const auto st = relay.process().wait(15s);
   REQUIRE(st.has_value());
+  INFO("relay exit: " << st->to_string() << "; stderr: " << relay.stderr_text());
   CHECK(st->ok());
 }
 
@@ -511,6 +513,7 @@ TEST_CASE("relay: a second relay on the same port exits 1", "[relay][hostile]") 
   first.process().signal(SIGTERM);
   const auto done = first.process().wait(15s);
   REQUIRE(done.has_value());
+  INFO("first relay's exit: " << done->to_string() << "; stderr: " << first.stderr_text());
   CHECK(done->ok());
 }
 
