@@ -29,18 +29,17 @@
 #include "ilert_sumo/sumo_sender.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "compress.hpp"
 #include "delivery.hpp"
+#include "sender/metadata_registry.hpp"
 #include "spool.hpp"
 
 namespace ilert_sumo {
@@ -64,10 +63,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using detail::SpoolRef;
 
-/// Metadata sets add_metadata() accepts (the default set included).
-constexpr std::size_t kMaxMetadataSets = 1024;
-/// Ids available in all, including sets recovered from the spool.
-constexpr std::size_t kMetadataCapacity = 4096;
 /// How long shutdown waits past its deadline for the thread to stop after cancelling the
 /// transfer, before it gives up on an HttpClient that ignores cancel/deadline.
 constexpr std::chrono::milliseconds kHardStopGrace{150};
@@ -179,24 +174,6 @@ class EpochTracker {
   std::uint32_t base_ = 0;
 };
 
-/// An unambiguous byte key of a metadata set (dedup).
-std::string metadata_key(const SumoMetadata& m) {
-  std::string key;
-  auto add = [&key](const std::string& s) {
-    key += std::to_string(s.size());
-    key += ':';
-    key += s;
-  };
-  add(m.category);
-  add(m.name);
-  add(m.host);
-  for (const auto& f : m.fields) {
-    add(f.key);
-    add(f.value);
-  }
-  return key;
-}
-
 }  // namespace
 
 // =============================================================================================
@@ -217,7 +194,6 @@ class SenderCore {
         compressor_(std::move(compressor)),
         write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
         batch_cap_(cfg_.batch.max_bytes) {
-    for (auto& slot : md_table_) slot.store(nullptr, std::memory_order_relaxed);
     env_ = detail::default_retry_environment();
     env_.sleep = [this](std::chrono::milliseconds delay) { return abortable_sleep(delay); };
     env_.on_attempt = [this](const detail::AttemptResult& r, std::uint32_t attempt) {
@@ -254,27 +230,12 @@ class SenderCore {
 
   // ---- metadata registry ----
 
-  const SumoMetadata* metadata(std::uint32_t id) const noexcept {
-    if (id >= kMetadataCapacity) return nullptr;
-    return md_table_[id].load(std::memory_order_acquire);
-  }
+  const SumoMetadata* metadata(std::uint32_t id) const noexcept { return registry_.get(id); }
 
-  /// Registers (or finds) a set. `user`: counts against kMaxMetadataSets.
+  /// Registers (or finds) a set (MetadataRegistry::intern, under md_mu_).
   Expected<MetadataId> intern(const SumoMetadata& md, bool user) {
     std::lock_guard<std::mutex> lock(md_mu_);
-    std::string key = metadata_key(md);
-    if (auto it = md_index_.find(key); it != md_index_.end()) return it->second;
-    const std::size_t id = md_store_.size();
-    if ((user && user_sets_ >= kMaxMetadataSets) || id >= kMetadataCapacity) {
-      return make_error(ErrorCode::invalid_config,
-                        "too many metadata sets (at most " + std::to_string(kMaxMetadataSets) + ")");
-    }
-    md_store_.push_back(md);
-    if (user || id == 0) ++user_sets_;
-    md_index_.emplace(std::move(key), static_cast<MetadataId>(id));
-    md_table_[id].store(&md_store_.back(), std::memory_order_release);
-    md_count_.store(static_cast<std::uint32_t>(id + 1), std::memory_order_release);
-    return static_cast<MetadataId>(id);
+    return registry_.intern(md, user);
   }
 
   Expected<MetadataId> add_metadata(const SumoMetadata& md) {
@@ -287,7 +248,7 @@ class SenderCore {
   EnqueueStatus enqueue_event(const Event& event, MetadataId md) noexcept {
     try {
       if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
-      if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
+      if (md >= registry_.count()) return push(std::string(), false, md, false);
       // Rendered into this thread's buffer (its capacity stays), then copied once into a string
       // of exactly the line's size: one allocation per event, and the queue, which counts
       // allocations, holds no slack.
@@ -305,7 +266,7 @@ class SenderCore {
   EnqueueStatus enqueue_line(std::string_view text, MetadataId md) noexcept {
     try {
       if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
-      if (md >= md_count_.load(std::memory_order_acquire)) return push(std::string(), false, md, false);
+      if (md >= registry_.count()) return push(std::string(), false, md, false);
       std::string line;
       line.reserve(text.size() + 1);
       const detail::LineFit fit = detail::append_prebuilt_line(line, text, detail::line_budget(cfg_));
@@ -432,7 +393,7 @@ class SenderCore {
     std::unique_lock<std::mutex> lk(mu_);
     if (stopping_) return EnqueueStatus::closed;
     ++st_.enqueued;
-    if (md >= md_count_.load(std::memory_order_acquire)) {
+    if (md >= registry_.count()) {
       ++st_.dropped_bad_metadata;
       return EnqueueStatus::dropped_bad_metadata;
     }
@@ -1148,13 +1109,9 @@ class SenderCore {
   std::vector<Entry> graveyard_;  // finished entries, freed outside the lock
   const bool write_ahead_;
 
-  // Metadata registry.
+  // Metadata registry: writers hold md_mu_, readers use its lock-free get()/count().
   std::mutex md_mu_;
-  std::deque<SumoMetadata> md_store_;
-  std::unordered_map<std::string, MetadataId> md_index_;
-  std::size_t user_sets_ = 0;
-  std::array<std::atomic<const SumoMetadata*>, kMetadataCapacity> md_table_;
-  std::atomic<std::uint32_t> md_count_{0};
+  detail::MetadataRegistry registry_;
 
   // Everything below is guarded by mu_.
   mutable std::mutex mu_;
