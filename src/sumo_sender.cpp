@@ -40,6 +40,7 @@
 #include "compress.hpp"
 #include "delivery.hpp"
 #include "sender/metadata_registry.hpp"
+#include "sender/set_queues.hpp"
 #include "spool.hpp"
 
 namespace ilert_sumo {
@@ -84,59 +85,7 @@ Error make_error(ErrorCode code, std::string message) {
   return e;
 }
 
-/// One queued line.
-struct Entry {
-  /// The fitted line, ending in '\n'.
-  std::string line;
-  /// Where it is on disk (write_ahead, or read back from the spool); invalid otherwise.
-  SpoolRef ref;
-  /// When it was queued (batch.max_age).
-  Clock::time_point queued;
-  /// flush() epoch.
-  std::uint32_t epoch = 0;
-  /// Its details were truncated to fit.
-  bool truncated = false;
-};
-
-/// What a string's heap buffer takes from glibc malloc: capacity + NUL + the chunk header, rounded
-/// to 16 bytes (at least 32); 0 while the string is in its inline (SSO) buffer.
-std::size_t heap_bytes(const std::string& s) noexcept {
-  const std::size_t cap = s.capacity();
-  if (cap < sizeof(std::string)) return 0;  // libstdc++ keeps up to 15 chars inline
-  return std::max<std::size_t>(32, (cap + 1 + 8 + 15) & ~std::size_t{15});
-}
-
-/// What one queued line costs against queue.max_bytes: its allocation plus its entry.
-std::size_t entry_cost(const std::string& line) noexcept { return heap_bytes(line) + sizeof(Entry); }
-
-/// The queue of one set: a deque (O(1) at both ends; it frees its blocks as it drains, so memory
-/// follows the content; a ring that only grows would keep its peak size).
-template <class T>
-class Ring {
- public:
-  bool empty() const noexcept { return d_.empty(); }
-  std::size_t size() const noexcept { return d_.size(); }
-  T& front() noexcept { return d_.front(); }
-  const T& front() const noexcept { return d_.front(); }
-  void push_back(T&& v) { d_.push_back(std::move(v)); }
-  void push_front(T&& v) { d_.push_front(std::move(v)); }
-  T pop_front() {
-    T v = std::move(d_.front());
-    d_.pop_front();
-    return v;
-  }
-
- private:
-  std::deque<T> d_;
-};
-
-/// The queue of one metadata set.
-struct SetQueue {
-  Ring<Entry> entries;
-  /// Line bytes (batching) and their cost against the bound (entry_cost).
-  std::size_t bytes = 0;
-  std::size_t alloc = 0;
-};
+using Entry = detail::QueueEntry;
 
 /// Open (not yet delivered or dropped) events per flush epoch.
 class EpochTracker {
@@ -363,8 +312,8 @@ class SenderCore {
   SenderStats stats() const {
     std::lock_guard<std::mutex> lk(mu_);
     SenderStats s = st_;
-    s.queue_bytes = memory_bytes_;
-    s.queue_allocated_bytes = mem_alloc_;
+    s.queue_bytes = queues_.bytes();
+    s.queue_allocated_bytes = queues_.alloc();
     s.queue_events = memory_events_;
     s.spool_backlog = backlog_;
     s.throttled = throttled_;
@@ -386,8 +335,7 @@ class SenderCore {
   }
 
   EnqueueStatus push(std::string&& line, bool truncated, MetadataId md, bool too_large) {
-    const std::size_t size = line.size();
-    const std::size_t cost = entry_cost(line);
+    const std::size_t cost = detail::entry_cost(line);
     const std::size_t max = cfg_.queue.max_bytes;
     const Clock::time_point now = Clock::now();
     std::unique_lock<std::mutex> lk(mu_);
@@ -401,18 +349,18 @@ class SenderCore {
       ++st_.dropped_too_large;
       return EnqueueStatus::dropped_too_large;
     }
-    if (mem_alloc_ + cost > max) {
+    if (queues_.alloc() + cost > max) {
       switch (cfg_.queue.overflow) {
         case OverflowPolicy::block: {
           const auto until = now + cfg_.queue.enqueue_timeout;
           ++blocked_producers_;
-          room_cv_.wait_until(lk, until, [&] { return stopping_ || mem_alloc_ + cost <= max; });
+          room_cv_.wait_until(lk, until, [&] { return stopping_ || queues_.alloc() + cost <= max; });
           --blocked_producers_;
           if (stopping_) {
             --st_.enqueued;  // not taken: the caller learns it was closed
             return EnqueueStatus::closed;
           }
-          if (mem_alloc_ + cost > max) {
+          if (queues_.alloc() + cost > max) {
             ++st_.dropped_queue_full;
             return EnqueueStatus::dropped_queue_full;
           }
@@ -458,21 +406,14 @@ class SenderCore {
     e.line = std::move(line);
     e.queued = now;
     e.truncated = truncated;
-    SetQueue& q = set_locked(md);
-    const bool was_empty = q.entries.empty();
-    q.entries.push_back(std::move(e));
-    q.bytes += size;
-    q.alloc += cost;
-    if (was_empty) active_.push_back(md);
-    memory_bytes_ += size;
-    mem_alloc_ += cost;
+    const detail::SetQueues::Pushed q = queues_.push(md, std::move(e));
     ++memory_events_;
     epochs_.add(epochs_.current(), 1);
     // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
     bool wake = false;
     if (sender_waiting_) {
-      if ((was_empty && now + cfg_.batch.max_age < sender_wake_) || q.bytes >= batch_cap_ ||
-          q.entries.size() >= cfg_.batch.max_events) {
+      if ((q.was_empty && now + cfg_.batch.max_age < sender_wake_) || q.set_bytes >= batch_cap_ ||
+          q.set_events >= cfg_.batch.max_events) {
         wake = true;
         sender_waiting_ = false;
       }
@@ -532,36 +473,17 @@ class SenderCore {
     }
   }
 
-  SetQueue& set_locked(MetadataId md) {
-    if (sets_.size() <= md) sets_.resize(std::size_t{md} + 1);
-    if (!sets_[md]) sets_[md] = std::make_unique<SetQueue>();
-    return *sets_[md];
-  }
-
   /// drop_oldest: evicts the oldest queued lines (any set, never the in-flight batch) until
-  /// `size` more bytes fit. False when even that is not enough (nothing is evicted then).
+  /// `cost` more fits. False when even that is not enough (nothing is evicted then).
   bool evict_oldest_locked(std::size_t cost) {
-    std::uint64_t evictable = 0;
-    for (MetadataId id : active_) evictable += sets_[id]->alloc;
-    if (mem_alloc_ - evictable + cost > cfg_.queue.max_bytes) return false;
+    std::vector<Entry> evicted;
+    if (!queues_.evict_oldest(cost, cfg_.queue.max_bytes, evicted)) return false;
     std::vector<SpoolRef> refs;
-    while (mem_alloc_ + cost > cfg_.queue.max_bytes && !active_.empty()) {
-      std::size_t best = 0;
-      for (std::size_t i = 1; i < active_.size(); ++i) {
-        if (sets_[active_[i]]->entries.front().queued < sets_[active_[best]]->entries.front().queued) best = i;
-      }
-      SetQueue& q = *sets_[active_[best]];
-      Entry e = q.entries.pop_front();
-      const std::size_t c = entry_cost(e.line);
-      q.bytes -= e.line.size();
-      q.alloc -= c;
-      memory_bytes_ -= e.line.size();
-      mem_alloc_ -= c;
+    for (const Entry& e : evicted) {
       --memory_events_;
       ++st_.dropped_oldest;
       epochs_.finish(e.epoch, 1);
       if (e.ref.valid()) refs.push_back(e.ref);
-      if (q.entries.empty()) active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(best));
     }
     if (!refs.empty() && spool_) spool_->ack(refs.data(), refs.size());
     notify_progress_locked();
@@ -624,9 +546,9 @@ class SenderCore {
 
       // 1. Read spooled records back while memory is below half full.
       const std::uint64_t half = cfg_.queue.max_bytes / 2;
-      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && mem_alloc_ < half) {
+      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
         // Line bytes to read: half of the room, for the entries' own cost (entry_cost).
-        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - mem_alloc_) / 2));
+        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - queues_.alloc()) / 2));
         std::shared_ptr<detail::Spool> spool = spool_;
         lk.unlock();
         std::vector<detail::SpoolRecord> records;
@@ -714,15 +636,7 @@ class SenderCore {
       e.epoch = r.tag;
       e.queued = now;
       e.line = std::move(r.line);
-      const std::size_t size = e.line.size();
-      const std::size_t cost = entry_cost(e.line);
-      SetQueue& q = set_locked(ids[i]);
-      if (q.entries.empty()) active_.push_back(ids[i]);
-      q.entries.push_back(std::move(e));
-      q.bytes += size;
-      q.alloc += cost;
-      memory_bytes_ += size;
-      mem_alloc_ += cost;
+      queues_.push(ids[i], std::move(e));
       ++memory_events_;
     }
     backlog_ -= std::min<std::uint64_t>(backlog_, records.size());
@@ -730,43 +644,17 @@ class SenderCore {
   }
 
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
-    const bool urgent = stopping_ || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
-    bool found = false;
-    Clock::time_point best = Clock::time_point::max();
-    for (MetadataId id : active_) {
-      const SetQueue& q = *sets_[id];
-      const Clock::time_point first = q.entries.front().queued;
-      const Clock::time_point due = first + cfg_.batch.max_age;
-      const bool ready = urgent || q.bytes >= batch_cap_ || q.entries.size() >= cfg_.batch.max_events || now >= due;
-      if (ready) {
-        if (!found || first < best) {
-          best = first;
-          out = id;
-          found = true;
-        }
-      } else {
-        next_wake = std::min(next_wake, due);
-      }
-    }
-    return found;
+    detail::ReadyRule rule;
+    rule.urgent = stopping_ || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
+    rule.batch_bytes = batch_cap_;
+    rule.batch_events = cfg_.batch.max_events;
+    rule.max_age = cfg_.batch.max_age;
+    return queues_.pick_ready(now, rule, out, next_wake);
   }
 
   void take_batch_locked(MetadataId id) {
-    SetQueue& q = *sets_[id];
-    inflight_.clear();
     inflight_md_ = id;
-    std::size_t bytes = 0;
-    std::size_t alloc = 0;
-    while (!q.entries.empty() && inflight_.size() < cfg_.batch.max_events) {
-      const std::size_t size = q.entries.front().line.size();
-      if (!inflight_.empty() && bytes + size > batch_cap_) break;
-      bytes += size;
-      alloc += entry_cost(q.entries.front().line);
-      inflight_.push_back(q.entries.pop_front());
-    }
-    q.bytes -= bytes;
-    q.alloc -= alloc;
-    if (q.entries.empty()) active_.erase(std::find(active_.begin(), active_.end(), id));
+    queues_.take_batch(id, cfg_.batch.max_events, batch_cap_, inflight_);
     batch_throttled_ = false;
   }
 
@@ -854,14 +742,11 @@ class SenderCore {
   /// Accounts for the outcome of inflight_. Delivered entries are moved to `done` (the caller
   /// acks their spool records and frees them without the lock).
   void finish_batch_locked(const DeliveryReport& report, std::vector<Entry>& done) {
-    std::uint64_t bytes = 0;
-    std::uint64_t alloc = 0;
-    for (const Entry& e : inflight_) {
-      bytes += e.line.size();
-      alloc += entry_cost(e.line);
-    }
     const std::uint64_t n = inflight_.size();
     throttled_ = false;
+    // Leaves memory, unless shutdown cut the request off (then it goes back to its queue).
+    const bool aborted = !report.delivered && report.error && report.error->code == ErrorCode::aborted;
+    if (!aborted) queues_.release(inflight_);
     if (report.delivered) {
       st_.delivered_events += n;
       st_.delivered_raw_bytes += report.raw_bytes;
@@ -870,15 +755,9 @@ class SenderCore {
       finish_epochs_locked(inflight_);
       done.swap(inflight_);
       batch_cap_ = batch_throttled_ ? ramp_floor() : std::min(cfg_.batch.max_bytes, batch_cap_ * 2);
-    } else if (report.error && report.error->code == ErrorCode::aborted) {
+    } else if (aborted) {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
-      SetQueue& q = set_locked(inflight_md_);
-      const bool was_empty = q.entries.empty();
-      for (auto it = inflight_.rbegin(); it != inflight_.rend(); ++it) q.entries.push_front(std::move(*it));
-      q.bytes += static_cast<std::size_t>(bytes);
-      q.alloc += static_cast<std::size_t>(alloc);
-      if (was_empty) active_.push_back(inflight_md_);
-      inflight_.clear();
+      queues_.put_back(inflight_md_, inflight_);
       give_up_ = true;
       if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
       return;
@@ -897,8 +776,6 @@ class SenderCore {
         done.swap(inflight_);
       }
     }
-    memory_bytes_ -= std::min(memory_bytes_, bytes);
-    mem_alloc_ -= std::min(mem_alloc_, alloc);
     memory_events_ -= std::min(memory_events_, n);
     inflight_.clear();
     if (blocked_producers_ > 0) room_cv_.notify_all();
@@ -963,13 +840,7 @@ class SenderCore {
       for (Entry& e : inflight_) rest.emplace_back(inflight_md_, std::move(e));
       inflight_.clear();
     }
-    for (MetadataId id : active_) {
-      SetQueue& q = *sets_[id];
-      while (!q.entries.empty()) rest.emplace_back(id, q.entries.pop_front());
-      q.bytes = 0;
-      q.alloc = 0;
-    }
-    active_.clear();
+    queues_.drain(rest);
     std::vector<detail::SpoolItem> items;
     std::vector<std::size_t> index;
     std::uint64_t lost = 0;
@@ -1000,8 +871,6 @@ class SenderCore {
                                            (spool_ ? "could not be written to the spool" : "and no spool is configured") +
                                            " (lost)");
     }
-    memory_bytes_ = 0;
-    mem_alloc_ = 0;
     memory_events_ = 0;
     if (spool_) {
       spool_->sync_if_due(/*force=*/true);
@@ -1118,13 +987,10 @@ class SenderCore {
   std::condition_variable work_cv_;
   std::condition_variable room_cv_;
   std::condition_variable done_cv_;
-  std::vector<std::unique_ptr<SetQueue>> sets_;
-  std::vector<MetadataId> active_;
+  /// The queue of each metadata set; its alloc() (in flight included) is what queue.max_bytes bounds.
+  detail::SetQueues queues_;
   std::vector<Entry> inflight_;
   MetadataId inflight_md_ = 0;
-  std::uint64_t memory_bytes_ = 0;
-  /// What the queued entries cost against queue.max_bytes (entry_cost), in flight included.
-  std::uint64_t mem_alloc_ = 0;
   std::uint64_t memory_events_ = 0;
   /// Notices waiting for the log callback.
   std::vector<Error> pending_notices_;
