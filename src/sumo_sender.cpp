@@ -39,6 +39,7 @@
 
 #include "compress.hpp"
 #include "delivery.hpp"
+#include "sender/ledger.hpp"
 #include "sender/metadata_registry.hpp"
 #include "sender/set_queues.hpp"
 #include "spool.hpp"
@@ -86,6 +87,7 @@ Error make_error(ErrorCode code, std::string message) {
 }
 
 using Entry = detail::QueueEntry;
+using Refusal = detail::Ledger::Refusal;
 
 /// Open (not yet delivered or dropped) events per flush epoch.
 class EpochTracker {
@@ -161,10 +163,8 @@ class SenderCore {
       if (!opened) return opened.error();
       spool_ = std::shared_ptr<detail::Spool>(std::move(opened.value()));
       const detail::SpoolRecovery& rec = spool_->recovery();
-      st_.recovered = rec.records + rec.corrupt;
-      st_.dropped_spool_corrupt = rec.corrupt;
+      ledger_.recover(rec.records, rec.corrupt);
       st_.spool_damaged_regions = rec.damaged_regions;
-      backlog_ = rec.records;
       epochs_.add(0, rec.records);
       if (!rec.error.message.empty()) st_.last_error = redact(rec.error.to_string(), cfg_);
       std::lock_guard<std::mutex> lk(mu_);
@@ -232,7 +232,7 @@ class SenderCore {
     const auto deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
     std::unique_lock<std::mutex> lk(mu_);
     if (thread_exited_ || stopping_) {
-      FlushResult r = result_locked();
+      FlushResult r = ledger_.result();
       r.completed = epochs_.idle();
       return r;
     }
@@ -248,7 +248,7 @@ class SenderCore {
     // gone and their reports have been seen.
     done_cv_.wait_until(lk, deadline, [&] { return (epochs_.done_through(target) && !in_after_batch_) || thread_exited_; });
     --flush_waiters_;
-    FlushResult r = result_locked();
+    FlushResult r = ledger_.result();
     r.completed = epochs_.done_through(target);
     return r;
   }
@@ -267,9 +267,9 @@ class SenderCore {
       // Another thread is shutting down: wait for it (bounded by our own deadline).
       done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return shutdown_done_; });
       if (shutdown_done_) return shutdown_result_;
-      return result_locked();
+      return ledger_.result();
     }
-    const std::uint64_t dropped_before = dropped_total_locked();
+    const std::uint64_t dropped_before = ledger_.dropped_total();
     done_cv_.wait_until(lk, deadline, [&] { return thread_exited_; });
     if (!thread_exited_) {
       // The deadline: abort the in-flight transfer, interrupt any wait.
@@ -287,8 +287,8 @@ class SenderCore {
       spool_rest_locked(/*include_inflight=*/in_deliver_);
       thread_exited_ = true;
     }
-    FlushResult r = result_locked();
-    r.lost_at_deadline = dropped_total_locked() - dropped_before;
+    FlushResult r = ledger_.result();
+    r.lost_at_deadline = ledger_.dropped_total() - dropped_before;
     r.completed = r.lost_at_deadline == 0 && r.pending == 0;
     shutdown_result_ = r;
     shutdown_done_ = true;
@@ -314,8 +314,7 @@ class SenderCore {
     SenderStats s = st_;
     s.queue_bytes = queues_.bytes();
     s.queue_allocated_bytes = queues_.alloc();
-    s.queue_events = memory_events_;
-    s.spool_backlog = backlog_;
+    ledger_.fill(s);
     s.throttled = throttled_;
     return s;
   }
@@ -327,8 +326,7 @@ class SenderCore {
     try {
       std::lock_guard<std::mutex> lk(mu_);
       if (stopping_) return EnqueueStatus::closed;
-      ++st_.enqueued;
-      ++st_.dropped_queue_full;
+      ledger_.refuse(Refusal::queue_full);
     } catch (...) {
     }
     return EnqueueStatus::dropped_queue_full;
@@ -340,15 +338,8 @@ class SenderCore {
     const Clock::time_point now = Clock::now();
     std::unique_lock<std::mutex> lk(mu_);
     if (stopping_) return EnqueueStatus::closed;
-    ++st_.enqueued;
-    if (md >= registry_.count()) {
-      ++st_.dropped_bad_metadata;
-      return EnqueueStatus::dropped_bad_metadata;
-    }
-    if (too_large || cost > max) {
-      ++st_.dropped_too_large;
-      return EnqueueStatus::dropped_too_large;
-    }
+    if (md >= registry_.count()) return refuse_locked(Refusal::bad_metadata, EnqueueStatus::dropped_bad_metadata);
+    if (too_large || cost > max) return refuse_locked(Refusal::too_large, EnqueueStatus::dropped_too_large);
     if (queues_.alloc() + cost > max) {
       switch (cfg_.queue.overflow) {
         case OverflowPolicy::block: {
@@ -356,37 +347,23 @@ class SenderCore {
           ++blocked_producers_;
           room_cv_.wait_until(lk, until, [&] { return stopping_ || queues_.alloc() + cost <= max; });
           --blocked_producers_;
-          if (stopping_) {
-            --st_.enqueued;  // not taken: the caller learns it was closed
-            return EnqueueStatus::closed;
-          }
-          if (queues_.alloc() + cost > max) {
-            ++st_.dropped_queue_full;
-            return EnqueueStatus::dropped_queue_full;
-          }
+          if (stopping_) return EnqueueStatus::closed;  // not counted: the caller learns it was closed
+          if (queues_.alloc() + cost > max) return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
           break;
         }
         case OverflowPolicy::drop_newest:
-          ++st_.dropped_queue_full;
-          return EnqueueStatus::dropped_queue_full;
+          return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
         case OverflowPolicy::drop_oldest:
-          if (!evict_oldest_locked(cost)) {
-            ++st_.dropped_queue_full;
-            return EnqueueStatus::dropped_queue_full;
-          }
+          if (!evict_oldest_locked(cost)) return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
           break;
         case OverflowPolicy::spill: {
-          if (!spool_) {
-            ++st_.refused_spool_error;
-            return EnqueueStatus::dropped_spool_error;
-          }
+          if (!spool_) return refuse_locked(Refusal::spool_error, EnqueueStatus::dropped_spool_error);
           const std::uint32_t epoch = epochs_.current();
           auto ref = spool_->append(md, line, /*disk_only=*/true, epoch, evicted_scratch_);
           apply_evicted_locked();
           if (!ref) return spool_refusal_locked(ref.error());
           spool_refusing_ = false;
-          ++st_.spooled;
-          ++backlog_;
+          ledger_.spill();
           epochs_.add(epoch, 1);
           maybe_wake_for_backlog_locked();
           return EnqueueStatus::spilled;
@@ -401,13 +378,12 @@ class SenderCore {
       if (!ref) return spool_refusal_locked(ref.error());
       spool_refusing_ = false;
       e.ref = *ref;
-      ++st_.spooled;
     }
     e.line = std::move(line);
     e.queued = now;
     e.truncated = truncated;
+    ledger_.admit(/*written_ahead=*/e.ref.valid());
     const detail::SetQueues::Pushed q = queues_.push(md, std::move(e));
-    ++memory_events_;
     epochs_.add(epochs_.current(), 1);
     // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
     bool wake = false;
@@ -428,15 +404,19 @@ class SenderCore {
   EnqueueStatus spool_refusal_locked(const Error& err) {
     st_.last_error = redact(err.to_string(), cfg_);
     if (err.code == ErrorCode::spool_full) {
-      ++st_.refused_spool_full;
+      ledger_.refuse(Refusal::spool_full);
       if (!spool_refusing_) {
         spool_refusing_ = true;
         notice_locked(ErrorCode::spool_full, err.message + " (further refusals are counted until one is accepted)");
       }
       return EnqueueStatus::refused_spool_full;
     }
-    ++st_.refused_spool_error;
-    return EnqueueStatus::dropped_spool_error;
+    return refuse_locked(Refusal::spool_error, EnqueueStatus::dropped_spool_error);
+  }
+
+  EnqueueStatus refuse_locked(Refusal why, EnqueueStatus status) noexcept {
+    ledger_.refuse(why);
+    return status;
   }
 
   // ---- notices for the log callback ----
@@ -479,9 +459,8 @@ class SenderCore {
     std::vector<Entry> evicted;
     if (!queues_.evict_oldest(cost, cfg_.queue.max_bytes, evicted)) return false;
     std::vector<SpoolRef> refs;
+    ledger_.evict_oldest(evicted.size());
     for (const Entry& e : evicted) {
-      --memory_events_;
-      ++st_.dropped_oldest;
       epochs_.finish(e.epoch, 1);
       if (e.ref.valid()) refs.push_back(e.ref);
     }
@@ -497,8 +476,7 @@ class SenderCore {
                                      std::to_string(cfg_.spool.max_bytes) + "): " +
                                      std::to_string(evicted_scratch_.total) +
                                      " undelivered event(s) evicted from disk (lost)");
-    st_.dropped_spool_evicted += evicted_scratch_.total;
-    backlog_ -= std::min<std::uint64_t>(backlog_, evicted_scratch_.total);
+    ledger_.evict_from_spool(evicted_scratch_.total);
     for (const auto& [tag, n] : evicted_scratch_.runs) epochs_.finish(tag, n);
     evicted_scratch_.clear();
     notify_progress_locked();
@@ -513,20 +491,6 @@ class SenderCore {
 
   void notify_progress_locked() {
     if (flush_waiters_ > 0) done_cv_.notify_all();
-  }
-
-  // ---- counts ----
-
-  std::uint64_t dropped_total_locked() const noexcept { return st_.dropped_total(); }
-
-  FlushResult result_locked() const {
-    FlushResult r;
-    r.delivered = st_.delivered_events;
-    r.pending = memory_events_;
-    r.spooled = backlog_;
-    r.dropped = dropped_total_locked();
-    r.refused = st_.refused_total();
-    return r;
   }
 
   // ---- the sender thread ----
@@ -546,7 +510,7 @@ class SenderCore {
 
       // 1. Read spooled records back while memory is below half full.
       const std::uint64_t half = cfg_.queue.max_bytes / 2;
-      if (!stopping_ && backlog_ > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
+      if (!stopping_ && ledger_.backlog() > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
         // Line bytes to read: half of the room, for the entries' own cost (entry_cost).
         const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - queues_.alloc()) / 2));
         std::shared_ptr<detail::Spool> spool = spool_;
@@ -600,7 +564,7 @@ class SenderCore {
 
       // 4. Sleep until something is due or we are woken.
       Clock::time_point wake = std::min(next_wake, sync_due);
-      if (backlog_ > 0 && spool_ && backlog_hold_until_ > now) wake = std::min(wake, backlog_hold_until_);
+      if (ledger_.backlog() > 0 && spool_ && backlog_hold_until_ > now) wake = std::min(wake, backlog_hold_until_);
       sender_waiting_ = true;
       sender_wake_ = wake;
       if (wake == Clock::time_point::max()) {
@@ -620,8 +584,7 @@ class SenderCore {
     if (corrupt.total > 0) {
       notice_locked(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(corrupt.total) +
                                                   " damaged spool record(s) skipped while reading back (lost)");
-      st_.dropped_spool_corrupt += corrupt.total;
-      backlog_ -= std::min<std::uint64_t>(backlog_, corrupt.total);
+      ledger_.corrupt_on_replay(corrupt.total);
       for (const auto& [tag, n] : corrupt.runs) epochs_.finish(tag, n);
       st_.last_error = redact("spool_corrupt: " + std::to_string(corrupt.total) +
                                   " damaged spool record(s) skipped while reading back",
@@ -637,10 +600,8 @@ class SenderCore {
       e.queued = now;
       e.line = std::move(r.line);
       queues_.push(ids[i], std::move(e));
-      ++memory_events_;
     }
-    backlog_ -= std::min<std::uint64_t>(backlog_, records.size());
-    st_.replayed += records.size();
+    ledger_.replay(records.size());
   }
 
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
@@ -748,7 +709,7 @@ class SenderCore {
     const bool aborted = !report.delivered && report.error && report.error->code == ErrorCode::aborted;
     if (!aborted) queues_.release(inflight_);
     if (report.delivered) {
-      st_.delivered_events += n;
+      ledger_.deliver(n);
       st_.delivered_raw_bytes += report.raw_bytes;
       st_.delivered_compressed_bytes += report.compressed_bytes;
       st_.last_success = std::chrono::system_clock::now();
@@ -771,12 +732,11 @@ class SenderCore {
         backlog_hold_until_ = Clock::now() + std::max<std::chrono::milliseconds>(
                                                  cfg_.retry.max_backoff, std::chrono::seconds(1));
       } else {
-        (permanent ? st_.dropped_permanent_error : st_.dropped_budget_exhausted) += n;
+        ledger_.drop_failed(n, permanent);
         finish_epochs_locked(inflight_);
         done.swap(inflight_);
       }
     }
-    memory_events_ -= std::min(memory_events_, n);
     inflight_.clear();
     if (blocked_producers_ > 0) room_cv_.notify_all();
     notify_progress_locked();
@@ -806,7 +766,7 @@ class SenderCore {
     std::vector<bool> released;
     std::vector<bool> kept(inflight_.size(), false);
     if (!refs.empty()) {
-      backlog_ += spool_->release(refs.data(), tags.data(), sizes.data(), refs.size(), released);
+      ledger_.release_to_backlog(spool_->release(refs.data(), tags.data(), sizes.data(), refs.size(), released));
       for (std::size_t k = 0; k < which.size(); ++k) kept[which[k]] = released[k];
     }
     std::vector<detail::SpoolItem> items;
@@ -820,12 +780,9 @@ class SenderCore {
     Error err;
     const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
     apply_evicted_locked();
-    for (std::size_t k = written; k < items.size(); ++k) {
-      ++st_.dropped_spool_error;
-      epochs_.finish(inflight_[index[k]].epoch, 1);
-    }
-    st_.spooled += written;
-    backlog_ += written;
+    ledger_.spool_from_memory(written);
+    ledger_.lose_spool_error(items.size() - written, /*at_deadline=*/false);
+    for (std::size_t k = written; k < items.size(); ++k) epochs_.finish(inflight_[index[k]].epoch, 1);
     if (written < items.size()) {
       st_.last_error = redact(err.to_string(), cfg_);
       notice_locked(err.code, "spool: " + std::to_string(items.size() - written) +
@@ -842,36 +799,33 @@ class SenderCore {
     }
     queues_.drain(rest);
     std::vector<detail::SpoolItem> items;
-    std::vector<std::size_t> index;
-    std::uint64_t lost = 0;
+    std::uint64_t on_disk = 0;
     for (std::size_t i = 0; i < rest.size(); ++i) {
       if (rest[i].second.ref.valid()) {
-        ++backlog_;  // already on disk
+        ++on_disk;
       } else if (spool_) {
         items.push_back(detail::SpoolItem{rest[i].first, rest[i].second.line, rest[i].second.epoch});
-        index.push_back(i);
-      } else {
-        ++st_.dropped_at_shutdown;
-        ++lost;
       }
     }
-    if (!items.empty()) {
+    ledger_.release_to_backlog(on_disk);  // already on disk: backlog for the next start
+    std::uint64_t lost = 0;
+    if (!spool_) {
+      lost = rest.size() - on_disk;
+      ledger_.drop_at_shutdown(lost);
+    } else if (!items.empty()) {
       Error err;
       const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
       apply_evicted_locked();
-      st_.spooled += written;
-      backlog_ += written;
-      st_.dropped_spool_error += items.size() - written;
-      lost += items.size() - written;
+      ledger_.spool_from_memory(written);
+      lost = items.size() - written;
+      ledger_.lose_spool_error(lost, /*at_deadline=*/true);
       if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
     }
     if (lost > 0) {
-      st_.lost_at_deadline += lost;
       notice_locked(ErrorCode::closed, "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
                                            (spool_ ? "could not be written to the spool" : "and no spool is configured") +
                                            " (lost)");
     }
-    memory_events_ = 0;
     if (spool_) {
       spool_->sync_if_due(/*force=*/true);
       spool_.reset();  // closes the files and releases the directory lock
@@ -991,7 +945,6 @@ class SenderCore {
   detail::SetQueues queues_;
   std::vector<Entry> inflight_;
   MetadataId inflight_md_ = 0;
-  std::uint64_t memory_events_ = 0;
   /// Notices waiting for the log callback.
   std::vector<Error> pending_notices_;
   // Failure notices (failure_notices_locked).
@@ -1001,7 +954,9 @@ class SenderCore {
   std::uint64_t failures_unreported_ = 0;
   /// A run of spool_full refusals is in progress (logged once).
   bool spool_refusing_ = false;
-  std::uint64_t backlog_ = 0;
+  /// Every event's state (pending, backlog, delivered, dropped by reason): the identity's one home.
+  detail::Ledger ledger_;
+  /// The other stats (requests, bytes, notices, last error...); stats() adds the ledger's counts.
   SenderStats st_;
   EpochTracker epochs_;
   std::shared_ptr<detail::Spool> spool_;
