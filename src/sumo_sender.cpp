@@ -42,6 +42,7 @@
 #include "sender/ledger.hpp"
 #include "sender/metadata_registry.hpp"
 #include "sender/set_queues.hpp"
+#include "sender/throttle_ramp.hpp"
 #include "spool.hpp"
 
 namespace ilert_sumo {
@@ -70,8 +71,6 @@ using detail::SpoolRef;
 constexpr std::chrono::milliseconds kHardStopGrace{150};
 /// Most line bytes read back from the spool at once.
 constexpr std::size_t kReplayChunk = 1024 * 1024;
-/// Smallest batch cap while ramping up after a throttle.
-constexpr std::size_t kMinRampBytes = 16 * 1024;
 /// Most notices waiting for the log callback; more are counted in notices_dropped.
 constexpr std::size_t kMaxPendingNotices = 256;
 /// While Sumo keeps failing, at most one "still failing" notice per this interval.
@@ -88,6 +87,7 @@ Error make_error(ErrorCode code, std::string message) {
 
 using Entry = detail::QueueEntry;
 using Refusal = detail::Ledger::Refusal;
+using Ramp = detail::ThrottleRamp::Outcome;
 
 /// Open (not yet delivered or dropped) events per flush epoch.
 class EpochTracker {
@@ -144,7 +144,7 @@ class SenderCore {
         target_(detail::DeliveryTarget::from(config_)),
         compressor_(std::move(compressor)),
         write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
-        batch_cap_(cfg_.batch.max_bytes) {
+        ramp_(cfg_.batch.max_bytes) {
     env_ = detail::default_retry_environment();
     env_.sleep = [this](std::chrono::milliseconds delay) { return abortable_sleep(delay); };
     env_.on_attempt = [this](const detail::AttemptResult& r, std::uint32_t attempt) {
@@ -315,7 +315,7 @@ class SenderCore {
     s.queue_bytes = queues_.bytes();
     s.queue_allocated_bytes = queues_.alloc();
     ledger_.fill(s);
-    s.throttled = throttled_;
+    s.throttled = ramp_.throttled();
     return s;
   }
 
@@ -388,7 +388,7 @@ class SenderCore {
     // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
     bool wake = false;
     if (sender_waiting_) {
-      if ((q.was_empty && now + cfg_.batch.max_age < sender_wake_) || q.set_bytes >= batch_cap_ ||
+      if ((q.was_empty && now + cfg_.batch.max_age < sender_wake_) || q.set_bytes >= ramp_.cap() ||
           q.set_events >= cfg_.batch.max_events) {
         wake = true;
         sender_waiting_ = false;
@@ -607,7 +607,7 @@ class SenderCore {
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
     detail::ReadyRule rule;
     rule.urgent = stopping_ || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
-    rule.batch_bytes = batch_cap_;
+    rule.batch_bytes = ramp_.cap();
     rule.batch_events = cfg_.batch.max_events;
     rule.max_age = cfg_.batch.max_age;
     return queues_.pick_ready(now, rule, out, next_wake);
@@ -615,8 +615,8 @@ class SenderCore {
 
   void take_batch_locked(MetadataId id) {
     inflight_md_ = id;
-    queues_.take_batch(id, cfg_.batch.max_events, batch_cap_, inflight_);
-    batch_throttled_ = false;
+    queues_.take_batch(id, cfg_.batch.max_events, ramp_.cap(), inflight_);
+    ramp_.start_batch();
   }
 
   const std::vector<HttpHeader>& headers_for(MetadataId id) {
@@ -704,9 +704,9 @@ class SenderCore {
   /// acks their spool records and frees them without the lock).
   void finish_batch_locked(const DeliveryReport& report, std::vector<Entry>& done) {
     const std::uint64_t n = inflight_.size();
-    throttled_ = false;
     // Leaves memory, unless shutdown cut the request off (then it goes back to its queue).
     const bool aborted = !report.delivered && report.error && report.error->code == ErrorCode::aborted;
+    ramp_.finish_batch(report.delivered ? Ramp::delivered : aborted ? Ramp::aborted : Ramp::failed);
     if (!aborted) queues_.release(inflight_);
     if (report.delivered) {
       ledger_.deliver(n);
@@ -715,7 +715,6 @@ class SenderCore {
       st_.last_success = std::chrono::system_clock::now();
       finish_epochs_locked(inflight_);
       done.swap(inflight_);
-      batch_cap_ = batch_throttled_ ? ramp_floor() : std::min(cfg_.batch.max_bytes, batch_cap_ * 2);
     } else if (aborted) {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
       queues_.put_back(inflight_md_, inflight_);
@@ -726,7 +725,6 @@ class SenderCore {
       if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
       const bool permanent = classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent &&
                              report.final_status != 0;
-      if (batch_throttled_) batch_cap_ = ramp_floor();
       if (spool_) {
         requeue_to_spool_locked();
         backlog_hold_until_ = Clock::now() + std::max<std::chrono::milliseconds>(
@@ -740,10 +738,6 @@ class SenderCore {
     inflight_.clear();
     if (blocked_producers_ > 0) room_cv_.notify_all();
     notify_progress_locked();
-  }
-
-  std::size_t ramp_floor() const noexcept {
-    return std::min(cfg_.batch.max_bytes, std::max(kMinRampBytes, cfg_.batch.max_bytes / 16));
   }
 
   /// A batch that failed for good (permanent error, budget exhausted) while a spool exists: its
@@ -863,8 +857,7 @@ class SenderCore {
     std::lock_guard<std::mutex> lk(mu_);
     ++st_.requests_by_status[r.status];
     if (attempt > 1) ++st_.retries;
-    throttled_ = r.status == 429 || (r.status == 503 && r.retry_after.has_value());
-    if (throttled_) batch_throttled_ = true;
+    ramp_.on_attempt(r.status, r.retry_after.has_value());
     if (r.error) st_.last_error = redact(r.error->to_string(), cfg_);
     failure_notices_locked(r, Clock::now());
   }
@@ -961,9 +954,8 @@ class SenderCore {
   EpochTracker epochs_;
   std::shared_ptr<detail::Spool> spool_;
   detail::TagCounts evicted_scratch_;
-  std::size_t batch_cap_;
-  bool batch_throttled_ = false;
-  bool throttled_ = false;
+  /// The batch byte cap after a 429/503, and SenderStats::throttled.
+  detail::ThrottleRamp ramp_;
   Clock::time_point backlog_hold_until_ = Clock::time_point::min();
   bool stopping_ = false;
   bool give_up_ = false;
