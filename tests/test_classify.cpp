@@ -15,7 +15,7 @@ using namespace ilert_sumo;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-TEST_CASE("classify: HTTP statuses", "[classify]") {
+TEST_CASE("classify: HTTP statuses", "[unit][classify]") {
   struct Row {
     int status;
     DeliveryOutcome outcome;
@@ -39,7 +39,7 @@ TEST_CASE("classify: HTTP statuses", "[classify]") {
   }
 }
 
-TEST_CASE("classify: transport errors ignore the status", "[classify]") {
+TEST_CASE("classify: transport errors ignore the status", "[unit][classify]") {
   struct Row {
     ErrorCode code;
     DeliveryOutcome outcome;
@@ -62,7 +62,7 @@ TEST_CASE("classify: transport errors ignore the status", "[classify]") {
   CHECK(std::string(to_string(DeliveryOutcome::permanent)) == "permanent");
 }
 
-TEST_CASE("parse_retry_after: seconds, HTTP dates, past and garbage", "[classify]") {
+TEST_CASE("parse_retry_after: seconds, HTTP dates, past and garbage", "[unit][classify]") {
   // 1994-11-06T08:49:37Z, the RFC's example instant.
   const auto example = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
   struct Row {
@@ -102,7 +102,7 @@ TEST_CASE("parse_retry_after: seconds, HTTP dates, past and garbage", "[classify
   }
 }
 
-TEST_CASE("backoff_delay: full jitter under a doubling cap", "[classify]") {
+TEST_CASE("backoff_delay: full jitter under a doubling cap", "[unit][classify]") {
   RetryOptions r;
   r.initial_backoff = 500ms;
   r.max_backoff = 30000ms;

@@ -70,7 +70,7 @@ const std::vector<Program> kPrograms = {
 
 }  // namespace
 
-TEST_CASE("every program: --help, --version, unknown flag and bad value in one convention", "[cli-convention]") {
+TEST_CASE("every program: --help, --version, unknown flag and bad value in one convention", "[program][cli-convention]") {
   for (const Program& p : kPrograms) {
     INFO(p.name);
     SECTION(p.name + " --help") {
@@ -103,7 +103,7 @@ TEST_CASE("every program: --help, --version, unknown flag and bad value in one c
   }
 }
 
-TEST_CASE("ilert-sumo-send: a usage error never echoes a presigned URL", "[cli-convention]") {
+TEST_CASE("ilert-sumo-send: a usage error never echoes a presigned URL", "[program][cli-convention]") {
   const std::string url = "https://collectors.sumologic.com/receiver/v1/http/ConventionSeCrEt42==";
   const Run r = run_program("ilert-sumo-send", {"--url", url, "--no-such-flag=" + url, url + "x"});
   CHECK(r.code() == 2);
@@ -142,7 +142,7 @@ std::string read_all(ChildProcess& child) {
 }  // namespace
 
 TEST_CASE("ilert-sumo-send: SIGTERM on a FIFO with Sumo failing spools the events and prints the summary",
-          "[cli-convention][signal]") {
+          "[program][cli-convention][signal]") {
   SumoEmulator emu;
   ilert_sumo::test::EmulatorConfig config;
   config.code = kCode;
@@ -197,7 +197,7 @@ TEST_CASE("ilert-sumo-send: SIGTERM on a FIFO with Sumo failing spools the event
 }
 
 TEST_CASE("ilert-sumo-send: SIGINT without a spool ends retries and an in-flight request within --shutdown-timeout",
-          "[cli-convention][signal]") {
+          "[program][cli-convention][signal]") {
   SumoEmulator emu;
   ilert_sumo::test::EmulatorConfig config;
   config.code = kCode;

@@ -1,14 +1,15 @@
 // tests/test_client_pipeline.cpp [client][pipeline]: SumoClient compresses the next requests on
-// its compression threads while the calling thread POSTs the current one. Checked here with a
-// recording HttpClient (no network): every codec arrives decoded to exactly the lines sent, in
-// order; requests are POSTed one at a time from the calling thread; requests really are compressed
-// while an earlier one is on the wire (observed through the test hook, with a deadline, never by
-// timing); the look-ahead is bounded; a failed request does not stop the rest; a send() that makes
-// one request never uses the threads; compression_threads is validated.
+// its compression threads while the calling thread POSTs the current one. Checked here with the
+// recording fake HttpClient (support/fake_http.hpp, no network): every codec arrives decoded to
+// exactly the lines sent, in order; requests are POSTed one at a time from the calling thread;
+// requests really are compressed while an earlier one is on the wire (observed through the test
+// hook, with a deadline, never by timing); the look-ahead is bounded; a failed request does not
+// stop the rest; a send() that makes one request never uses the threads; compression_threads is
+// validated.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 #include "../src/delivery.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "support/catch.hpp"
+#include "support/fake_http.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/wait.hpp"
 
@@ -57,49 +59,19 @@ struct Observed {
   }
 };
 
-/// Records every POST (body, encoding, thread); optionally holds the first one until `release`.
-class RecordingHttp : public HttpClient {
- public:
-  explicit RecordingHttp(Observed& observed) : observed_(observed) {}
-
-  struct Post {
-    std::string body;
-    std::string encoding;
-    std::thread::id thread;
-  };
-  std::vector<Post> posts;
-  std::vector<int> statuses;  // per request index; missing = 200
-  /// Called inside the first POST (the pipeline is then running); its result is kept.
-  std::function<bool()> during_first_post;
-  bool first_post_result = false;
-  std::size_t in_flight_max = 0;
-
-  Expected<HttpResponse> post(const HttpRequest& r) override {
-    const std::size_t now_in_flight = ++in_flight_;
-    in_flight_max = std::max(in_flight_max, now_in_flight);
-    std::size_t index = 0;
+/// A recording FakeHttp that counts its posts in `observed` (for the look-ahead bound) and runs
+/// `during_first_post` inside the first POST (the pipeline is then running).
+std::shared_ptr<test::FakeHttp> recording_http(Observed& observed, std::function<void()> during_first_post = nullptr) {
+  auto http = std::make_shared<test::FakeHttp>();
+  http->on_post([&observed, during_first_post = std::move(during_first_post)](std::size_t index) {
     {
-      const std::lock_guard<std::mutex> lock(observed_.mu);
-      index = observed_.posts_started++;
+      const std::lock_guard<std::mutex> lock(observed.mu);
+      ++observed.posts_started;
     }
-    Post p;
-    p.body = std::string(r.body);
-    p.thread = std::this_thread::get_id();
-    for (const HttpHeader& h : r.headers) {
-      if (h.name == "Content-Encoding") p.encoding = h.value;
-    }
-    posts.push_back(std::move(p));
-    if (index == 0 && during_first_post) first_post_result = during_first_post();
-    HttpResponse response;
-    response.status = index < statuses.size() ? statuses[index] : 200;
-    --in_flight_;
-    return response;
-  }
-
- private:
-  Observed& observed_;
-  std::atomic<std::size_t> in_flight_{0};
-};
+    if (index == 0 && during_first_post) during_first_post();
+  });
+  return http;
+}
 
 FinalizedSumoConfig config_for(Compression codec, int threads, std::size_t max_bytes = 4096) {
   SumoConfig c;
@@ -137,7 +109,8 @@ std::vector<std::string> lines_of(const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling thread", "[client][pipeline]") {
+TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling thread",
+          "[component][client][pipeline]") {
   std::vector<Compression> codecs = {Compression::gzip, Compression::deflate};
   if (compression_available(Compression::zstd)) codecs.push_back(Compression::zstd);
   for (const Compression codec : codecs) {
@@ -145,7 +118,7 @@ TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling 
       DYNAMIC_SECTION(to_string(codec) << " with " << threads << " compression threads") {
         Observed observed;
         HookGuard hook([&](std::size_t first) { observed.on_compressed(first); });
-        auto http = std::make_shared<RecordingHttp>(observed);
+        auto http = recording_http(observed);
         const std::vector<std::string> lines = make_lines(600);
         DeliverySummary s;
         {
@@ -154,15 +127,17 @@ TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling 
         }
         REQUIRE(s.all_delivered());
         CHECK(s.events_delivered == lines.size());
-        REQUIRE(s.requests.size() == http->posts.size());
+        const auto posts = http->requests();
+        REQUIRE(s.requests.size() == posts.size());
         CHECK(s.requests.size() > 20);
         std::vector<std::string> received;
         std::size_t expected_first = 0;
-        for (std::size_t r = 0; r < http->posts.size(); ++r) {
-          const auto& post = http->posts[r];
+        for (std::size_t r = 0; r < posts.size(); ++r) {
+          const auto& post = posts[r];
+          const std::string encoding = post.header("Content-Encoding");
           CHECK(post.thread == std::this_thread::get_id());  // the HttpClient never leaves this thread
-          CHECK(post.encoding == to_string(codec));
-          const test::DecodeResult decoded = test::decode_body(post.encoding, post.body, 1024 * 1024);
+          CHECK(encoding == to_string(codec));
+          const test::DecodeResult decoded = test::decode_body(encoding, post.body, 1024 * 1024);
           REQUIRE(decoded.status == 200);
           CHECK(decoded.body.size() == s.requests[r].raw_bytes);
           CHECK(post.body.size() == s.requests[r].compressed_bytes);
@@ -171,7 +146,7 @@ TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling 
           for (auto& l : lines_of(decoded.body)) received.push_back(std::move(l));
         }
         CHECK(received == lines);
-        CHECK(http->in_flight_max == 1);  // one request at a time
+        CHECK(http->max_concurrent() == 1);  // one request at a time
         // Every request went through the compression threads except possibly the first
         // (compressed by them too once the second request existed).
         CHECK(observed.compressed_count() + 1 >= s.requests.size());
@@ -181,37 +156,41 @@ TEST_CASE("pipelined SumoClient: every codec arrives in order, from the calling 
   }
 }
 
-TEST_CASE("pipelined SumoClient compresses later requests while the first is on the wire", "[client][pipeline]") {
+TEST_CASE("pipelined SumoClient compresses later requests while the first is on the wire",
+          "[component][client][pipeline]") {
   {
     Observed observed;
     HookGuard hook([&](std::size_t first) { observed.on_compressed(first); });
-    auto http = std::make_shared<RecordingHttp>(observed);
     // Inside the first POST: wait (deadline 10 s) until the threads have compressed two more
     // requests. Without a pipeline nothing else is compressed while a POST is in progress.
-    http->during_first_post = [&] { return test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s); };
+    bool first_post_result = false;
+    auto http = recording_http(observed, [&] {
+      first_post_result = test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s);
+    });
     SumoClient client(config_for(Compression::gzip, 2), http);
     const DeliverySummary s = client.send_lines(make_lines(400));
     CHECK(s.all_delivered());
-    CHECK(http->first_post_result);
+    CHECK(first_post_result);
     CHECK(observed.max_ahead <= 2 + 2);
   }  // the client (and its threads) is gone before the hook changes
 
   // The same with compression_threads = 0: nothing is compressed by a thread, ever.
   Observed none;
   HookGuard hook0([&](std::size_t first) { none.on_compressed(first); });
-  auto http0 = std::make_shared<RecordingHttp>(none);
-  http0->during_first_post = [&] { return none.compressed_count() == 0; };
+  bool first_post_result0 = false;
+  auto http0 = recording_http(none, [&] { first_post_result0 = none.compressed_count() == 0; });
   SumoClient inline_client(config_for(Compression::gzip, 0), http0);
   CHECK(inline_client.send_lines(make_lines(400)).all_delivered());
-  CHECK(http0->first_post_result);
+  CHECK(first_post_result0);
   CHECK(none.compressed_count() == 0);
 }
 
 TEST_CASE("pipelined SumoClient: a failed request does not stop the others, reports stay in order",
-          "[client][pipeline]") {
+          "[component][client][pipeline]") {
   Observed observed;
-  auto http = std::make_shared<RecordingHttp>(observed);
-  http->statuses = {200, 401, 200, 403, 200};
+  auto http = recording_http(observed);
+  http->script({test::FakeReply::http(200), test::FakeReply::http(401), test::FakeReply::http(200),
+                test::FakeReply::http(403), test::FakeReply::http(200)});
   SumoClient client(config_for(Compression::gzip, 2), http);
   const std::vector<std::string> lines = make_lines(300);
   const DeliverySummary s = client.send_lines(lines);
@@ -231,9 +210,9 @@ TEST_CASE("pipelined SumoClient: a failed request does not stop the others, repo
   }
 }
 
-TEST_CASE("pipelined SumoClient: a line too large for any request keeps its place", "[client][pipeline]") {
+TEST_CASE("pipelined SumoClient: a line too large for any request keeps its place", "[component][client][pipeline]") {
   Observed observed;
-  auto http = std::make_shared<RecordingHttp>(observed);
+  auto http = recording_http(observed);
   SumoClient client(config_for(Compression::gzip, 2, 150), http);
   std::vector<std::string> lines;
   for (int i = 0; i < 12; ++i) lines.push_back(i == 5 ? std::string(400, 'x') : "line " + std::to_string(i));
@@ -256,23 +235,24 @@ TEST_CASE("pipelined SumoClient: a line too large for any request keeps its plac
   CHECK(s.events_failed == 1);
 }
 
-TEST_CASE("pipelined SumoClient: one request never uses the threads, the pool is reused", "[client][pipeline]") {
+TEST_CASE("pipelined SumoClient: one request never uses the threads, the pool is reused",
+          "[component][client][pipeline]") {
   Observed observed;
   HookGuard hook([&](std::size_t first) { observed.on_compressed(first); });
-  auto http = std::make_shared<RecordingHttp>(observed);
+  auto http = recording_http(observed);
   SumoClient client(config_for(Compression::gzip, 4, 64 * 1024), http);
   CHECK(client.send_lines(make_lines(50)).all_delivered());
-  CHECK(http->posts.size() == 1);
+  CHECK(http->request_count() == 1);
   CHECK(observed.compressed_count() == 0);
   // Many requests, then one again, then many: all delivered, in order each time.
   for (int round = 0; round < 3; ++round) {
-    const std::size_t posts_before = http->posts.size();
+    const std::size_t posts_before = http->request_count();
     const std::size_t compressed_before = observed.compressed_count();
     const std::vector<std::string> lines = make_lines(round == 1 ? 10 : 4000);
     const DeliverySummary s = client.send_lines(lines);
     CHECK(s.all_delivered());
     CHECK(s.events_delivered == lines.size());
-    CHECK(http->posts.size() - posts_before == s.requests.size());
+    CHECK(http->request_count() - posts_before == s.requests.size());
     if (round == 1) {
       CHECK(s.requests.size() == 1);
       CHECK(observed.compressed_count() == compressed_before);
@@ -283,7 +263,7 @@ TEST_CASE("pipelined SumoClient: one request never uses the threads, the pool is
   }
 }
 
-TEST_CASE("compression_threads is validated and shown by to_string", "[client][pipeline][config]") {
+TEST_CASE("compression_threads is validated and shown by to_string", "[unit][client][pipeline][config]") {
   SumoConfig c;
   c.url = std::string("https://collectors.example.com/receiver/v1/http/") + kCode;
   for (const int ok : {-1, 0, 1, 64}) {

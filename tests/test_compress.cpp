@@ -151,7 +151,7 @@ std::vector<Compression> codecs() {
 
 }  // namespace
 
-TEST_CASE("every codec and backend round-trips", "[compress]") {
+TEST_CASE("every codec and backend round-trips", "[component][compress]") {
   const std::vector<std::string> inputs = {std::string(), "x", "one line\n", sumo_lines(200 * 1024),
                                            random_bytes(70000), std::string(1024 * 1024, 'a')};
   for (const Compression codec : codecs()) {
@@ -185,7 +185,7 @@ TEST_CASE("every codec and backend round-trips", "[compress]") {
   }
 }
 
-TEST_CASE("compressor choice, defaults and errors", "[compress]") {
+TEST_CASE("compressor choice, defaults and errors", "[unit][compress]") {
   CHECK(detail::default_compression_level(Compression::gzip) == 6);
   CHECK(detail::default_compression_level(Compression::deflate) == 6);
   CHECK(detail::default_compression_level(Compression::zstd) == 3);

@@ -51,7 +51,7 @@ std::vector<SumoField> n_fields(std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("finalize accepts and rejects configs by table", "[config]") {
+TEST_CASE("finalize accepts and rejects configs by table", "[unit][config]") {
   const std::vector<Case> cases = {
       {"defaults with a presigned URL", [](SumoConfig&) {}, ErrorCode::ok, ""},
       {"endpoint URL with token", [](SumoConfig& c) { c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http"; c.token = kToken; }, ErrorCode::ok, ""},
@@ -143,7 +143,7 @@ TEST_CASE("finalize accepts and rejects configs by table", "[config]") {
   }
 }
 
-TEST_CASE("finalize never echoes a secret, wherever it was pasted", "[config]") {
+TEST_CASE("finalize never echoes a secret, wherever it was pasted", "[unit][config]") {
   SumoConfig c = base();
   c.token = kToken;
   c.http.client_key_password = kKeyPassword;
@@ -177,7 +177,7 @@ TEST_CASE("finalize never echoes a secret, wherever it was pasted", "[config]") 
   }
 }
 
-TEST_CASE("compression names and availability", "[config]") {
+TEST_CASE("compression names and availability", "[unit][config]") {
   CHECK(std::string(to_string(Compression::none)) == "none");
   CHECK(std::string(to_string(Compression::gzip)) == "gzip");
   CHECK(std::string(to_string(Compression::deflate)) == "deflate");
@@ -197,7 +197,7 @@ TEST_CASE("compression names and availability", "[config]") {
   CHECK(compression_available(Compression::deflate));
 }
 
-TEST_CASE("metadata equality and validate_metadata", "[config]") {
+TEST_CASE("metadata equality and validate_metadata", "[unit][config]") {
   SumoMetadata a{"cat", "name", "host", {{"k", "v"}}};
   SumoMetadata b = a;
   CHECK(a == b);
@@ -217,7 +217,7 @@ TEST_CASE("metadata equality and validate_metadata", "[config]") {
   CHECK(bad.error().message.rfind("metadata.fields[0].key \"a b\": ", 0) == 0);
 }
 
-TEST_CASE("redact_url masks the code, passwords, query values and fragments", "[config]") {
+TEST_CASE("redact_url masks the code, passwords, query values and fragments", "[unit][config]") {
   struct Row {
     std::string in;
     std::string out;
@@ -248,7 +248,7 @@ TEST_CASE("redact_url masks the code, passwords, query values and fragments", "[
   }
 }
 
-TEST_CASE("redact and to_string hide every secret", "[config]") {
+TEST_CASE("redact and to_string hide every secret", "[unit][config]") {
   SumoConfig c = base();
   c.token = kToken;
   c.http.client_key_password = kKeyPassword;
@@ -280,7 +280,7 @@ TEST_CASE("redact and to_string hide every secret", "[config]") {
   CHECK(finalized->redacted_url() == "https://endpoint4.collection.sumologic.com/receiver/v1/http/Za***");
 }
 
-TEST_CASE("compression level ranges match the compiled codecs", "[config]") {
+TEST_CASE("compression level ranges match the compiled codecs", "[unit][config]") {
   const detail::LevelRange gz = detail::compression_level_range(Compression::gzip);
   CHECK(gz.min == 0);
   CHECK(gz.max == (detail::have_libdeflate() ? 12 : 9));

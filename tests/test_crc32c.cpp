@@ -10,7 +10,7 @@
 using ilert_sumo::detail::crc32c;
 using ilert_sumo::detail::crc32c_portable;
 
-TEST_CASE("crc32c: standard check values", "[spool][crc32c]") {
+TEST_CASE("crc32c: standard check values", "[unit][spool][crc32c]") {
   CHECK(crc32c(std::string_view("123456789")) == 0xE3069283u);
   CHECK(crc32c_portable("123456789", 9) == 0xE3069283u);
   CHECK(crc32c(std::string_view("")) == 0u);
@@ -30,7 +30,7 @@ TEST_CASE("crc32c: standard check values", "[spool][crc32c]") {
   CHECK(crc32c_portable(inc.data(), inc.size()) == 0x46DD794Eu);
 }
 
-TEST_CASE("crc32c: hardware and table paths agree, chaining equals one pass", "[spool][crc32c]") {
+TEST_CASE("crc32c: hardware and table paths agree, chaining equals one pass", "[unit][spool][crc32c]") {
   std::string data;
   std::uint32_t x = 12345;
   for (int i = 0; i < 4096; ++i) {

@@ -66,7 +66,7 @@ std::string lines_body(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("emulator decodes identity, gzip, deflate and zstd bodies to the lines sent", "[emulator]") {
+TEST_CASE("emulator decodes identity, gzip, deflate and zstd bodies to the lines sent", "[component][emulator]") {
   SumoEmulator emu;
   const int port = emu.start(test_config());
   REQUIRE(port > 0);
@@ -116,7 +116,7 @@ TEST_CASE("emulator decodes identity, gzip, deflate and zstd bodies to the lines
   }
 }
 
-TEST_CASE("emulator accepts several gzip members and several zstd frames in one body", "[emulator]") {
+TEST_CASE("emulator accepts several gzip members and several zstd frames in one body", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   const std::string wire = ilert_sumo::test::gzip_compress("a\n") + ilert_sumo::test::gzip_compress("b\n");
@@ -134,7 +134,7 @@ TEST_CASE("emulator accepts several gzip members and several zstd frames in one 
   }
 }
 
-TEST_CASE("emulator checks the URL code and the x-sumo-token", "[emulator]") {
+TEST_CASE("emulator checks the URL code and the x-sumo-token", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
 
@@ -167,7 +167,7 @@ TEST_CASE("emulator checks the URL code and the x-sumo-token", "[emulator]") {
   CHECK(emu.requests().back().route == "token");
 }
 
-TEST_CASE("an emulator configured without a token refuses the token endpoint", "[emulator]") {
+TEST_CASE("an emulator configured without a token refuses the token endpoint", "[component][emulator]") {
   SumoEmulator emu;
   EmulatorConfig c = test_config();
   c.token.clear();
@@ -177,7 +177,7 @@ TEST_CASE("an emulator configured without a token refuses the token endpoint", "
   CHECK(res->status == 401);
 }
 
-TEST_CASE("emulator enforces 1 MiB decoded, without inflating a bomb", "[emulator]") {
+TEST_CASE("emulator enforces 1 MiB decoded, without inflating a bomb", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   const std::size_t mib = 1024 * 1024;
@@ -222,7 +222,7 @@ TEST_CASE("emulator enforces 1 MiB decoded, without inflating a bomb", "[emulato
   CHECK(res->status == 200);
 }
 
-TEST_CASE("a wire body over the wire limit is refused and the connection closed", "[emulator]") {
+TEST_CASE("a wire body over the wire limit is refused and the connection closed", "[component][emulator]") {
   SumoEmulator emu;
   EmulatorConfig c = test_config();
   c.max_wire_bytes = 64 * 1024;
@@ -235,7 +235,7 @@ TEST_CASE("a wire body over the wire limit is refused and the connection closed"
   CHECK(res->status == 200);
 }
 
-TEST_CASE("emulator rejects invalid UTF-8 and corrupt or unknown encodings", "[emulator]") {
+TEST_CASE("emulator rejects invalid UTF-8 and corrupt or unknown encodings", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
 
@@ -279,7 +279,7 @@ TEST_CASE("emulator rejects invalid UTF-8 and corrupt or unknown encodings", "[e
   CHECK(emu.message_texts() == std::vector<std::string>{"hello"});
 }
 
-TEST_CASE("UTF-8 validator", "[emulator]") {
+TEST_CASE("UTF-8 validator", "[unit][emulator]") {
   using ilert_sumo::test::is_valid_utf8;
   CHECK(is_valid_utf8(""));
   CHECK(is_valid_utf8("plain ascii, long enough for the 8-byte fast path"));
@@ -295,7 +295,7 @@ TEST_CASE("UTF-8 validator", "[emulator]") {
   CHECK_FALSE(is_valid_utf8("\xe2\x28\xa1"));          // bad continuation
 }
 
-TEST_CASE("fault sequences: counted statuses, Retry-After, then success", "[emulator]") {
+TEST_CASE("fault sequences: counted statuses, Retry-After, then success", "[component][emulator]") {
   SumoEmulator emu;
   EmulatorConfig c = test_config();
   c.retry_after_seconds = 7;
@@ -332,7 +332,7 @@ TEST_CASE("fault sequences: counted statuses, Retry-After, then success", "[emul
   CHECK(r6->get_header_value("Retry-After") == "1");
 }
 
-TEST_CASE("time-window fault: statuses cycle for the duration, then success", "[emulator]") {
+TEST_CASE("time-window fault: statuses cycle for the duration, then success", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   emu.fail_for({429, 503}, 300ms);
@@ -354,7 +354,7 @@ TEST_CASE("time-window fault: statuses cycle for the duration, then success", "[
   CHECK(emu.count() == 1);
 }
 
-TEST_CASE("injected reset: the client gets a transport error, nothing is recorded", "[emulator]") {
+TEST_CASE("injected reset: the client gets a transport error, nothing is recorded", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   emu.fail_next(Fault::reset(), 2);
@@ -373,7 +373,7 @@ TEST_CASE("injected reset: the client gets a transport error, nothing is recorde
   CHECK(emu.counters().resets == 2);
 }
 
-TEST_CASE("delay: answers after the delay, stop() interrupts a long delay", "[emulator]") {
+TEST_CASE("delay: answers after the delay, stop() interrupts a long delay", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   emu.set_delay(200ms);
@@ -398,7 +398,7 @@ TEST_CASE("delay: answers after the delay, stop() interrupts a long delay", "[em
   CHECK(emu.count() == 1);
 }
 
-TEST_CASE("stop() does not wait for idle keep-alive connections", "[emulator]") {
+TEST_CASE("stop() does not wait for idle keep-alive connections", "[component][emulator]") {
   SumoEmulator emu;
   EmulatorConfig c = test_config();
   c.keep_alive_timeout_seconds = 60;
@@ -410,7 +410,7 @@ TEST_CASE("stop() does not wait for idle keep-alive connections", "[emulator]") 
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
 }
 
-TEST_CASE("warnings: a 200 with a body on demand and for more than 30 fields", "[emulator]") {
+TEST_CASE("warnings: a 200 with a body on demand and for more than 30 fields", "[component][emulator]") {
   SumoEmulator emu;
   Poster p(emu.start(test_config()));
   emu.set_warning(std::string(R"({"warning":"test"})"));
@@ -432,7 +432,7 @@ TEST_CASE("warnings: a 200 with a body on demand and for more than 30 fields", "
   CHECK(emu.count() == 3);
 }
 
-TEST_CASE("concurrent clients: every message recorded once, sequence numbers unique", "[emulator]") {
+TEST_CASE("concurrent clients: every message recorded once, sequence numbers unique", "[component][emulator]") {
   SumoEmulator emu;
   const int port = emu.start(test_config());
   constexpr int kThreads = 4;
@@ -458,7 +458,7 @@ TEST_CASE("concurrent clients: every message recorded once, sequence numbers uni
   CHECK(seqs.size() == kThreads * kPerThread);
 }
 
-TEST_CASE("NDJSON record lines round-trip and render readably", "[emulator]") {
+TEST_CASE("NDJSON record lines round-trip and render readably", "[unit][emulator]") {
   ilert_sumo::test::RecordedMessage m;
   m.seq = 42;
   m.category = "prod/ilert";
@@ -484,7 +484,7 @@ TEST_CASE("NDJSON record lines round-trip and render readably", "[emulator]") {
   CHECK_FALSE(ilert_sumo::test::parse_ndjson(R"({"message":"\ude00"})"));
 }
 
-TEST_CASE("the sumo-emulator program: port line, record file, faults, --exit-after", "[emulator]") {
+TEST_CASE("the sumo-emulator program: port line, record file, faults, --exit-after", "[program][emulator]") {
   const std::string bin = ilert_sumo::test::bin_path("sumo-emulator");
   REQUIRE(std::ifstream(bin).good());
   const std::string record =
@@ -548,7 +548,7 @@ TEST_CASE("the sumo-emulator program: port line, record file, faults, --exit-aft
   std::remove(record.c_str());
 }
 
-TEST_CASE("the sumo-emulator program rejects bad flags with exit status 2", "[emulator]") {
+TEST_CASE("the sumo-emulator program rejects bad flags with exit status 2", "[program][emulator]") {
   const std::string bin = ilert_sumo::test::bin_path("sumo-emulator");
   for (const char* args : {"--fail 429", "--fail 99x1", "--fail-for 429", "--delay abc", "--bogus", "--pretty",
                            "--port 70000", "--fail-for 429:5h"}) {
@@ -560,7 +560,8 @@ TEST_CASE("the sumo-emulator program rejects bad flags with exit status 2", "[em
   }
 }
 
-TEST_CASE("decode_after_answer: acknowledged at once, decoded afterwards, nothing lost at stop", "[emulator]") {
+TEST_CASE("decode_after_answer: acknowledged at once, decoded afterwards, nothing lost at stop",
+          "[component][emulator]") {
   SumoEmulator emu;
   EmulatorConfig c = test_config();
   c.decode_after_answer = true;

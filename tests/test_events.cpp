@@ -56,7 +56,7 @@ std::vector<Event> one_of_each() {
 
 }  // namespace
 
-TEST_CASE("lookup_event_type knows every wire name exactly", "[events]") {
+TEST_CASE("lookup_event_type knows every wire name exactly", "[unit][events]") {
   for (const Row& row : kExpected) {
     INFO(row.wire);
     const std::optional<EventTypeInfo> info = lookup_event_type(row.wire);
@@ -69,7 +69,7 @@ TEST_CASE("lookup_event_type knows every wire name exactly", "[events]") {
   }
 }
 
-TEST_CASE("lookup_event_type rejects everything else", "[events]") {
+TEST_CASE("lookup_event_type rejects everything else", "[unit][events]") {
   for (const char* name : {"", "alert-escalation-end", "alert-not-resolved", "alert-snoozed", "alert-rejected",
                            "incident-rejected", "ALERT-CREATED", "Alert-Created", "alert-created ",
                            " alert-created", "alert_created", "alert-create", "alert-createdx",
@@ -81,7 +81,7 @@ TEST_CASE("lookup_event_type rejects everything else", "[events]") {
   CHECK_FALSE(lookup_event_type(std::string("alert-created\0", 14)).has_value());
 }
 
-TEST_CASE("event_type_table is the whole table and nothing more", "[events]") {
+TEST_CASE("event_type_table is the whole table and nothing more", "[unit][events]") {
   const std::vector<EventTypeInfo>& table = event_type_table();
   REQUIRE(table.size() == kExpected.size());
   std::set<std::string> wires;
@@ -102,7 +102,7 @@ TEST_CASE("event_type_table is the whole table and nothing more", "[events]") {
   CHECK(kinds.count(EventKind::unknown) == 0);
 }
 
-TEST_CASE("kind_of and struct_name follow the variant", "[events]") {
+TEST_CASE("kind_of and struct_name follow the variant", "[unit][events]") {
   const std::vector<Event> events = one_of_each();
   const std::vector<std::string> names = {
       "AlertCreated",  "AlertAccepted",    "AlertRerouted",     "AlertEscalated",
@@ -118,7 +118,7 @@ TEST_CASE("kind_of and struct_name follow the variant", "[events]") {
   }
 }
 
-TEST_CASE("base_of reaches the common part of every alternative", "[events]") {
+TEST_CASE("base_of reaches the common part of every alternative", "[unit][events]") {
   std::vector<Event> events = one_of_each();
   std::int64_t id = 100;
   for (Event& event : events) {
@@ -136,7 +136,7 @@ TEST_CASE("base_of reaches the common part of every alternative", "[events]") {
   }
 }
 
-TEST_CASE("canonical_event_type maps legacy and automatic names", "[events]") {
+TEST_CASE("canonical_event_type maps legacy and automatic names", "[unit][events]") {
   AlertCreated created;
   created.received_type = "incident-created";
   CHECK(canonical_event_type(Event(created)) == "alert-created");
@@ -165,7 +165,7 @@ TEST_CASE("canonical_event_type maps legacy and automatic names", "[events]") {
   }
 }
 
-TEST_CASE("event accessors read the alert snapshot", "[events]") {
+TEST_CASE("event accessors read the alert snapshot", "[unit][events]") {
   User user;
   user.username = "jdoe";
   NamedRef policy{7, "Ops"};
@@ -201,7 +201,7 @@ TEST_CASE("event accessors read the alert snapshot", "[events]") {
   CHECK(detached.links().empty());
 }
 
-TEST_CASE("Alert equality compares every field", "[events]") {
+TEST_CASE("Alert equality compares every field", "[unit][events]") {
   Alert base;
   base.id = 42;
   // Each mutation changes exactly one field; every one must make the alerts unequal.
@@ -255,7 +255,7 @@ TEST_CASE("Alert equality compares every field", "[events]") {
   CHECK(a != b);
 }
 
-TEST_CASE("event equality includes the received type and the automatic flag", "[events]") {
+TEST_CASE("event equality includes the received type and the automatic flag", "[unit][events]") {
   AlertResolved a;
   a.alert.id = 1;
   a.received_type = "alert-resolved";

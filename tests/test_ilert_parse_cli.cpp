@@ -2,13 +2,11 @@
 // bundled samples (examples/samples), on files written here and on standard input, and checks
 // the exact stdout lines and the exit status (0 all parsed, 1 some failed, 2 usage error).
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -16,9 +14,11 @@
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace ilert_sumo;
+using ilert_sumo::test::TempDir;
 
 namespace {
 
@@ -40,36 +40,13 @@ std::string quote(const std::string& s) {
 
 std::string samples_dir() { return test::fixture_path("../../examples/samples"); }
 
-// A scratch directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("ilert-parse-test-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::ofstream f(path / name, std::ios::binary);
-    f << content;
-    return (path / name).string();
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
-
 // Runs `ilert-parse <args>` in `cwd` (stdin from `stdin_file` or /dev/null).
 Run run(const std::string& cwd, const std::string& args, const std::string& stdin_file = "/dev/null") {
   const std::string bin = test::bin_path("ilert-parse");
   INFO("binary: " << bin << " (built with the examples)");
   REQUIRE(fs::exists(bin));
-  TempDir tmp;
-  const std::string err_file = (tmp.path / "stderr").string();
+  TempDir tmp("ilert-parse-test");
+  const std::string err_file = tmp / "stderr";
   const std::string cmd = "cd " + quote(cwd) + " && " + quote(bin) + " " + args + " < " + quote(stdin_file) +
                           " 2> " + quote(err_file);
   Run r;
@@ -124,7 +101,7 @@ std::string join_args(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("ilert-parse: every good sample parses, exit 0", "[cli]") {
+TEST_CASE("ilert-parse: every good sample parses, exit 0", "[program][cli]") {
   const Run r = run(samples_dir(), join_args(kGoodSamples));
   CHECK(r.lines == kGoodLines);
   CHECK(r.out.back() == '\n');
@@ -132,7 +109,7 @@ TEST_CASE("ilert-parse: every good sample parses, exit 0", "[cli]") {
   CHECK(r.err.empty());
 }
 
-TEST_CASE("ilert-parse: a malformed sample is reported with code, path and byte, exit 1", "[cli]") {
+TEST_CASE("ilert-parse: a malformed sample is reported with code, path and byte, exit 1", "[program][cli]") {
   const std::string name = "14-malformed-truncated.json";
   auto parsed = parse_event(test::read_file(samples_dir() + "/" + name));
   REQUIRE_FALSE(parsed);
@@ -154,7 +131,7 @@ TEST_CASE("ilert-parse: a malformed sample is reported with code, path and byte,
   CHECK(alone.status == 1);
 }
 
-TEST_CASE("ilert-parse: standard input is '-', with no argument or an explicit '-'", "[cli]") {
+TEST_CASE("ilert-parse: standard input is '-', with no argument or an explicit '-'", "[program][cli]") {
   const std::string file = samples_dir() + "/06-alert-resolved.json";
   const Run implicit = run(samples_dir(), "", file);
   CHECK(implicit.lines == std::vector<std::string>{"-: OK AlertResolved alert-resolved id=8532156"});
@@ -170,11 +147,11 @@ TEST_CASE("ilert-parse: standard input is '-', with no argument or an explicit '
   CHECK(empty.status == 1);
 }
 
-TEST_CASE("ilert-parse: the auto-resolved example line and id forms", "[cli]") {
-  TempDir dir;
+TEST_CASE("ilert-parse: the auto-resolved example line and id forms", "[program][cli]") {
+  TempDir dir("ilert-parse-test");
   dir.write("a.json", R"({"id":42,"eventType":"alert-auto-resolved"})");
   dir.write("b.json", R"({"id":"9223372036854775807","eventType":"incident-auto-resolved"})");
-  const Run r = run(dir.path.string(), "a.json b.json");
+  const Run r = run(dir.path(), "a.json b.json");
   CHECK(r.lines == std::vector<std::string>{"a.json: OK AlertResolved alert-auto-resolved id=42",
                                             "b.json: OK AlertResolved incident-auto-resolved id=9223372036854775807"});
   CHECK(r.status == 0);
@@ -196,7 +173,7 @@ std::string without_received_at(const std::string& line) {
   return out;
 }
 
-TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on stdout", "[cli]") {
+TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on stdout", "[program][cli]") {
   std::vector<std::string> want;
   for (const auto& name : kGoodSamples) {
     auto e = parse_event(test::read_file(samples_dir() + "/" + name));
@@ -231,74 +208,74 @@ TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on st
   CHECK(missing.status == 1);
 }
 
-TEST_CASE("ilert-parse: mismatches on the OK line, --strict, and the line cap", "[cli]") {
-  TempDir dir;
+TEST_CASE("ilert-parse: mismatches on the OK line, --strict, and the line cap", "[program][cli]") {
+  TempDir dir("ilert-parse-test");
   dir.write("drift.json", R"({"id":"5","eventType":"alert-comment-added","severity":"high","comment":{"content":"x"}})");
-  const Run r = run(dir.path.string(), "drift.json");
+  const Run r = run(dir.path(), "drift.json");
   CHECK(r.lines == std::vector<std::string>{"drift.json: OK AlertCommentAdded alert-comment-added id=5 mismatches=comment,severity"});
   CHECK(r.status == 0);
-  const Run strict = run(dir.path.string(), "--strict drift.json");
+  const Run strict = run(dir.path(), "--strict drift.json");
   REQUIRE(strict.lines.size() == 1);
   CHECK(strict.lines[0].rfind("drift.json: ERROR wrong_type at severity", 0) == 0);
   CHECK(strict.status == 1);
   // A 200 KB details field: the --json line obeys the cap and still parses.
   dir.write("big.json", R"({"id":"6","eventType":"alert-created","details":")" + std::string(200000, 'd') + "\"}");
-  const Run capped = run(dir.path.string(), "--json --max-line-bytes 8192 big.json");
+  const Run capped = run(dir.path(), "--json --max-line-bytes 8192 big.json");
   REQUIRE(capped.lines.size() == 1);
   CHECK(capped.lines[0].size() <= 8192);
   CHECK(parse_event(capped.lines[0]).has_value());
-  const Run defaulted = run(dir.path.string(), "--json big.json");
+  const Run defaulted = run(dir.path(), "--json big.json");
   REQUIRE(defaulted.lines.size() == 1);
   CHECK(defaulted.lines[0].size() <= kDefaultMaxLineBytes);
   CHECK(defaulted.lines[0].size() > 8192);
   // Bad caps are usage errors.
-  CHECK(run(dir.path.string(), "--max-line-bytes 100 big.json").status == 2);
-  CHECK(run(dir.path.string(), "--max-line-bytes x big.json").status == 2);
+  CHECK(run(dir.path(), "--max-line-bytes 100 big.json").status == 2);
+  CHECK(run(dir.path(), "--max-line-bytes x big.json").status == 2);
 }
 
-TEST_CASE("ilert-parse: unreadable inputs are io errors, exit 1", "[cli]") {
-  TempDir dir;
-  const Run missing = run(dir.path.string(), "nope.json");
+TEST_CASE("ilert-parse: unreadable inputs are io errors, exit 1", "[program][cli]") {
+  TempDir dir("ilert-parse-test");
+  const Run missing = run(dir.path(), "nope.json");
   CHECK(missing.lines == std::vector<std::string>{std::string("nope.json: ERROR io: ") + std::strerror(ENOENT)});
   CHECK(missing.status == 1);
 
-  fs::create_directory(dir.path / "sub");
-  const Run directory = run(dir.path.string(), "sub");
+  fs::create_directory(dir / "sub");
+  const Run directory = run(dir.path(), "sub");
   CHECK(directory.lines == std::vector<std::string>{std::string("sub: ERROR io: ") + std::strerror(EISDIR)});
   CHECK(directory.status == 1);
 
   // The other inputs are still processed.
   dir.write("ok.json", R"({"id":"1","eventType":"alert-created"})");
-  const Run mixed = run(dir.path.string(), "nope.json ok.json");
+  const Run mixed = run(dir.path(), "nope.json ok.json");
   CHECK(mixed.lines == std::vector<std::string>{std::string("nope.json: ERROR io: ") + std::strerror(ENOENT),
                                                 "ok.json: OK AlertCreated alert-created id=1"});
   CHECK(mixed.status == 1);
 }
 
-TEST_CASE("ilert-parse: a body over the size limit is too_large without reading it all", "[cli]") {
-  TempDir dir;
+TEST_CASE("ilert-parse: a body over the size limit is too_large without reading it all", "[program][cli]") {
+  TempDir dir("ilert-parse-test");
   const std::size_t limit = ParseOptions{}.max_body_bytes;
   std::string body = R"({"id":"1","eventType":"alert-created","details":")";
   body += std::string(limit, 'x');
   body += "\"}";
   dir.write("big.json", body);
-  const Run r = run(dir.path.string(), "big.json");
+  const Run r = run(dir.path(), "big.json");
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0].rfind("big.json: ERROR too_large", 0) == 0);
   CHECK(r.status == 1);
 }
 
-TEST_CASE("ilert-parse: control characters in eventType cannot garble the output", "[cli]") {
-  TempDir dir;
+TEST_CASE("ilert-parse: control characters in eventType cannot garble the output", "[program][cli]") {
+  TempDir dir("ilert-parse-test");
   dir.write("c.json", R"({"id":"7","eventType":"alert\ncreated\u0007 \"x\"\u0085"})");
   dir.write("e.json", R"({"id":"8","eventType":""})");
-  const Run r = run(dir.path.string(), "c.json e.json");
+  const Run r = run(dir.path(), "c.json e.json");
   CHECK(r.lines == std::vector<std::string>{R"(c.json: UNKNOWN "alert\ncreated\u0007 \"x\"\u0085" id=7)",
                                             R"(e.json: UNKNOWN "" id=8)"});
   CHECK(r.status == 0);
 }
 
-TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[cli]") {
+TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[program][cli]") {
   const Run bad = run(samples_dir(), "--bogus 01-alert-created.json");
   CHECK(bad.status == 2);
   CHECK(bad.out.empty());
@@ -311,9 +288,9 @@ TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[cli]") {
   CHECK(help.err.empty());
 
   // `--` ends the options: a file named like an option.
-  TempDir dir;
+  TempDir dir("ilert-parse-test");
   dir.write("--json", R"({"id":"3","eventType":"alert-raised"})");
-  const Run dashdash = run(dir.path.string(), "-- --json");
+  const Run dashdash = run(dir.path(), "-- --json");
   CHECK(dashdash.lines == std::vector<std::string>{"--json: OK AlertPriorityRaised alert-raised id=3"});
   CHECK(dashdash.status == 0);
 }

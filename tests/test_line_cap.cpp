@@ -99,7 +99,7 @@ bool marked(const rapidjson::Document& d, const char* field) {
 
 }  // namespace
 
-TEST_CASE("a 500 KB details gives a line within 64 KiB that parses, with the marker", "[line][cap]") {
+TEST_CASE("a 500 KB details gives a line within 64 KiB that parses, with the marker", "[unit][line][cap]") {
   AlertCreated e = created(1);
   const std::string details = text_of(500 * 1000);
   e.alert.details = details;
@@ -134,7 +134,7 @@ TEST_CASE("a 500 KB details gives a line within 64 KiB that parses, with the mar
 }
 
 TEST_CASE("cut order: details, then customDetails, then labels, then passed-through values, then other strings",
-          "[line][cap]") {
+          "[unit][line][cap]") {
   const std::size_t cap = 16 * 1024;
   SECTION("details alone when that is enough") {
     AlertCreated e = created(2);
@@ -197,7 +197,7 @@ TEST_CASE("cut order: details, then customDetails, then labels, then passed-thro
   }
 }
 
-TEST_CASE("a 1 MB summary, comment or unknown eventType fits the default cap", "[line][cap]") {
+TEST_CASE("a 1 MB summary, comment or unknown eventType fits the default cap", "[unit][line][cap]") {
   AlertCommentAdded e;
   e.alert.id = 7;
   e.received_type = "alert-comment-added";
@@ -211,7 +211,7 @@ TEST_CASE("a 1 MB summary, comment or unknown eventType fits the default cap", "
   CHECK(marked(d, "eventType"));
 }
 
-TEST_CASE("large arrays are cut as a last resort, with the kept and original counts", "[line][cap]") {
+TEST_CASE("large arrays are cut as a last resort, with the kept and original counts", "[unit][line][cap]") {
   ResponderAdded e;
   e.alert.id = 9;
   e.received_type = "alert-responder-added";
@@ -233,7 +233,7 @@ TEST_CASE("large arrays are cut as a last resort, with the kept and original cou
   CHECK(str(d["responders"][0]["user"]["username"]) == "user0");
 }
 
-TEST_CASE("thousands of passed-through members are left out last, counted", "[line][cap]") {
+TEST_CASE("thousands of passed-through members are left out last, counted", "[component][line][cap]") {
   AlertCreated e = created(10);
   for (int i = 0; i < 20000; ++i) e.alert.extra_fields.push_back({"x" + std::to_string(i), std::to_string(i)});
   const auto d = check_capped(e, kDefaultMaxLineBytes);
@@ -247,7 +247,7 @@ TEST_CASE("thousands of passed-through members are left out last, counted", "[li
   CHECK(kept + dropped["count"].GetUint64() == 20000);
 }
 
-TEST_CASE("random events always fit every cap and parse", "[line][cap]") {
+TEST_CASE("random events always fit every cap and parse", "[component][line][cap]") {
   std::mt19937 rng(20261206);
   const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   // Sized to stay well under ctest's timeout in Debug ASan builds (60 rounds of up to 12 MB events
@@ -283,7 +283,7 @@ TEST_CASE("random events always fit every cap and parse", "[line][cap]") {
   }
 }
 
-TEST_CASE("the invalid-payload line obeys the cap too", "[line][cap]") {
+TEST_CASE("the invalid-payload line obeys the cap too", "[unit][line][cap]") {
   Error err;
   err.code = ErrorCode::syntax;
   err.message = "unexpected end";
@@ -314,7 +314,7 @@ TEST_CASE("the invalid-payload line obeys the cap too", "[line][cap]") {
   }
 }
 
-TEST_CASE("SumoConfig::max_line_bytes: default 64 KiB, finalize checks 4 KiB .. 1 MiB, the batch cap bounds it", "[line][cap][config]") {
+TEST_CASE("SumoConfig::max_line_bytes: default 64 KiB, finalize checks 4 KiB .. 1 MiB, the batch cap bounds it", "[unit][line][cap][config]") {
   SumoConfig c;
   c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http/ZaVnC4dhaV0qMjE4Yzc2MmEtYjVkMy00";
   CHECK(c.max_line_bytes == kDefaultMaxLineBytes);
@@ -346,7 +346,7 @@ TEST_CASE("SumoConfig::max_line_bytes: default 64 KiB, finalize checks 4 KiB .. 
   CHECK(detail::line_budget(mid->config()) == kDefaultMaxLineBytes + 1);
 }
 
-TEST_CASE("the delivery path renders with the configured cap", "[line][cap][client]") {
+TEST_CASE("the delivery path renders with the configured cap", "[unit][line][cap][client]") {
   SumoConfig c;
   c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http/ZaVnC4dhaV0qMjE4Yzc2MmEtYjVkMy00";
   AlertCreated e = created(11);

@@ -165,7 +165,7 @@ std::string large_details() {
 // ------------------------------------------------------------------------------------------------
 // Fixtures
 
-TEST_CASE("every valid fixture parses", "[parse]") {
+TEST_CASE("every valid fixture parses", "[unit][parse]") {
   const std::vector<std::string> files = list_fixtures("valid");
   REQUIRE(files.size() >= 40);
   for (const std::string& path : files) {
@@ -176,7 +176,7 @@ TEST_CASE("every valid fixture parses", "[parse]") {
   }
 }
 
-TEST_CASE("every invalid fixture gives its exact error, and every parse error code is covered", "[parse]") {
+TEST_CASE("every invalid fixture gives its exact error, and every parse error code is covered", "[unit][parse]") {
   std::set<std::string> listed;
   std::set<ErrorCode> codes;
   for (const InvalidFixture& f : kInvalidFixtures) {
@@ -212,7 +212,7 @@ TEST_CASE("every invalid fixture gives its exact error, and every parse error co
   }
 }
 
-TEST_CASE("alert-created.json fills every field", "[parse]") {
+TEST_CASE("alert-created.json fills every field", "[unit][parse]") {
   const Event e = fixture("alert-created.json");
   REQUIRE(std::holds_alternative<AlertCreated>(e));
   const Alert& a = alert_of(e);
@@ -254,7 +254,7 @@ TEST_CASE("alert-created.json fills every field", "[parse]") {
   CHECK(canonical_event_type(e) == "alert-created");
 }
 
-TEST_CASE("each event type's fixtures, current and legacy, give the right struct", "[parse]") {
+TEST_CASE("each event type's fixtures, current and legacy, give the right struct", "[unit][parse]") {
   struct Case {
     const char* file;
     EventKind kind;
@@ -295,7 +295,7 @@ TEST_CASE("each event type's fixtures, current and legacy, give the right struct
   }
 }
 
-TEST_CASE("event-specific fixture content", "[parse]") {
+TEST_CASE("event-specific fixture content", "[unit][parse]") {
   SECTION("accepted: status and the accepting responder") {
     const Event e = fixture("alert-acknowledged.json");
     const auto& accepted = std::get<AlertAccepted>(e);
@@ -354,7 +354,7 @@ TEST_CASE("event-specific fixture content", "[parse]") {
   }
 }
 
-TEST_CASE("2020-era and legacy bodies", "[parse]") {
+TEST_CASE("2020-era and legacy bodies", "[unit][parse]") {
   const Event e = fixture("legacy-2020-no-priority.json");
   const Alert& a = alert_of(e);
   CHECK(std::holds_alternative<AlertCreated>(e));
@@ -370,7 +370,7 @@ TEST_CASE("2020-era and legacy bodies", "[parse]") {
   CHECK(alert_of(fixture("both-alertkey-and-incidentkey.json")).alert_key == std::optional<std::string>("new-key"));
 }
 
-TEST_CASE("ids: digit strings and numbers everywhere", "[parse]") {
+TEST_CASE("ids: digit strings and numbers everywhere", "[unit][parse]") {
   const Alert& a = alert_of(fixture("numeric-ids.json"));
   CHECK(a.id == INT64_MAX);
   CHECK(a.alert_source->id == 202);
@@ -388,7 +388,7 @@ TEST_CASE("ids: digit strings and numbers everywhere", "[parse]") {
   CHECK(b.merged_on->utc->time_since_epoch().count() == parse_iso8601("2021-08-06T06:20:00Z")->time_since_epoch().count());
 }
 
-TEST_CASE("nulls count as absent", "[parse]") {
+TEST_CASE("nulls count as absent", "[unit][parse]") {
   const Event e = fixture("nulls.json");
   CHECK(std::holds_alternative<AlertAccepted>(e));
   CHECK(alert_of(e) == alert_with_id(1473650));
@@ -407,7 +407,7 @@ TEST_CASE("nulls count as absent", "[parse]") {
   CHECK(alert_of(fixture("minimal.json")) == alert_with_id(1));
 }
 
-TEST_CASE("unicode, escapes and embedded NUL survive exactly", "[parse]") {
+TEST_CASE("unicode, escapes and embedded NUL survive exactly", "[unit][parse]") {
   const Event e = fixture("unicode-escapes.json");
   const Alert& a = alert_of(e);
   CHECK(*a.summary == "Caf\xC3\xA9 \xF0\x9F\x98\x80 ok \xE2\x9C\x93 \xF0\x9F\x9A\x80");
@@ -420,7 +420,7 @@ TEST_CASE("unicode, escapes and embedded NUL survive exactly", "[parse]") {
   CHECK(*a.labels_json == "{\"emoji\":\"\xF0\x9F\x9A\x80\",\"nul\":\"a\\u0000b\",\"esc\":\"\\\"\\\\/\\b\\f\\n\\r\\t\"}");
 }
 
-TEST_CASE("a ~500 KB details field is kept byte for byte", "[parse]") {
+TEST_CASE("a ~500 KB details field is kept byte for byte", "[unit][parse]") {
   const Alert& a = alert_of(fixture("large-details.json"));
   const std::string expected = large_details();
   REQUIRE(a.details.has_value());
@@ -429,7 +429,7 @@ TEST_CASE("a ~500 KB details field is kept byte for byte", "[parse]") {
   CHECK(*a.details == expected);
 }
 
-TEST_CASE("150 responders", "[parse]") {
+TEST_CASE("150 responders", "[unit][parse]") {
   const Event e = fixture("many-responders.json");
   const auto& added = std::get<ResponderAdded>(e);
   REQUIRE(added.responders().size() == 150);
@@ -445,7 +445,7 @@ TEST_CASE("150 responders", "[parse]") {
   }
 }
 
-TEST_CASE("unknown nested fields are ignored, unknown top-level keys are kept", "[parse]") {
+TEST_CASE("unknown nested fields are ignored, unknown top-level keys are kept", "[unit][parse]") {
   const Alert& a = alert_of(fixture("unknown-nested-fields.json"));
   CHECK(a.alert_source == NamedRef{202, "Prometheus production"});
   CHECK(a.assigned_to->email == std::optional<std::string>("jane.doe@example.com"));
@@ -468,7 +468,7 @@ TEST_CASE("unknown nested fields are ignored, unknown top-level keys are kept", 
   CHECK(spelled.extra_fields == std::vector<ExtraField>{{"Summary", "\"x\""}, {"summary ", "\"y\""}});
 }
 
-TEST_CASE("time fields keep the raw text, utc only when valid", "[parse]") {
+TEST_CASE("time fields keep the raw text, utc only when valid", "[unit][parse]") {
   const Alert& odd = alert_of(fixture("docs-odd-reporttime.json"));
   CHECK(odd.report_time->raw == "2019-08-29T09: 52: 39.551Z");
   CHECK_FALSE(odd.report_time->utc);
@@ -483,7 +483,7 @@ TEST_CASE("time fields keep the raw text, utc only when valid", "[parse]") {
   CHECK_FALSE(t.merged_on->utc);
 }
 
-TEST_CASE("labels and customDetails are canonical compact JSON", "[parse]") {
+TEST_CASE("labels and customDetails are canonical compact JSON", "[unit][parse]") {
   const Alert& s = alert_of(fixture("labels-scalar.json"));
   CHECK(s.labels_json == std::optional<std::string>("\"team-ops\""));
   CHECK(s.custom_details_json == std::optional<std::string>(R"([1,"two",{"three":3.0},[],{}])"));
@@ -505,7 +505,7 @@ TEST_CASE("labels and customDetails are canonical compact JSON", "[parse]") {
   CHECK(both.summary == std::optional<std::string>("s"));
 }
 
-TEST_CASE("status and priority map exact values, keep unknown ones", "[parse]") {
+TEST_CASE("status and priority map exact values, keep unknown ones", "[unit][parse]") {
   const std::vector<std::pair<const char*, Status>> statuses = {
       {"NEW", Status::new_alert}, {"PENDING", Status::pending}, {"ACCEPTED", Status::accepted},
       {"RESOLVED", Status::resolved}, {"pending", Status::unknown}, {"SNOOZED", Status::unknown},
@@ -528,7 +528,7 @@ TEST_CASE("status and priority map exact values, keep unknown ones", "[parse]") 
   CHECK(u.responders[0].status == Tagged<Status>{Status::unknown, "DECLINED"});
 }
 
-TEST_CASE("a leading BOM is skipped and counted in offsets", "[parse]") {
+TEST_CASE("a leading BOM is skipped and counted in offsets", "[unit][parse]") {
   const Event e = fixture("with-bom.json");
   CHECK(alert_of(e).id == 1473701);
   const std::string bom = "\xEF\xBB\xBF";
@@ -544,7 +544,7 @@ TEST_CASE("a leading BOM is skipped and counted in offsets", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // Strict RFC 8259
 
-TEST_CASE("non-RFC-8259 JSON is a syntax error", "[parse]") {
+TEST_CASE("non-RFC-8259 JSON is a syntax error", "[unit][parse]") {
   struct Case {
     std::string body;
     std::size_t offset;
@@ -606,13 +606,13 @@ TEST_CASE("non-RFC-8259 JSON is a syntax error", "[parse]") {
   }
 }
 
-TEST_CASE("JSON whitespace is allowed everywhere it may be", "[parse]") {
+TEST_CASE("JSON whitespace is allowed everywhere it may be", "[unit][parse]") {
   const Event e = parse_ok(" \t\r\n{ \t\r\n\"id\" \t\r\n: \t\r\n\"5\" \t\r\n, \"eventType\":\"alert-raised\" ,\"x\" : [ 1 , { } ] } \t\r\n");
   CHECK(alert_of(e).id == 5);
   CHECK(std::holds_alternative<AlertPriorityRaised>(e));
 }
 
-TEST_CASE("syntax error messages name the problem", "[parse]") {
+TEST_CASE("syntax error messages name the problem", "[unit][parse]") {
   CHECK(parse_err(body_with(R"("summary":"x",)")).message.find("trailing comma") != std::string::npos);
   CHECK(parse_err(body_with(R"("x":/*c*/1)")).message.find("comments") != std::string::npos);
   CHECK(parse_err(body_with(R"("x":NaN)")).message.find("NaN") != std::string::npos);
@@ -627,7 +627,7 @@ TEST_CASE("syntax error messages name the problem", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // UTF-8 and escapes
 
-TEST_CASE("invalid UTF-8 anywhere is invalid_utf8 at its first byte", "[parse]") {
+TEST_CASE("invalid UTF-8 anywhere is invalid_utf8 at its first byte", "[unit][parse]") {
   const std::vector<std::string> bad = {
       "\xC0\x80",          // overlong NUL
       "\xC1\xBF",          // overlong
@@ -664,7 +664,7 @@ TEST_CASE("invalid UTF-8 anywhere is invalid_utf8 at its first byte", "[parse]")
   }
 }
 
-TEST_CASE("valid UTF-8 at the boundaries is kept exactly", "[parse]") {
+TEST_CASE("valid UTF-8 at the boundaries is kept exactly", "[unit][parse]") {
   const std::vector<std::string> good = {
       "\x7F",              // U+007F
       "\xC2\x80",          // U+0080
@@ -690,14 +690,14 @@ TEST_CASE("valid UTF-8 at the boundaries is kept exactly", "[parse]") {
   }
 }
 
-TEST_CASE("an invalid byte after a long valid run is found at every alignment", "[parse]") {
+TEST_CASE("an invalid byte after a long valid run is found at every alignment", "[unit][parse]") {
   for (std::size_t pad = 0; pad < 70; ++pad) {
     const std::string body = body_with("\"details\":\"" + std::string(pad, 'x') + "\xE9" + "\"");
     expect_error(body, ErrorCode::invalid_utf8, "details", kHead.size() + 11 + pad);
   }
 }
 
-TEST_CASE("the first problem in the body wins between UTF-8 and syntax", "[parse]") {
+TEST_CASE("the first problem in the body wins between UTF-8 and syntax", "[unit][parse]") {
   const std::size_t h = kHead.size();
   // A syntax error before the bad byte is reported as such...
   expect_error(body_with("\"a\":tru,\"b\":\"\xFF\""), ErrorCode::syntax, "a", h + 7);
@@ -708,7 +708,7 @@ TEST_CASE("the first problem in the body wins between UTF-8 and syntax", "[parse
   expect_error(body_with("\"summary\":1,\"b\":\"\xFF\""), ErrorCode::invalid_utf8, "b", h + 17);
 }
 
-TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[parse]") {
+TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[unit][parse]") {
   const std::size_t h = kHead.size();
   const auto summary = [](const std::string& body) { return *alert_of(parse_ok(body)).summary; };
   CHECK(summary(body_with(R"("summary":"\ud83d\ude00")")) == "\xF0\x9F\x98\x80");
@@ -751,7 +751,7 @@ TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[par
   CHECK(parse_err(body_with(R"("summary":"\uDE00")")).message.find("DE00") != std::string::npos);
 }
 
-TEST_CASE("lone surrogates and backslash runs are found at every alignment", "[parse]") {
+TEST_CASE("lone surrogates and backslash runs are found at every alignment", "[unit][parse]") {
   const std::size_t h = kHead.size();
   const std::string start = "\"summary\":\"";
   for (std::size_t pad = 0; pad < 40; ++pad) {
@@ -782,7 +782,7 @@ TEST_CASE("lone surrogates and backslash runs are found at every alignment", "[p
 // ------------------------------------------------------------------------------------------------
 // Duplicate keys
 
-TEST_CASE("duplicate keys are rejected at any depth", "[parse]") {
+TEST_CASE("duplicate keys are rejected at any depth", "[unit][parse]") {
   const std::size_t h = kHead.size();
   struct Case {
     std::string members;
@@ -815,14 +815,14 @@ TEST_CASE("duplicate keys are rejected at any depth", "[parse]") {
   CHECK(parse_err(body_with(R"("summary":"a","summary":"b")")).message == "duplicate key \"summary\"");
 }
 
-TEST_CASE("distinct keys are not duplicates", "[parse]") {
+TEST_CASE("distinct keys are not duplicates", "[unit][parse]") {
   // Same key in different objects, case variants, NUL-separated variants, alertKey vs incidentKey.
   parse_ok(body_with(R"("x":{"a":1},"y":{"a":1},"a":{"a":{"a":1}},"A":1,"alertKey":"k","incidentKey":"k")"));
   parse_ok(body_with(R"("a\u0000b":1,"a\u0000c":2,"a":3,"":4,"\u0000":5)"));
   parse_ok(body_with(R"("responders":[{"user":{"id":1}},{"user":{"id":1}}])"));
 }
 
-TEST_CASE("duplicate detection scales to objects with many keys", "[parse]") {
+TEST_CASE("duplicate detection scales to objects with many keys", "[unit][parse]") {
   for (std::size_t n : {15u, 16u, 17u, 40u, 1000u}) {
     INFO(n);
     std::string members;
@@ -845,7 +845,7 @@ TEST_CASE("duplicate detection scales to objects with many keys", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // Depth, size, emptiness, top level
 
-TEST_CASE("nesting deeper than max_depth is rejected, also in ignored fields", "[parse]") {
+TEST_CASE("nesting deeper than max_depth is rejected, also in ignored fields", "[unit][parse]") {
   const std::string prefix = R"({"id":1,"eventType":"x","u":)";
   // Depth 64 (root + 63 arrays) is fine; 65 is not.
   parse_ok(prefix + repeat("[", 63) + repeat("]", 63) + "}");
@@ -869,7 +869,7 @@ TEST_CASE("nesting deeper than max_depth is rejected, also in ignored fields", "
   expect_error(R"({"id":1,"eventType":"x"})", ErrorCode::nesting_too_deep, "", 0, zero);
 }
 
-TEST_CASE("100 000 nested brackets give nesting_too_deep, not a stack overflow", "[parse]") {
+TEST_CASE("100 000 nested brackets give nesting_too_deep, not a stack overflow", "[unit][parse]") {
   expect_error(repeat("[", 100000), ErrorCode::nesting_too_deep, repeat("[0]", 64), 64);
   expect_error(repeat("[", 100000) + repeat("]", 100000), ErrorCode::nesting_too_deep, repeat("[0]", 64), 64);
   expect_error(repeat("{\"a\":", 100000), ErrorCode::nesting_too_deep, "a" + repeat(".a", 63), 64 * 5);
@@ -877,7 +877,7 @@ TEST_CASE("100 000 nested brackets give nesting_too_deep, not a stack overflow",
                "u" + repeat("[0]", 63), 28 + 63);
 }
 
-TEST_CASE("a generous max_depth still cannot overflow the stack", "[parse]") {
+TEST_CASE("a generous max_depth still cannot overflow the stack", "[unit][parse]") {
   ParseOptions deep;
   deep.max_depth = 1000000;
   // Paths this deep keep their first and last 40 components.
@@ -896,7 +896,7 @@ TEST_CASE("a generous max_depth still cannot overflow the stack", "[parse]") {
   parse_ok(R"({"id":1,"eventType":"x","u":)" + repeat("[", 299) + repeat("]", 299) + "}", deep);
 }
 
-TEST_CASE("the body size limit is checked before parsing", "[parse]") {
+TEST_CASE("the body size limit is checked before parsing", "[unit][parse]") {
   ParseOptions small;
   small.max_body_bytes = 64;
   const std::string head = R"({"id":1,"eventType":"x","summary":")";
@@ -917,14 +917,14 @@ TEST_CASE("the body size limit is checked before parsing", "[parse]") {
   CHECK(parse_err(big + "\n").message == "body is 4194305 bytes, more than the limit of 4194304");
 }
 
-TEST_CASE("empty and whitespace-only bodies", "[parse]") {
+TEST_CASE("empty and whitespace-only bodies", "[unit][parse]") {
   expect_error("", ErrorCode::empty_body, "", 0);
   expect_error(" ", ErrorCode::empty_body, "", 1);
   expect_error("\r\n\t ", ErrorCode::empty_body, "", 4);
   expect_error(std::string_view(), ErrorCode::empty_body, "", 0);
 }
 
-TEST_CASE("the top-level value must be an object", "[parse]") {
+TEST_CASE("the top-level value must be an object", "[unit][parse]") {
   expect_error("[]", ErrorCode::not_an_object, "", 0);
   expect_error(R"([{"id":1,"eventType":"x"}])", ErrorCode::not_an_object, "", 0);
   expect_error("  \"alert-created\"", ErrorCode::not_an_object, "", 2);
@@ -942,7 +942,7 @@ TEST_CASE("the top-level value must be an object", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // Required fields, types, ids
 
-TEST_CASE("id and eventType are required, null counts as absent", "[parse]") {
+TEST_CASE("id and eventType are required, null counts as absent", "[unit][parse]") {
   expect_error(R"({"eventType":"alert-created"})", ErrorCode::missing_field, "id", 0);
   expect_error(R"(  {"id":"1"})", ErrorCode::missing_field, "eventType", 2);
   expect_error(R"({"id":null,"eventType":"alert-created"})", ErrorCode::missing_field, "id", 6);
@@ -953,7 +953,7 @@ TEST_CASE("id and eventType are required, null counts as absent", "[parse]") {
   CHECK(parse_err(R"({"id":null,"eventType":"x"})").message == "required field \"id\" is null");
 }
 
-TEST_CASE("known fields must have their JSON type", "[parse]") {
+TEST_CASE("known fields must have their JSON type", "[unit][parse]") {
   const std::size_t h = kHead.size();
   struct Case {
     std::string members;
@@ -1027,7 +1027,7 @@ TEST_CASE("known fields must have their JSON type", "[parse]") {
         "wrong_type at responders[2].user.id (byte 72): expected integer or digit string, got boolean");
 }
 
-TEST_CASE("ids must be integers in 1..2^63-1", "[parse]") {
+TEST_CASE("ids must be integers in 1..2^63-1", "[unit][parse]") {
   const auto id_of = [](const std::string& id) { return alert_of(parse_ok("{\"id\":" + id + ",\"eventType\":\"x\"}")).id; };
   CHECK(id_of("1") == 1);
   CHECK(id_of("\"1\"") == 1);
@@ -1057,7 +1057,7 @@ TEST_CASE("ids must be integers in 1..2^63-1", "[parse]") {
   expect_error(body_with(R"("x":{"y":1e400})"), ErrorCode::number_out_of_range, "x.y", h + 9);
 }
 
-TEST_CASE("JSON-level errors win over model-level ones", "[parse]") {
+TEST_CASE("JSON-level errors win over model-level ones", "[unit][parse]") {
   const std::size_t h = kHead.size();
   expect_error(R"({"id":true,"eventType":"x",})", ErrorCode::syntax, "", 27);
   expect_error(R"({"id":true,"eventType":"x","a":1,"a":2})", ErrorCode::duplicate_key, "a", 33);
@@ -1075,7 +1075,7 @@ TEST_CASE("JSON-level errors win over model-level ones", "[parse]") {
 // ------------------------------------------------------------------------------------------------
 // Dispatch and the Sumo-line keys
 
-TEST_CASE("every wire name dispatches to its struct", "[parse]") {
+TEST_CASE("every wire name dispatches to its struct", "[unit][parse]") {
   for (const EventTypeInfo& info : event_type_table()) {
     INFO(info.wire_name);
     const Event e = parse_ok("{\"id\":\"9\",\"eventType\":\"" + std::string(info.wire_name) + "\"}");
@@ -1094,7 +1094,7 @@ TEST_CASE("every wire name dispatches to its struct", "[parse]") {
   CHECK(base_of(nul).received_type == std::string("alert-created\0", 14));
 }
 
-TEST_CASE("the event type may come anywhere in the body", "[parse]") {
+TEST_CASE("the event type may come anywhere in the body", "[unit][parse]") {
   const Event late = parse_ok(R"({"summary":"s","responders":[{"status":"PENDING"}],"id":3,"eventType":"alert-auto-resolved"})");
   const auto& r = std::get<AlertResolved>(late);
   CHECK(r.automatic);
@@ -1105,7 +1105,7 @@ TEST_CASE("the event type may come anywhere in the body", "[parse]") {
   CHECK(std::get<AlertRerouted>(first).new_escalation_policy()->id == 1);
 }
 
-TEST_CASE("receivedEventType from a Sumo line is the received type and dispatches", "[parse]") {
+TEST_CASE("receivedEventType from a Sumo line is the received type and dispatches", "[unit][parse]") {
   const Event e = parse_ok(
       R"({"time":"2021-08-06T08:16:01.154Z","eventType":"alert-auto-resolved","receivedEventType":"incident-auto-resolved","dedupId":"abc","id":"5"})");
   const auto& r = std::get<AlertResolved>(e);
@@ -1129,7 +1129,7 @@ TEST_CASE("receivedEventType from a Sumo line is the received type and dispatche
 // ------------------------------------------------------------------------------------------------
 // Robustness
 
-TEST_CASE("parse_event never throws or crashes on mutated bodies", "[parse]") {
+TEST_CASE("parse_event never throws or crashes on mutated bodies", "[unit][parse]") {
   std::vector<std::string> seeds;
   for (const std::string& dir : {std::string("valid"), std::string("invalid")}) {
     for (const std::string& path : list_fixtures(dir)) {
@@ -1180,7 +1180,7 @@ TEST_CASE("parse_event never throws or crashes on mutated bodies", "[parse]") {
   CHECK(failed > 0);
 }
 
-TEST_CASE("parse_event is safe to call from several threads", "[parse]") {
+TEST_CASE("parse_event is safe to call from several threads", "[component][parse]") {
   std::vector<std::string> bodies;
   for (const std::string& path : list_fixtures("valid")) bodies.push_back(read_file(path));
   std::vector<Event> expected;
@@ -1203,7 +1203,7 @@ TEST_CASE("parse_event is safe to call from several threads", "[parse]") {
   CHECK(mismatches == 0);
 }
 
-TEST_CASE("a large body then a small one: nothing leaks between calls", "[parse]") {
+TEST_CASE("a large body then a small one: nothing leaks between calls", "[unit][parse]") {
   const Event big = fixture("large-details.json");
   const Event small = parse_ok(R"({"id":1,"eventType":"alert-created","labels":{"a":1}})");
   CHECK(alert_of(small).details == std::nullopt);
@@ -1218,7 +1218,7 @@ TEST_CASE("a large body then a small one: nothing leaks between calls", "[parse]
 // parse_event() lets RapidJSON skip its in-string UTF-8 check when one fast pass found the whole
 // body valid (src/parse_internal.hpp): it must give exactly what the always-validating reader
 // gives, for valid bodies and for every kind and order of error (the fuzzer checks the same).
-TEST_CASE("the fast path and the validating reader give the same result", "[parse][utf8]") {
+TEST_CASE("the fast path and the validating reader give the same result", "[unit][parse][utf8]") {
   std::vector<std::string> bodies;
   for (const char* dir : {"valid", "invalid"}) {
     for (const std::string& path : list_fixtures(dir, "")) bodies.push_back(read_file(path));

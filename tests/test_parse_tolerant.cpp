@@ -54,7 +54,7 @@ std::string body(const std::string& members) { return R"({"id":"7","eventType":"
 
 }  // namespace
 
-TEST_CASE("the receipt time: given, or now, kept to the millisecond", "[parse][tolerant]") {
+TEST_CASE("the receipt time: given, or now, kept to the millisecond", "[unit][parse][tolerant]") {
   const Event e = ok(R"({"id":"7","eventType":"alert-acknowledged","reportTime":"2026-03-14T09:00:00.000Z"})");
   CHECK(base_of(e).received_at == kReceived);
   // Without a timestamp the event's time is the receipt time, never reportTime.
@@ -76,7 +76,7 @@ TEST_CASE("the receipt time: given, or now, kept to the millisecond", "[parse][t
   CHECK(base_of(*now).received_at <= after);
 }
 
-TEST_CASE("severity is an integer 1..5", "[parse][tolerant]") {
+TEST_CASE("severity is an integer 1..5", "[unit][parse][tolerant]") {
   CHECK(alert(ok(body(R"("severity":3)"))).severity == 3);
   CHECK(alert(ok(body(R"("severity":1)"))).severity == 1);
   CHECK(alert(ok(body(R"("severity":5)"))).severity == 5);
@@ -91,7 +91,7 @@ TEST_CASE("severity is an integer 1..5", "[parse][tolerant]") {
   }
 }
 
-TEST_CASE("iLert's REST comment object is kept verbatim, the event is not rejected", "[parse][tolerant]") {
+TEST_CASE("iLert's REST comment object is kept verbatim, the event is not rejected", "[unit][parse][tolerant]") {
   const Event e = ok(body(R"("comment": { "id": 9911, "content": "Rotating logs now",
                                            "creator": {"id": 41} })"));
   const Alert& a = alert(e);
@@ -107,7 +107,8 @@ TEST_CASE("iLert's REST comment object is kept verbatim, the event is not reject
   CHECK(s.error().path == "comment");
 }
 
-TEST_CASE("a mismatch deep inside a field empties that top-level field and keeps all of it", "[parse][tolerant]") {
+TEST_CASE("a mismatch deep inside a field empties that top-level field and keeps all of it",
+          "[unit][parse][tolerant]") {
   const Alert& a = alert(ok(body(
       R"("responders":[{"user":{"id":41},"status":"ACCEPTED"},{"user":{"id":true}}],"summary":"kept","alertSource":{"id":"x1","name":"P"})")));
   CHECK(a.responders.empty());
@@ -128,7 +129,7 @@ TEST_CASE("a mismatch deep inside a field empties that top-level field and keeps
   CHECK(same(b.type_mismatches[2], TypeMismatch{"mergedIntoId", "mergedIntoId", "-1"}));
 }
 
-TEST_CASE("the envelope stays strict in tolerant mode", "[parse][tolerant]") {
+TEST_CASE("the envelope stays strict in tolerant mode", "[unit][parse][tolerant]") {
   for (const char* b : {R"({"id":true,"eventType":"x"})", R"({"id":"1","eventType":5})", R"({"id":"0","eventType":"x"})",
                         R"({"id":"1","eventType":"x","receivedEventType":[]})", R"([1])", R"("x")"}) {
     INFO(b);
@@ -140,7 +141,7 @@ TEST_CASE("the envelope stays strict in tolerant mode", "[parse][tolerant]") {
   CHECK(broken.error().code == ErrorCode::duplicate_key);
 }
 
-TEST_CASE("unknown top-level keys are kept verbatim, in body order", "[parse][tolerant]") {
+TEST_CASE("unknown top-level keys are kept verbatim, in body order", "[unit][parse][tolerant]") {
   const Event e = ok(test::read_file(test::fixture_path("valid/ilert-drift.json")));
   const Alert& a = alert(e);
   CHECK(a.severity == 3);
@@ -161,7 +162,7 @@ TEST_CASE("unknown top-level keys are kept verbatim, in body order", "[parse][to
   CHECK(b.extra_fields == kept);
 }
 
-TEST_CASE("a Sumo line's own keys are understood, not kept", "[parse][tolerant]") {
+TEST_CASE("a Sumo line's own keys are understood, not kept", "[unit][parse][tolerant]") {
   const Event e = ok(
       R"({"time":"2026-03-14T09:20:00.321Z","eventType":"alert-acknowledged","id":"7","receivedAt":"2026-03-14T09:20:01.500Z",)"
       R"("ttaMs":120000,"ttrMs":5,"ilertSumoTypeMismatches":["comment"],"ilertSumoTruncated":{"details":{"originalBytes":9}},"dedupId":"abc"})");
@@ -174,7 +175,7 @@ TEST_CASE("a Sumo line's own keys are understood, not kept", "[parse][tolerant]"
   CHECK_FALSE(parse_event(R"({"id":"7","eventType":"x","ttaMs":1,"ttaMs":2})").has_value());
 }
 
-TEST_CASE("alert-escalation-ended and v-alert-not-resolved have their own structs", "[parse][tolerant]") {
+TEST_CASE("alert-escalation-ended and v-alert-not-resolved have their own structs", "[unit][parse][tolerant]") {
   const Event ended = ok(test::read_file(test::fixture_path("valid/alert-escalation-ended.json")));
   CHECK(std::holds_alternative<AlertEscalationEnded>(ended));
   CHECK(struct_name(ended) == "AlertEscalationEnded");
@@ -185,7 +186,7 @@ TEST_CASE("alert-escalation-ended and v-alert-not-resolved have their own struct
   CHECK(alert(open).id == 1473641);
 }
 
-TEST_CASE("lone surrogate escapes are rejected in keys and values, wherever they are", "[parse][tolerant]") {
+TEST_CASE("lone surrogate escapes are rejected in keys and values, wherever they are", "[unit][parse][tolerant]") {
   for (const std::string& b : {body(R"("x\uDC00":1)"), body(R"("x":["a\uDFFFb"])"), body(R"("labels":{"k":"\uDC00"})"),
                                body(R"("summary":"ok \uDBFF\uDFFF then \uDC01")")}) {
     INFO(b);

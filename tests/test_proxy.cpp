@@ -117,7 +117,7 @@ void require_no_proxy_secret(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("proxy: an explicit proxy carries every request, through a CONNECT tunnel or forwarded", "[proxy]") {
+TEST_CASE("proxy: an explicit proxy carries every request, through a CONNECT tunnel or forwarded", "[integration][proxy]") {
   const EnvGuard env;
   SumoEmulator emu;
   emu.start();
@@ -149,7 +149,7 @@ TEST_CASE("proxy: an explicit proxy carries every request, through a CONNECT tun
   }
 }
 
-TEST_CASE("proxy: libcurl's environment variables choose the proxy", "[proxy]") {
+TEST_CASE("proxy: libcurl's environment variables choose the proxy", "[integration][proxy]") {
   SumoEmulator emu;
   emu.start();
   HttpProxy proxy;
@@ -211,7 +211,7 @@ TEST_CASE("proxy: libcurl's environment variables choose the proxy", "[proxy]") 
   }
 }
 
-TEST_CASE("proxy: NO_PROXY and http.no_proxy bypass the proxy", "[proxy]") {
+TEST_CASE("proxy: NO_PROXY and http.no_proxy bypass the proxy", "[integration][proxy]") {
   SumoEmulator emu;
   emu.start();
   HttpProxy proxy;
@@ -248,7 +248,7 @@ TEST_CASE("proxy: NO_PROXY and http.no_proxy bypass the proxy", "[proxy]") {
   }
 }
 
-TEST_CASE("proxy: credentials are sent and never printed", "[proxy]") {
+TEST_CASE("proxy: credentials are sent and never printed", "[integration][proxy]") {
   const EnvGuard env;
   SumoEmulator emu;
   emu.start();
@@ -329,7 +329,7 @@ TEST_CASE("proxy: credentials are sent and never printed", "[proxy]") {
   }
 }
 
-TEST_CASE("proxy: ilert-sumo-send --proxy, and the environment when it is not given", "[proxy][cli-send]") {
+TEST_CASE("proxy: ilert-sumo-send --proxy, and the environment when it is not given", "[program][proxy][cli-send]") {
   SumoEmulator emu;
   emu.start();
   HttpProxy proxy(kProxyAuth);

@@ -34,7 +34,7 @@ SumoConfig short_secrets(const std::string& code, const std::string& token = "",
 
 }  // namespace
 
-TEST_CASE("redact: one- and two-character secrets never mangle ordinary words", "[redact]") {
+TEST_CASE("redact: one- and two-character secrets never mangle ordinary words", "[unit][redact]") {
   for (const std::string secret : {"c", "e", "x", "a", "ab", "re", "ss"}) {
     INFO("secret: " << secret);
     const SumoConfig c = short_secrets(secret, secret, secret);
@@ -44,7 +44,7 @@ TEST_CASE("redact: one- and two-character secrets never mangle ordinary words", 
   }
 }
 
-TEST_CASE("redact: a short secret is masked in its URL, header and credential positions", "[redact]") {
+TEST_CASE("redact: a short secret is masked in its URL, header and credential positions", "[unit][redact]") {
   const SumoConfig c = short_secrets("c", "x", "ab");
   SECTION("the code in the presigned URL, and around it the message intact") {
     const std::string text = "POST https://collectors.example.com/receiver/v1/http/c: HTTP 503 from receiver";
@@ -78,7 +78,7 @@ TEST_CASE("redact: a short secret is masked in its URL, header and credential po
   }
 }
 
-TEST_CASE("redact: finalize's messages stay readable with one-character secrets", "[redact]") {
+TEST_CASE("redact: finalize's messages stay readable with one-character secrets", "[unit][redact]") {
   SumoConfig c = short_secrets("s", "e");
   c.url = "ftp://collectors.example.com/receiver/v1/http/s";
   auto r = finalize(c);
@@ -99,7 +99,7 @@ TEST_CASE("redact: finalize's messages stay readable with one-character secrets"
   CHECK(r.error().message.find(":pw@") == std::string::npos);
 }
 
-TEST_CASE("redact: longer secrets are masked as whole words, long ones anywhere", "[redact]") {
+TEST_CASE("redact: longer secrets are masked as whole words, long ones anywhere", "[unit][redact]") {
   SumoConfig c = short_secrets("c");
   c.token = "password";                                      // 8: whole words only
   c.http.client_key_password = "0123456789abcdefXYZ";        // 19: anywhere
@@ -113,7 +113,7 @@ TEST_CASE("redact: longer secrets are masked as whole words, long ones anywhere"
         "invalid code Za***");
 }
 
-TEST_CASE("redact: credentials in any URL or auth header are masked without being known", "[redact]") {
+TEST_CASE("redact: credentials in any URL or auth header are masked without being known", "[unit][redact]") {
   const detail::Redactor none;
   CHECK(none("proxy http://u:p@127.0.0.1:3128 refused") == "proxy http://u:***@127.0.0.1:3128 refused");
   CHECK(none("(https://tokenonly@h.example/x)") == "(https://***@h.example/x)");
@@ -126,7 +126,7 @@ TEST_CASE("redact: credentials in any URL or auth header are masked without bein
   CHECK(none("plain text stays plain") == "plain text stays plain");
 }
 
-TEST_CASE("redact: masking twice changes nothing", "[redact]") {
+TEST_CASE("redact: masking twice changes nothing", "[unit][redact]") {
   const SumoConfig c = short_secrets("ZaVnC4dhaV39Tn37ZZ1RHd6wKw1pdmOQz1I0FjXZ8vFHu4IlC2lmvfJQdRPQ9qw==", "x", "ab");
   const std::vector<std::string> texts = {
       "POST " + c.url + ": HTTP 401 invalid token x-sumo-token: x",
@@ -142,7 +142,7 @@ TEST_CASE("redact: masking twice changes nothing", "[redact]") {
   }
 }
 
-TEST_CASE("redact: a real libcurl error with a one-character code reads as libcurl wrote it", "[redact]") {
+TEST_CASE("redact: a real libcurl error with a one-character code reads as libcurl wrote it", "[integration][redact]") {
   const int port = test::closed_loopback_port();
   SumoConfig c;
   c.url = "http://127.0.0.1:" + std::to_string(port) + "/receiver/v1/http/c";

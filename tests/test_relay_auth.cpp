@@ -55,7 +55,7 @@ void check_secret_never_shown(const RelayProcess& relay, const std::string& secr
 
 }  // namespace
 
-TEST_CASE("relay auth: a custom header secret from the environment", "[relay][auth]") {
+TEST_CASE("relay auth: a custom header secret from the environment", "[program][relay][auth]") {
   TempDir tmp("ilert-sumo-relay-auth");
   SumoEmulator emulator;
   emulator.start();
@@ -96,7 +96,7 @@ TEST_CASE("relay auth: a custom header secret from the environment", "[relay][au
   CHECK(log.find(secret) == std::string::npos);
 }
 
-TEST_CASE("relay auth: Authorization: Bearer from a file", "[relay][auth]") {
+TEST_CASE("relay auth: Authorization: Bearer from a file", "[program][relay][auth]") {
   TempDir tmp("ilert-sumo-relay-auth");
   SumoEmulator emulator;
   emulator.start();
@@ -120,7 +120,7 @@ TEST_CASE("relay auth: Authorization: Bearer from a file", "[relay][auth]") {
   CHECK(emulator.count() == 1);
 }
 
-TEST_CASE("relay auth: Basic and a header together: both must match", "[relay][auth]") {
+TEST_CASE("relay auth: Basic and a header together: both must match", "[program][relay][auth]") {
   TempDir tmp("ilert-sumo-relay-auth");
   SumoEmulator emulator;
   emulator.start();
@@ -139,7 +139,8 @@ TEST_CASE("relay auth: Basic and a header together: both must match", "[relay][a
   CHECK(emulator.count() == 1);
 }
 
-TEST_CASE("relay auth: header configuration mistakes are exit-2 errors that never show the secret", "[relay][auth]") {
+TEST_CASE("relay auth: header configuration mistakes are exit-2 errors that never show the secret",
+          "[program][relay][auth]") {
   TempDir tmp("ilert-sumo-relay-auth");
   const std::string err = tmp / "err";
   const std::string empty_file = tmp / "empty";

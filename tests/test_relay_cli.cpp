@@ -63,7 +63,7 @@ std::string write_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("relay cli: --help and --version print on stdout and exit 0", "[relay][cli]") {
+TEST_CASE("relay cli: --help and --version print on stdout and exit 0", "[program][relay][cli]") {
   TempDir tmp("ilert-sumo-relay-cli");
   const Run help = run_relay({"--help"}, tmp);
   CHECK(help.status.ok());
@@ -80,7 +80,7 @@ TEST_CASE("relay cli: --help and --version print on stdout and exit 0", "[relay]
   CHECK(version.err.empty());
 }
 
-TEST_CASE("relay cli: usage errors exit 2 with the shared format on stderr and nothing on stdout", "[relay][cli]") {
+TEST_CASE("relay cli: usage errors exit 2 with the shared format on stderr and nothing on stdout", "[program][relay][cli]") {
   TempDir tmp("ilert-sumo-relay-cli");
   SECTION("an unknown flag") {
     const Run r = run_relay({"--no-such-flag"}, tmp);
@@ -110,7 +110,7 @@ TEST_CASE("relay cli: usage errors exit 2 with the shared format on stderr and n
   }
 }
 
-TEST_CASE("relay cli: the config file sets options, the environment and flags override it", "[relay][cli]") {
+TEST_CASE("relay cli: the config file sets options, the environment and flags override it", "[program][relay][cli]") {
   TempDir tmp("ilert-sumo-relay-cli");
   SumoEmulator emulator;
   emulator.start();
@@ -141,7 +141,7 @@ TEST_CASE("relay cli: the config file sets options, the environment and flags ov
   relay.terminate(15s);
 }
 
-TEST_CASE("relay cli: a config file may not hold secrets or unknown keys", "[relay][cli]") {
+TEST_CASE("relay cli: a config file may not hold secrets or unknown keys", "[program][relay][cli]") {
   TempDir tmp("ilert-sumo-relay-cli");
   const std::string err = tmp / "err";
   const auto config = [&](const std::string& name, const std::string& text) { return write_file(tmp / name, text); };
@@ -161,7 +161,7 @@ TEST_CASE("relay cli: a config file may not hold secrets or unknown keys", "[rel
   ilert_sumo::test::check_config_errors(cases, err);
 }
 
-TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTERM still stops it", "[relay][cli][signals]") {
+TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTERM still stops it", "[program][relay][cli][signals]") {
   TempDir tmp("ilert-sumo-relay-cli");
   SumoEmulator emulator;
   emulator.start();

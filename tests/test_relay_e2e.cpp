@@ -30,6 +30,7 @@
 #include "support/process.hpp"
 #include "support/relay_process.hpp"
 #include "support/sumo_emulator.hpp"
+#include "support/temp_dir.hpp"
 #include "support/wait.hpp"
 
 namespace fs = std::filesystem;
@@ -37,25 +38,12 @@ using namespace std::chrono_literals;
 using ilert_sumo::test::ChildProcess;
 using ilert_sumo::test::RelayProcess;
 using ilert_sumo::test::SumoEmulator;
+using ilert_sumo::test::TempDir;
 using ilert_sumo::test::wait_until;
 
 namespace {
 
 using EnvMap = ilert_sumo::test::RelayEnv;
-
-// A temporary directory removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("ilert-sumo-relay-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Files of the spool directory (recursively), any name.
 std::size_t spool_bytes(const fs::path& dir) {
@@ -140,11 +128,11 @@ std::optional<double> metric(const std::string& page, const std::string& series)
 
 }  // namespace
 
-TEST_CASE("relay: every sample arrives at Sumo as one line with its eventType", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: every sample arrives at Sumo as one line with its eventType", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {}, {}, tmp.path);
+  RelayProcess relay(emulator.url(), {}, {}, tmp.path());
   auto client = relay.client();
 
   const auto files = sample_files();
@@ -204,12 +192,12 @@ TEST_CASE("relay: every sample arrives at Sumo as one line with its eventType", 
   CHECK(log.find("status=400 event_type=invalid") != std::string::npos);
 }
 
-TEST_CASE("relay: Basic authentication", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: Basic authentication", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
   const std::string password = "s3cret-Pa55word";
-  RelayProcess relay(emulator.url(), {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:" + password}}, tmp.path);
+  RelayProcess relay(emulator.url(), {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:" + password}}, tmp.path());
   auto client = relay.client();
   const std::string body = webhook_body(1001, "alert-created");
 
@@ -244,11 +232,11 @@ TEST_CASE("relay: Basic authentication", "[relay]") {
   }
 }
 
-TEST_CASE("relay: bodies over --max-body get 413 and are never buffered", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: bodies over --max-body get 413 and are never buffered", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {"--max-body", "2k"}, {}, tmp.path);
+  RelayProcess relay(emulator.url(), {"--max-body", "2k"}, {}, tmp.path());
 
   std::string big = webhook_body(2001, "alert-created");
   big.insert(big.size() - 1, ",\"details\":\"" + std::string(4096, 'x') + "\"");
@@ -294,12 +282,12 @@ TEST_CASE("relay: bodies over --max-body get 413 and are never buffered", "[rela
   CHECK(recorded_ids(emulator) == std::multiset<std::string>{"2002"});
 }
 
-TEST_CASE("relay: Sumo answering 503 for a while: still 202, every event arrives after recovery", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: Sumo answering 503 for a while: still 202, every event arrives after recovery", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
   emulator.fail_for({503}, 2500ms);
-  RelayProcess relay(emulator.url(), {}, {}, tmp.path);
+  RelayProcess relay(emulator.url(), {}, {}, tmp.path());
   auto client = relay.client();
 
   constexpr int kEvents = 60;
@@ -318,12 +306,12 @@ TEST_CASE("relay: Sumo answering 503 for a while: still 202, every event arrives
   CHECK(distinct.size() == static_cast<std::size_t>(kEvents));
 }
 
-TEST_CASE("relay: /healthz degrades while Sumo fails and recovers after", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: /healthz degrades while Sumo fails and recovers after", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
   emulator.fail_for({503}, 10min);
-  RelayProcess relay(emulator.url(), {"--degraded-after", "300ms"}, {}, tmp.path);
+  RelayProcess relay(emulator.url(), {"--degraded-after", "300ms"}, {}, tmp.path());
   auto client = relay.client();
 
   auto healthy = client->Get("/healthz");
@@ -350,14 +338,15 @@ TEST_CASE("relay: /healthz degrades while Sumo fails and recovers after", "[rela
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: SIGTERM with Sumo down exits within the deadline, and a restart delivers the spool", "[relay]") {
-  TempDir tmp;
-  const fs::path spool = tmp.path / "spool";
+TEST_CASE("relay: SIGTERM with Sumo down exits within the deadline, and a restart delivers the spool",
+          "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
+  const fs::path spool = tmp / "spool";
   const std::string down_url = unreachable_sumo_url();
 
   constexpr int kEvents = 40;
   {
-    RelayProcess relay(down_url, {"--spool-dir", spool.string(), "--shutdown-timeout", "2"}, {}, tmp.path, "first");
+    RelayProcess relay(down_url, {"--spool-dir", spool.string(), "--shutdown-timeout", "2"}, {}, tmp.path(), "first");
     auto client = relay.client();
     for (int i = 0; i < kEvents; ++i) {
       auto res = client->Post("/ilert", webhook_body(5000 + i, i % 2 ? "alert-resolved" : "alert-created"),
@@ -372,18 +361,18 @@ TEST_CASE("relay: SIGTERM with Sumo down exits within the deadline, and a restar
 
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {"--spool-dir", spool.string()}, {}, tmp.path, "second");
+  RelayProcess relay(emulator.url(), {"--spool-dir", spool.string()}, {}, tmp.path(), "second");
   REQUIRE(wait_until([&] { return has_all_ids(emulator, 5000, kEvents); }, 60s));
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: killed with SIGKILL right after its 202s, the write-ahead spool loses nothing", "[relay]") {
-  TempDir tmp;
-  const fs::path spool = tmp.path / "spool";
+TEST_CASE("relay: killed with SIGKILL right after its 202s, the write-ahead spool loses nothing", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
+  const fs::path spool = tmp / "spool";
   const std::string down_url = unreachable_sumo_url();
   constexpr int kEvents = 25;
   {
-    RelayProcess relay(down_url, {"--spool-dir", spool.string()}, {}, tmp.path, "killed");
+    RelayProcess relay(down_url, {"--spool-dir", spool.string()}, {}, tmp.path(), "killed");
     auto client = relay.client();
     for (int i = 0; i < kEvents; ++i) {
       auto res = client->Post("/ilert", webhook_body(6000 + i, "alert-comment-added"), "application/json");
@@ -394,15 +383,15 @@ TEST_CASE("relay: killed with SIGKILL right after its 202s, the write-ahead spoo
   }
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {"--spool-dir", spool.string()}, {}, tmp.path, "restarted");
+  RelayProcess relay(emulator.url(), {"--spool-dir", spool.string()}, {}, tmp.path(), "restarted");
   REQUIRE(wait_until([&] { return has_all_ids(emulator, 6000, kEvents); }, 60s));
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: queue full under drop_newest answers 503 with Retry-After", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: queue full under drop_newest answers 503 with Retry-After", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   const std::string down_url = unreachable_sumo_url();
-  RelayProcess relay(down_url, {"--queue-bytes", "4k", "--shutdown-timeout", "1"}, {}, tmp.path);
+  RelayProcess relay(down_url, {"--queue-bytes", "4k", "--shutdown-timeout", "1"}, {}, tmp.path());
   auto client = relay.client();
   std::optional<httplib::Response> refused;
   int accepted = 0;
@@ -426,11 +415,11 @@ TEST_CASE("relay: queue full under drop_newest answers 503 with Retry-After", "[
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: /metrics counts match what was sent", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: /metrics counts match what was sent", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {"--max-body", "4k"}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "u:p"}}, tmp.path);
+  RelayProcess relay(emulator.url(), {"--max-body", "4k"}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "u:p"}}, tmp.path());
   auto client = relay.client();
   client->set_basic_auth("u", "p");
 
@@ -523,12 +512,12 @@ TEST_CASE("relay: /metrics counts match what was sent", "[relay]") {
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: per-event category and X-Sumo-Fields", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: per-event category and X-Sumo-Fields", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
   RelayProcess relay(emulator.url(), {"--category", "webhook/ilert/{eventType}", "--fields-from-event", "--fields", "env=test"},
-                     {}, tmp.path);
+                     {}, tmp.path());
   auto client = relay.client();
   for (const auto& [id, type] : std::vector<std::pair<int, std::string>>{
            {9001, "alert-created"}, {9002, "incident-acknowledged"}, {9003, "something-new"}}) {
@@ -558,11 +547,11 @@ TEST_CASE("relay: per-event category and X-Sumo-Fields", "[relay]") {
   relay.terminate(15s);
 }
 
-TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on the command line", "[relay]") {
-  TempDir tmp;
+TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on the command line", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
   const std::string program = ilert_sumo::test::bin_path("ilert-sumo-relay");
   REQUIRE(fs::exists(program));
-  const std::string err = (tmp.path / "err").string();
+  const std::string err = tmp / "err";
   {
     ChildProcess p(program, {"--listen", "127.0.0.1:0"},
                    {{"ILERT_SUMO_URL", "http://sumo.example.com/receiver/v1/http/SECRETCODE123"}}, err);
@@ -582,10 +571,10 @@ TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on th
   }
 }
 
-TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message", "[relay]") {
-  TempDir tmp;
-  const std::string err = (tmp.path / "err").string();
-  const std::string empty_file = (tmp.path / "empty-auth").string();
+TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message", "[program][relay]") {
+  TempDir tmp("ilert-sumo-relay-test");
+  const std::string err = tmp / "err";
+  const std::string empty_file = tmp / "empty-auth";
   { std::ofstream(empty_file) << "\n"; }
   const std::vector<ilert_sumo::test::ConfigErrorCase> cases = {
       {"empty ILERT_SUMO_RELAY_BASIC_AUTH", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", ""}}, "ILERT_SUMO_RELAY_BASIC_AUTH is set but empty"},
@@ -594,8 +583,8 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
       {"--path /healthz", {"--path", "/healthz"}, {}, "the path /healthz is the relay's own endpoint"},
       {"--path /metrics", {"--path", "/metrics"}, {}, "the path /metrics is the relay's own endpoint"},
       {"ILERT_SUMO_RELAY_PATH=/metrics", {}, {{"ILERT_SUMO_RELAY_PATH", "/metrics"}}, "own endpoint"},
-      {"--ca-file missing", {"--ca-file", (tmp.path / "nonexistent.pem").string()}, {}, "--ca-file"},
-      {"--ca-file a directory", {"--ca-file", tmp.path.string()}, {}, "cannot read the file"},
+      {"--ca-file missing", {"--ca-file", tmp / "nonexistent.pem"}, {}, "--ca-file"},
+      {"--ca-file a directory", {"--ca-file", tmp.path()}, {}, "cannot read the file"},
       {"URL and token both set", {}, {{"ILERT_SUMO_TOKEN", "tok-SECRET-4f8a1c"}}, "is set too"},
       // A URL with a wrong path or no scheme is refused, and its code never printed.
       {"wrong path", {}, {{"ILERT_SUMO_URL", "https://h.example/receiver/v2/http/ZaSECRETcode0123456789"}}, "h.example"},

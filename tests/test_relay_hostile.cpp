@@ -216,7 +216,7 @@ struct Fd {
 
 }  // namespace
 
-TEST_CASE("relay: hostile clients never starve a valid webhook", "[relay][hostile]") {
+TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][relay][hostile]") {
   const std::size_t fd_limit = ilert_sumo::test::raise_open_file_limit();
   REQUIRE(fd_limit >= 1400);
   TempDir tmp("ilert-sumo-hostile");
@@ -453,7 +453,7 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[relay][hostil
   CHECK(log.find("runtime error:") == std::string::npos);
 }
 
-TEST_CASE("relay: the per-IP connection cap closes connections past it", "[relay][hostile]") {
+TEST_CASE("relay: the per-IP connection cap closes connections past it", "[program][relay][hostile]") {
   TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
@@ -490,7 +490,7 @@ TEST_CASE("relay: the per-IP connection cap closes connections past it", "[relay
   CHECK(st->ok());
 }
 
-TEST_CASE("relay: a second relay on the same port exits 1", "[relay][hostile]") {
+TEST_CASE("relay: a second relay on the same port exits 1", "[program][relay][hostile]") {
   TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();
@@ -517,7 +517,7 @@ TEST_CASE("relay: a second relay on the same port exits 1", "[relay][hostile]") 
   CHECK(done->ok());
 }
 
-TEST_CASE("relay: SIGTERM's deadline holds when stderr is a pipe nobody reads", "[relay][hostile]") {
+TEST_CASE("relay: SIGTERM's deadline holds when stderr is a pipe nobody reads", "[program][relay][hostile]") {
   TempDir tmp("ilert-sumo-hostile");
   SumoEmulator emulator;
   emulator.start();

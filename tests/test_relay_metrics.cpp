@@ -149,7 +149,8 @@ std::size_t priority_index(const std::string& label) {
 
 }  // namespace
 
-TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and type mismatches", "[relay][metrics]") {
+TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and type mismatches",
+          "[program][relay][metrics]") {
   TempDir tmp("ilert-sumo-relay-metrics");
   SumoEmulator emulator;
   emulator.start();
@@ -273,7 +274,7 @@ TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and
   relay.terminate(15s);
 }
 
-TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines that reached Sumo say", "[relay][metrics]") {
+TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines that reached Sumo say", "[program][relay][metrics]") {
   TempDir tmp("ilert-sumo-relay-metrics");
   SumoEmulator emulator;
   emulator.start();

@@ -69,7 +69,7 @@ std::optional<bool> sumo_failing(RelayProcess& relay) {
 
 }  // namespace
 
-TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, and the counts add up", "[relay][operators]") {
+TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, and the counts add up", "[program][relay][operators]") {
   SumoEmulator emu;
   emu.start();
   TempDir dir("ilert-sumo-operators");
@@ -103,7 +103,7 @@ TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, a
   relay.terminate(10s);
 }
 
-TEST_CASE("relay: --category '' sends no X-Sumo-Category (the source's own applies)", "[relay][operators]") {
+TEST_CASE("relay: --category '' sends no X-Sumo-Category (the source's own applies)", "[program][relay][operators]") {
   SumoEmulator emu;
   emu.start();
   TempDir dir("ilert-sumo-operators");

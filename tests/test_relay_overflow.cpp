@@ -76,7 +76,7 @@ double metric(const std::string& page, const std::string& series) {
 }  // namespace
 
 TEST_CASE("relay overflow: with a spool, a Sumo outage past the memory queue still gets 202 and loses nothing",
-          "[relay][overflow]") {
+          "[program][relay][overflow]") {
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();
@@ -122,7 +122,7 @@ TEST_CASE("relay overflow: with a spool, a Sumo outage past the memory queue sti
 }
 
 TEST_CASE("relay overflow: memory and spool both full: 503 + Retry-After, refused, and every 202 still arrives",
-          "[relay][overflow]") {
+          "[program][relay][overflow]") {
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();
@@ -168,7 +168,7 @@ TEST_CASE("relay overflow: memory and spool both full: 503 + Retry-After, refuse
   CHECK(std::set<std::string>(ids.begin(), ids.end()) == accepted);  // nothing refused was kept
 }
 
-TEST_CASE("relay overflow: --overflow drop_newest with a spool still refuses at a full memory queue", "[relay][overflow]") {
+TEST_CASE("relay overflow: --overflow drop_newest with a spool still refuses at a full memory queue", "[program][relay][overflow]") {
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();
@@ -190,7 +190,7 @@ TEST_CASE("relay overflow: --overflow drop_newest with a spool still refuses at 
 }
 
 TEST_CASE("relay overflow: --invalid-status decides what an unparseable body gets, and it reaches Sumo either way",
-          "[relay][overflow]") {
+          "[program][relay][overflow]") {
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();

@@ -181,7 +181,7 @@ struct Outcome {
 
 TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and restarted: every 202 arrives, "
           "the same webhook gives the same line on either relay",
-          "[relay][pair]") {
+          "[program][relay][pair]") {
   constexpr int kWebhooks = 400;
   TempDir tmp("ilert-sumo-relay-pair");
   SumoEmulator emulator;

@@ -77,7 +77,7 @@ std::string body(int id) {
 }  // namespace
 
 TEST_CASE("relay: a full write-ahead spool answers 503 + Retry-After, evicts nothing, and counts the refusals",
-          "[relay][spool]") {
+          "[program][relay][spool]") {
   TempDir dir("ilert-sumo-relay-spool");
   const fs::path spool = fs::path(dir / "spool");
   const std::string down = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) +

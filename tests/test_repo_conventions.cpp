@@ -4,7 +4,11 @@
 //   * a doc that builds into the README's directory (`build`, a Makefile build) uses no other
 //     generator there (a second `-G Ninja` over it fails);
 //   * cmake_minimum_required is at least what the commands in the docs need (ctest --test-dir: 3.20);
-//   * a .clang-format at the top, and CI checks the format.
+//   * a .clang-format at the top, and CI checks the format;
+//   * every TEST_CASE in tests/test_*.cpp has exactly one level tag, [unit], [component],
+//     [integration] or [program] (hidden [.] cases none), the ctest labels of docs/TESTING.md.
+#include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -41,7 +45,7 @@ std::vector<fs::path> docs() {
 
 }  // namespace
 
-TEST_CASE("one list of system packages, used by the demo and CI", "[conventions]") {
+TEST_CASE("one list of system packages, used by the demo and CI", "[unit][conventions]") {
   std::set<std::string> packages;
   for (std::string line : lines_of(kRoot / ".ci" / "packages.txt")) {
     line = line.substr(0, line.find('#'));
@@ -72,7 +76,7 @@ TEST_CASE("one list of system packages, used by the demo and CI", "[conventions]
   }
 }
 
-TEST_CASE("docs build into the README's directory only the README's way", "[conventions]") {
+TEST_CASE("docs build into the README's directory only the README's way", "[unit][conventions]") {
   // The README's `build` is a default-generator (Makefile) tree; configuring it with -G fails.
   const std::regex into_build(R"(cmake\s+(-S\s+\S+\s+)?-B\s+build(\s|$))");
   std::size_t checked = 0;
@@ -87,7 +91,7 @@ TEST_CASE("docs build into the README's directory only the README's way", "[conv
   CHECK(checked >= 1);  // at least the README's own command
 }
 
-TEST_CASE("cmake_minimum_required covers the commands the docs use", "[conventions]") {
+TEST_CASE("cmake_minimum_required covers the commands the docs use", "[unit][conventions]") {
   bool uses_test_dir = false;
   for (const fs::path& doc : docs()) {
     if (read_file(doc.string()).find("ctest --test-dir") != std::string::npos) uses_test_dir = true;
@@ -99,4 +103,98 @@ TEST_CASE("cmake_minimum_required covers the commands the docs use", "[conventio
   const int major = std::stoi(m[1]);
   const int minor = std::stoi(m[2]);
   CHECK((major > 3 || (major == 3 && minor >= 20)));  // ctest --test-dir arrived in CMake 3.20
+}
+
+namespace {
+
+/// One TEST_CASE as written: where it starts, its name and its tags (the literals as in the source).
+struct WrittenCase {
+  std::string file;
+  std::size_t line = 0;
+  std::string name;
+  std::string tags;
+  /// False when its arguments are not string literals (the check cannot read them).
+  bool readable = true;
+};
+
+/// Every `TEST_CASE(` at the start of a line of `text`; adjacent literals ("a" "b") are joined.
+std::vector<WrittenCase> written_cases(const std::string& file, const std::string& text) {
+  std::vector<WrittenCase> out;
+  const std::string open = std::string("TEST_CASE") + '(';  // not one literal: CMake's ';' check reads those
+  for (std::size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos + 1)) {
+    if (pos != 0 && text[pos - 1] != '\n') continue;
+    WrittenCase c;
+    c.file = file;
+    const auto begin = text.begin();
+    c.line = 1 + static_cast<std::size_t>(std::count(begin, begin + static_cast<std::ptrdiff_t>(pos), '\n'));
+    std::vector<std::string> args(1);
+    std::size_t i = pos + open.size();
+    while (i < text.size()) {
+      const char ch = text[i];
+      if (ch == ' ' || ch == '\n' || ch == '\t') {
+        ++i;
+      } else if (ch == '"') {
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+          if (text[i] == '\\') args.back() += text[i++];
+          args.back() += text[i];
+        }
+        ++i;
+      } else if (ch == ',') {
+        args.emplace_back();
+        ++i;
+      } else {
+        c.readable = ch == ')';
+        break;
+      }
+    }
+    c.name = args[0];
+    if (args.size() > 1) c.tags = args[1];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every TEST_CASE has exactly one level tag, the ctest label it runs under", "[unit][conventions]") {
+  const std::set<std::string> levels = {"unit", "component", "integration", "program"};
+  // tests/CMakeLists.txt discovers one level at a time (TEST_SPEC "[level]") and labels it: a case
+  // with no level would never run under ctest, one with two would run twice.
+  const std::string cmake = read_file((kRoot / "tests" / "CMakeLists.txt").string());
+  CHECK(cmake.find("foreach(_level IN ITEMS unit component integration program)") != std::string::npos);
+  CHECK(cmake.find("TEST_SPEC \"[${_level}]\"") != std::string::npos);
+  CHECK(cmake.find("LABELS ${_level}") != std::string::npos);
+
+  std::vector<std::string> problems;
+  std::size_t checked = 0;
+  for (const auto& e : fs::directory_iterator(kRoot / "tests")) {
+    const std::string file = e.path().filename().string();
+    if (!e.is_regular_file() || file.rfind("test_", 0) != 0 || e.path().extension() != ".cpp") continue;
+    for (const WrittenCase& c : written_cases(file, read_file(e.path().string()))) {
+      ++checked;
+      const std::string where = c.file + ":" + std::to_string(c.line) + " \"" + c.name + "\" " + c.tags;
+      if (!c.readable) {
+        problems.push_back(where + ": arguments are not string literals");
+        continue;
+      }
+      std::size_t level_tags = 0;
+      bool hidden = false;
+      for (std::size_t open = c.tags.find('['); open != std::string::npos; open = c.tags.find('[', open + 1)) {
+        const std::size_t close = c.tags.find(']', open);
+        if (close == std::string::npos) break;
+        const std::string tag = c.tags.substr(open + 1, close - open - 1);
+        if (levels.count(tag) != 0) ++level_tags;
+        if (!tag.empty() && tag[0] == '.') hidden = true;
+      }
+      // A hidden case runs only when named, and `ilert_sumo_tests "[unit]"` must not name it.
+      if (hidden && level_tags != 0) problems.push_back(where + ": hidden, yet has a level tag");
+      if (!hidden && level_tags == 0) problems.push_back(where + ": no level tag");
+      if (level_tags > 1) problems.push_back(where + ": more than one level tag");
+    }
+  }
+  CHECK(checked > 200);  // the whole suite was read
+  std::string all;
+  for (const std::string& p : problems) all += "\n  " + p;
+  INFO("level tags: [unit], [component], [integration] or [program] (docs/TESTING.md):" << all);
+  CHECK(problems.empty());
 }

@@ -45,7 +45,7 @@ std::string fixture() { return "'" + test::fixture_path("lines/lifecycle.ndjson"
 
 }  // namespace
 
-TEST_CASE("ilert-sumo-report: the core table by source, policy, priority", "[cli]") {
+TEST_CASE("ilert-sumo-report: the core table by source, policy, priority", "[program][cli]") {
   SECTION("by source (default)") {
     const Run r = run(fixture());
     CHECK(r.status == 0);

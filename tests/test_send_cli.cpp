@@ -148,7 +148,7 @@ std::map<int, int> ids_received(const std::vector<std::string>& texts, int first
 
 }  // namespace
 
-TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[cli-send]") {
+TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -181,7 +181,7 @@ TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[cli-send]") {
   CHECK(msgs[0].encoding == "deflate");
 }
 
-TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, --ndjson from stdin", "[cli-send]") {
+TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, --ndjson from stdin", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -208,7 +208,7 @@ TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, 
   }
 }
 
-TEST_CASE("ilert-sumo-send sends an invalid payload as a raw line with its error", "[cli-send]") {
+TEST_CASE("ilert-sumo-send sends an invalid payload as a raw line with its error", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -248,7 +248,7 @@ TEST_CASE("ilert-sumo-send sends an invalid payload as a raw line with its error
   }
 }
 
-TEST_CASE("ilert-sumo-send exits 1 when Sumo refuses (401), without leaking the secret", "[cli-send]") {
+TEST_CASE("ilert-sumo-send exits 1 when Sumo refuses (401), without leaking the secret", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -283,7 +283,7 @@ TEST_CASE("ilert-sumo-send exits 1 when Sumo refuses (401), without leaking the 
   }
 }
 
-TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") {
+TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -345,7 +345,7 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[cli-send]") 
   CHECK(http.err.find("loopback") != std::string::npos);
 }
 
-TEST_CASE("ilert-sumo-send accepts http:// for every loopback spelling", "[cli-send]") {
+TEST_CASE("ilert-sumo-send accepts http:// for every loopback spelling", "[program][cli-send]") {
   SumoEmulator emu;
   const int port = emu.start(emulator_config());
   TempDir dir;
@@ -360,7 +360,7 @@ TEST_CASE("ilert-sumo-send accepts http:// for every loopback spelling", "[cli-s
 }
 
 TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeout, the next run sends it all",
-          "[cli-send]") {
+          "[program][cli-send]") {
   TempDir dir;
   const fs::path spool = dir.path / "spool";
   constexpr int kFirst = 9001;
@@ -452,7 +452,7 @@ TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeo
   }
 }
 
-TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leaves no segment behind", "[cli-send]") {
+TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leaves no segment behind", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -496,7 +496,7 @@ TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leave
 
 // ---- issue 12: bounded input, special files refused, the spool cap ----
 
-TEST_CASE("ilert-sumo-send refuses directories and special files (exit 2, the path named)", "[cli-send]") {
+TEST_CASE("ilert-sumo-send refuses directories and special files (exit 2, the path named)", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -529,7 +529,7 @@ TEST_CASE("ilert-sumo-send refuses directories and special files (exit 2, the pa
   CHECK(r.err.find("body limit") != std::string::npos);
 }
 
-TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error, in bounded memory", "[cli-send]") {
+TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error, in bounded memory", "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -560,7 +560,7 @@ TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error
   CHECK(emu.request_count() == 0);
 }
 
-TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, exit 1), never evicts", "[cli-send]") {
+TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, exit 1), never evicts", "[program][cli-send]") {
   TempDir dir;
   const fs::path spool = dir.path / "spool";
   std::string ndjson;
@@ -606,7 +606,7 @@ TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, ex
   for (int id = 100001; id < 100001 + static_cast<int>(texts.size()); ++id) CHECK(seen.count(id) == 1);
 }
 
-TEST_CASE("ilert-sumo-send --spool-dir: a directory others can write is refused (exit 2)", "[cli-send]") {
+TEST_CASE("ilert-sumo-send --spool-dir: a directory others can write is refused (exit 2)", "[program][cli-send]") {
   TempDir dir;
   const auto a = dir.write("a.json", kValid1);
   const fs::path spool = dir.path / "shared-spool";

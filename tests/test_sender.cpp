@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -25,6 +23,7 @@
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 #include "support/catch.hpp"
+#include "support/fake_http.hpp"
 #include "support/sender_identity.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
@@ -32,6 +31,8 @@
 using namespace ilert_sumo;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using ilert_sumo::test::FakeHttp;
+using ilert_sumo::test::FakeReply;
 using ilert_sumo::test::TempDir;
 using ilert_sumo::test::wait_until;
 
@@ -39,114 +40,10 @@ namespace {
 
 constexpr const char* kSecretCode = "ZaVnC4dhaV3Ri1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
 
-/// An HttpClient that answers from a script (default: 200) and can hold requests at a gate.
-class ScriptedHttp : public HttpClient {
- public:
-  struct Reply {
-    int status = 200;
-    std::string retry_after;
-    /// Never answer: wait until cancelled or the deadline.
-    bool hang = false;
-    bool transport_error = false;
-  };
-  struct Seen {
-    Clock::time_point at;
-    std::string body;
-    std::vector<HttpHeader> headers;
-    int status = 0;
-    bool aborted = false;
-    std::string header(const std::string& name) const {
-      for (const auto& h : headers) {
-        if (h.name == name) return h.value;
-      }
-      return "";
-    }
-  };
-
-  void push(Reply r, int n = 1) {
-    std::lock_guard<std::mutex> lk(mu_);
-    for (int i = 0; i < n; ++i) script_.push_back(r);
-  }
-  void close_gate() {
-    std::lock_guard<std::mutex> lk(mu_);
-    gate_closed_ = true;
-  }
-  void open_gate() {
-    std::lock_guard<std::mutex> lk(mu_);
-    gate_closed_ = false;
-    cv_.notify_all();
-  }
-
-  Expected<HttpResponse> post(const HttpRequest& req) override {
-    std::unique_lock<std::mutex> lk(mu_);
-    requests_.push_back(Seen{Clock::now(), std::string(req.body), req.headers, 0, false});
-    const std::size_t idx = requests_.size() - 1;
-    Reply r;
-    if (!script_.empty()) {
-      r = script_.front();
-      script_.pop_front();
-    }
-    auto aborted = [&] {
-      return (req.cancel != nullptr && req.cancel->load()) || Clock::now() >= req.deadline;
-    };
-    while ((gate_closed_ || r.hang) && !aborted()) cv_.wait_for(lk, 1ms);
-    if (gate_closed_ || r.hang) {
-      requests_[idx].aborted = true;
-      ++aborted_;
-      Error e;
-      e.code = ErrorCode::aborted;
-      e.message = "aborted by test client";
-      return e;
-    }
-    if (r.transport_error) {
-      Error e;
-      e.code = ErrorCode::transport;
-      e.message = std::string("connection refused to ") + kSecretCode;
-      return e;
-    }
-    requests_[idx].status = r.status;
-    HttpResponse resp;
-    resp.status = r.status;
-    if (!r.retry_after.empty()) resp.headers.push_back(HttpHeader{"Retry-After", r.retry_after});
-    return resp;
-  }
-
-  std::vector<Seen> requests() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_;
-  }
-  std::size_t request_count() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_.size();
-  }
-  int aborted() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return aborted_;
-  }
-  /// Lines of the requests answered 2xx, in order.
-  std::vector<std::string> delivered_lines() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    std::vector<std::string> out;
-    for (const auto& s : requests_) {
-      if (s.status < 200 || s.status > 299) continue;
-      std::size_t pos = 0;
-      while (pos < s.body.size()) {
-        const std::size_t nl = s.body.find('\n', pos);
-        out.push_back(s.body.substr(pos, nl - pos));
-        pos = nl + 1;
-      }
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Reply> script_;
-  std::vector<Seen> requests_;
-  bool gate_closed_ = false;
-  int aborted_ = 0;
-};
+/// A transport failure whose message carries the secret code (no report may show it).
+FakeReply refused() {
+  return FakeReply::failure(ErrorCode::transport, std::string("connection refused to ") + kSecretCode);
+}
 
 FinalizedSumoConfig make_config(const std::function<void(SumoConfig&)>& tweak = nullptr) {
   SumoConfig c;
@@ -194,8 +91,8 @@ std::multiset<std::string> as_set(const std::vector<std::string>& v) { return {v
 
 }  // namespace
 
-TEST_CASE("sender: every line arrives once, in order, batched under the limits", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: every line arrives once, in order, batched under the limits", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   std::mutex mu;
   std::vector<DeliveryReport> reports;
   auto sender = make_sender(make_config([](SumoConfig& c) {
@@ -250,8 +147,8 @@ TEST_CASE("sender: every line arrives once, in order, batched under the limits",
   CHECK(sender->stats().enqueued == 1000);  // closed calls are not counted
 }
 
-TEST_CASE("sender: a partly filled batch goes out after batch.max_age", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: a partly filled batch goes out after batch.max_age", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 30ms; }), http);
   const auto t0 = Clock::now();
   REQUIRE(sender->enqueue_line(line(1)) == EnqueueStatus::accepted);
@@ -261,8 +158,8 @@ TEST_CASE("sender: a partly filled batch goes out after batch.max_age", "[sender
   CHECK(http->requests().front().at - t0 >= 25ms);
 }
 
-TEST_CASE("sender: a request never mixes metadata sets, equal sets share an id", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: a request never mixes metadata sets, equal sets share an id", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config(), http);
   SumoMetadata a;
   a.category = "cat/a";
@@ -312,8 +209,8 @@ TEST_CASE("sender: a request never mixes metadata sets, equal sets share an id",
   check_identity(s);
 }
 
-TEST_CASE("sender: at most 1024 metadata sets", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: at most 1024 metadata sets", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config(), http);
   std::size_t ok = 1;  // the default set
   for (int i = 0; i < 1100; ++i) {
@@ -329,14 +226,14 @@ TEST_CASE("sender: at most 1024 metadata sets", "[sender]") {
   CHECK(ok == 1024);
 }
 
-TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up", "[sender]") {
+TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up", "[component][sender]") {
   // Each line is 50 bytes with its '\n'; the bound holds 20 (it counts what a line costs in
   // memory: its allocation and its queue entry, measured here on a probe). Line 0 goes in flight
   // first and is held at the gate, so the queue state is exact.
   const std::size_t line_bytes = line(0).size() + 1;
   REQUIRE(line_bytes == 50);
   const std::size_t line_cost = [] {
-    auto probe_http = std::make_shared<ScriptedHttp>();
+    auto probe_http = std::make_shared<FakeHttp>();
     probe_http->close_gate();
     auto probe = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 10s; }), probe_http);
     REQUIRE(probe->enqueue_line(line(0)) == EnqueueStatus::accepted);
@@ -346,7 +243,7 @@ TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up",
   }();
   REQUIRE(line_cost >= line_bytes);
   REQUIRE(line_cost <= 4 * line_bytes);
-  auto http = std::make_shared<ScriptedHttp>();
+  auto http = std::make_shared<FakeHttp>();
   http->close_gate();
   TempDir dir("ilert-sumo-sender");
   auto cfg = [&](OverflowPolicy policy, std::chrono::milliseconds timeout) {
@@ -472,8 +369,8 @@ TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up",
   }
 }
 
-TEST_CASE("sender: a line larger than the queue bound is dropped as too large", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: a line larger than the queue bound is dropped as too large", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config([](SumoConfig& c) { c.queue.max_bytes = 100; }), http);
   CHECK(sender->enqueue_line(std::string(200, 'a')) == EnqueueStatus::dropped_too_large);
   CHECK(sender->enqueue_line("small") == EnqueueStatus::accepted);
@@ -485,9 +382,9 @@ TEST_CASE("sender: a line larger than the queue bound is dropped as too large", 
 }
 
 TEST_CASE("sender: after a 429 with Retry-After no request (of any metadata set) is sent before the retry time",
-          "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{429, "1"});
+          "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::retry_after(429, "1"));
   auto sender = make_sender(make_config([](SumoConfig& c) {
                               c.batch.max_bytes = 256 * 1024;
                               c.batch.max_age = 1ms;
@@ -515,9 +412,9 @@ TEST_CASE("sender: after a 429 with Retry-After no request (of any metadata set)
   check_identity(s);
 }
 
-TEST_CASE("sender: after a throttle, batches restart at 1/16 of the cap and double back", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{429, "0"});
+TEST_CASE("sender: after a throttle, batches restart at 1/16 of the cap and double back", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::retry_after(429, "0"));
   // Only size and flush cut batches here, so their sizes are exact.
   auto sender = make_sender(make_config([](SumoConfig& c) {
                               c.batch.max_bytes = 256 * 1024;
@@ -547,12 +444,12 @@ TEST_CASE("sender: after a throttle, batches restart at 1/16 of the cap and doub
 }
 
 TEST_CASE("sender: 503 with and without Retry-After, and throttled data is never dropped while budget remains",
-          "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{503, "0"}, 3);
-  http->push(ScriptedHttp::Reply{429, "0"}, 3);
-  http->push(ScriptedHttp::Reply{503, ""}, 2);
-  http->push(ScriptedHttp::Reply{0, "", false, true}, 2);  // transport errors
+          "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::retry_after(503, "0"), 3);
+  http->push(FakeReply::retry_after(429, "0"), 3);
+  http->push(FakeReply::http(503), 2);
+  http->push(refused(), 2);  // transport errors
   auto sender = make_sender(make_config(), http);
   for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
   const FlushResult r = sender->flush(10s);
@@ -568,10 +465,10 @@ TEST_CASE("sender: 503 with and without Retry-After, and throttled data is never
 }
 
 TEST_CASE("sender: permanent errors and an exhausted budget are counted (no spool), errors are redacted",
-          "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+          "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   SECTION("401 is permanent: one attempt") {
-    http->push(ScriptedHttp::Reply{401, "", false, false});
+    http->push(FakeReply::http(401));
     auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_age = 1h; }), http);
     for (int i = 0; i < 5; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
     const FlushResult r = sender->flush(5s);
@@ -583,7 +480,7 @@ TEST_CASE("sender: permanent errors and an exhausted budget are counted (no spoo
     check_identity(s, r);
   }
   SECTION("the retry budget runs out") {
-    http->push(ScriptedHttp::Reply{0, "", false, true}, 1000000);
+    http->push(refused(), 1000000);
     auto sender = make_sender(make_config([](SumoConfig& c) { c.retry.budget = 150ms; }), http);
     for (int i = 0; i < 5; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
     const FlushResult r = sender->flush(5s);
@@ -598,9 +495,9 @@ TEST_CASE("sender: permanent errors and an exhausted budget are counted (no spoo
 }
 
 TEST_CASE("sender: flush and shutdown hold their deadlines against a client that hangs, the transfer is aborted",
-          "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{200, "", true}, 100);
+          "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::hanging(), 100);
   auto sender = make_sender(make_config(), http);
   for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
   REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
@@ -613,14 +510,14 @@ TEST_CASE("sender: flush and shutdown hold their deadlines against a client that
   CHECK_FALSE(f.completed);
   CHECK(f.pending == 10);
   CHECK(f.delivered == 0);
-  CHECK(http->aborted() == 0);  // flush does not abort: the transfer may still succeed
+  CHECK(http->aborted_count() == 0);  // flush does not abort: the transfer may still succeed
 
   t0 = Clock::now();
   FlushResult r = sender->shutdown(300ms);
   took = Clock::now() - t0;
   CHECK(took >= 290ms);
   CHECK(took <= 300ms + 200ms);
-  CHECK(http->aborted() == 1);
+  CHECK(http->aborted_count() == 1);
   CHECK_FALSE(r.completed);
   CHECK(r.pending == 0);
   CHECK(r.delivered == 0);
@@ -633,9 +530,9 @@ TEST_CASE("sender: flush and shutdown hold their deadlines against a client that
   CHECK(again.dropped == r.dropped);
 }
 
-TEST_CASE("sender: shutdown returns early when nothing can be sent before its deadline", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{429, "30"}, 10);
+TEST_CASE("sender: shutdown returns early when nothing can be sent before its deadline", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::retry_after(429, "30"), 10);
   auto sender = make_sender(make_config(), http);
   REQUIRE(sender->enqueue_line(line(1)) == EnqueueStatus::accepted);
   REQUIRE(wait_until([&] { return sender->stats().throttled; }, 5s));
@@ -647,7 +544,7 @@ TEST_CASE("sender: shutdown returns early when nothing can be sent before its de
 }
 
 TEST_CASE("sender: shutdown spools what is undelivered, a new sender delivers it (overflow and write_ahead)",
-          "[sender][spool]") {
+          "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
   const SpoolMode mode = GENERATE(SpoolMode::overflow, SpoolMode::write_ahead);
   INFO("mode " << static_cast<int>(mode));
@@ -663,8 +560,8 @@ TEST_CASE("sender: shutdown spools what is undelivered, a new sender delivers it
   std::vector<std::string> all;
   for (int i = 0; i < 100; ++i) all.push_back(line(i));
   {
-    auto down = std::make_shared<ScriptedHttp>();
-    down->push(ScriptedHttp::Reply{200, "", true}, 1000);
+    auto down = std::make_shared<FakeHttp>();
+    down->push(FakeReply::hanging(), 1000);
     auto sender = make_sender(cfg(), down);
     for (const auto& l : all) REQUIRE(sender->enqueue_line(l) == EnqueueStatus::accepted);
     const auto t0 = Clock::now();
@@ -676,7 +573,7 @@ TEST_CASE("sender: shutdown spools what is undelivered, a new sender delivers it
     CHECK(r.dropped == 0);
     check_identity(sender->stats(), r);
   }
-  auto up = std::make_shared<ScriptedHttp>();
+  auto up = std::make_shared<FakeHttp>();
   auto sender = make_sender(cfg(), up);
   CHECK(sender->stats().recovered == 100);
   const FlushResult r = sender->flush(10s);
@@ -690,9 +587,9 @@ TEST_CASE("sender: shutdown spools what is undelivered, a new sender delivers it
   CHECK(TempDir::files_in(dir.path() + "/spool", ".spool").empty());
 }
 
-TEST_CASE("sender: write_ahead puts every accepted line on disk before enqueue returns", "[sender][spool]") {
+TEST_CASE("sender: write_ahead puts every accepted line on disk before enqueue returns", "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
-  auto http = std::make_shared<ScriptedHttp>();
+  auto http = std::make_shared<FakeHttp>();
   http->close_gate();
   auto sender = make_sender(make_config([&](SumoConfig& c) {
                               c.spool.dir = dir.path() + "/spool";
@@ -715,8 +612,8 @@ TEST_CASE("sender: write_ahead puts every accepted line on disk before enqueue r
   REQUIRE(wait_until([&] { return TempDir::files_in(dir.path() + "/spool", ".spool").empty(); }, 5s));
 }
 
-TEST_CASE("sender: many producer threads, every line exactly once", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: many producer threads, every line exactly once", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config([](SumoConfig& c) { c.batch.max_bytes = 64 * 1024; }), http);
   constexpr int kThreads = 8;
   constexpr int kPer = 5000;
@@ -740,8 +637,8 @@ TEST_CASE("sender: many producer threads, every line exactly once", "[sender]") 
   check_identity(sender->stats(), r);
 }
 
-TEST_CASE("sender: enqueue of events renders their Sumo line", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("sender: enqueue of events renders their Sumo line", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
   auto sender = make_sender(make_config(), http);
   AlertCreated ev;
   ev.alert.id = 42;
@@ -802,9 +699,9 @@ std::uint64_t spool_file_bytes(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("sender: a full write_ahead spool refuses new events (refused_spool_full), evicts nothing, logs once",
-          "[sender][spool]") {
+          "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
-  auto http = std::make_shared<ScriptedHttp>();
+  auto http = std::make_shared<FakeHttp>();
   http->close_gate();
   Notices notices;
   auto sender = make_logged_sender(make_config([&](SumoConfig& c) {
@@ -855,11 +752,11 @@ TEST_CASE("sender: a full write_ahead spool refuses new events (refused_spool_fu
 }
 
 TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool without being written again",
-          "[sender][spool]") {
+          "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
   const std::string spool_dir = dir.path() + "/spool";
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{401, "", false, false});  // the first request (the one batch of 200) is refused for good
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::http(401));  // the first request (the one batch of 200) is refused for good
   http->close_gate();
   auto sender = make_sender(make_config([&](SumoConfig& c) {
                               c.spool.dir = spool_dir;
@@ -891,10 +788,10 @@ TEST_CASE("sender: a batch that fails for good stays in the write_ahead spool wi
   REQUIRE(wait_until([&] { return TempDir::files_in(spool_dir, ".spool").empty(); }, 5s));
 }
 
-TEST_CASE("sender: overflow-mode spool evictions are logged and counted per event", "[sender][spool]") {
+TEST_CASE("sender: overflow-mode spool evictions are logged and counted per event", "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{403, "", false, false}, 100000);  // every batch fails for good: it goes to the spool
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::http(403), 100000);  // every batch fails for good: it goes to the spool
   Notices notices;
   auto sender = make_logged_sender(make_config([&](SumoConfig& c) {
                                      c.spool.dir = dir.path() + "/spool";
@@ -926,7 +823,7 @@ TEST_CASE("sender: overflow-mode spool evictions are logged and counted per even
   check_identity(s, r);
 }
 
-TEST_CASE("sender: damaged spool records are counted per event and logged on start", "[sender][spool]") {
+TEST_CASE("sender: damaged spool records are counted per event and logged on start", "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
   const std::string spool_dir = dir.path() + "/spool";
   auto cfg = [&] {
@@ -937,7 +834,7 @@ TEST_CASE("sender: damaged spool records are counted per event and logged on sta
     });
   };
   {
-    auto down = std::make_shared<ScriptedHttp>();
+    auto down = std::make_shared<FakeHttp>();
     down->close_gate();
     auto sender = make_sender(cfg(), down);
     for (int i = 0; i < 100; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
@@ -957,7 +854,7 @@ TEST_CASE("sender: damaged spool records are counted per event and logged on sta
   for (std::size_t i = from; i < to; ++i) data[i] = '#';
   { std::ofstream(path, std::ios::binary | std::ios::trunc) << data; }
 
-  auto up = std::make_shared<ScriptedHttp>();
+  auto up = std::make_shared<FakeHttp>();
   Notices notices;
   auto sender = make_logged_sender(cfg(), up, notices);
   const SenderStats at_start = sender->stats();
@@ -971,9 +868,9 @@ TEST_CASE("sender: damaged spool records are counted per event and logged on sta
   REQUIRE(wait_until([&] { return notices.count("30 damaged event record(s)") == 1; }, 5s));
 }
 
-TEST_CASE("sender: what is lost at the shutdown deadline is counted, returned and logged", "[sender]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->push(ScriptedHttp::Reply{200, "", true}, 100);  // hangs until cancelled
+TEST_CASE("sender: what is lost at the shutdown deadline is counted, returned and logged", "[component][sender]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->push(FakeReply::hanging(), 100);  // hangs until cancelled
   Notices notices;
   auto sender = make_logged_sender(make_config([](SumoConfig& c) { c.batch.max_events = 4; }), http, notices);
   for (int i = 0; i < 10; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
@@ -990,7 +887,8 @@ TEST_CASE("sender: what is lost at the shutdown deadline is counted, returned an
   CHECK(notices.count("10 event(s) still in memory at the deadline") == 1);  // delivered by shutdown()
 }
 
-TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted, not line sizes)", "[sender]") {
+TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted, not line sizes)",
+          "[component][sender]") {
   // Lines of 800..1500 bytes: rendered into a 768-byte reservation that doubles, they used to keep
   // ~1.5x their size allocated. The queue is filled to its bound against a stalled client.
   constexpr std::size_t kBound = 16 * 1024 * 1024;
@@ -1004,7 +902,7 @@ TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted
     ev.received_type = "alert-created";
     events.emplace_back(ev);
   }
-  auto http = std::make_shared<ScriptedHttp>();
+  auto http = std::make_shared<FakeHttp>();
   http->close_gate();
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   const bool measure_heap = false;  // the sanitizers' allocators do not report through mallinfo2
@@ -1050,7 +948,7 @@ TEST_CASE("sender: memory stays within 1.1x queue.max_bytes (allocations counted
 }
 
 TEST_CASE("sender: 200 events accepted after a stray seg-9999999999999999.spool are all replayed after a restart",
-          "[sender][spool]") {
+          "[component][sender][spool]") {
   TempDir dir("ilert-sumo-sender");
   const std::string spool_dir = dir.path() + "/spool";
   auto cfg = [&] {
@@ -1061,19 +959,19 @@ TEST_CASE("sender: 200 events accepted after a stray seg-9999999999999999.spool 
       c.spool.segment_bytes = 4096;  // several segments, each named after the stray one
     });
   };
-  { auto first = make_sender(cfg(), std::make_shared<ScriptedHttp>()); }  // creates the directory
+  { auto first = make_sender(cfg(), std::make_shared<FakeHttp>()); }  // creates the directory
   const std::string stray_content = GENERATE(std::string(), std::string("stray bytes, not a segment"));
   { std::ofstream(spool_dir + "/seg-9999999999999999.spool", std::ios::binary) << stray_content; }
   std::vector<std::string> all;
   for (int i = 0; i < 200; ++i) all.push_back(line(i));
   {
-    auto down = std::make_shared<ScriptedHttp>();
+    auto down = std::make_shared<FakeHttp>();
     down->close_gate();
     auto sender = make_sender(cfg(), down);
     for (const auto& l : all) REQUIRE(sender->enqueue_line(l) == EnqueueStatus::accepted);
     CHECK(sender->shutdown(100ms).spooled == 200);
   }
-  auto up = std::make_shared<ScriptedHttp>();
+  auto up = std::make_shared<FakeHttp>();
   auto sender = make_sender(cfg(), up);
   CHECK(sender->stats().recovered == 200);
   const FlushResult r = sender->flush(10s);

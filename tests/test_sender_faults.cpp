@@ -109,7 +109,8 @@ void say(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("faults: 429 and 503 for 5 s, then 200: 50 000 events from 8 threads arrive exactly once", "[faults]") {
+TEST_CASE("faults: 429 and 503 for 5 s, then 200: 50 000 events from 8 threads arrive exactly once",
+          "[integration][faults]") {
   SumoEmulator emu;
   emu.start();
   emu.fail_for({429, 503}, 5s);
@@ -150,7 +151,7 @@ TEST_CASE("faults: 429 and 503 for 5 s, then 200: 50 000 events from 8 threads a
 }
 
 TEST_CASE("faults: emulator down: shutdown(2s) holds its deadline and spools, the next sender delivers all",
-          "[faults]") {
+          "[integration][faults]") {
   const SpoolMode mode = GENERATE(SpoolMode::overflow, SpoolMode::write_ahead);
   INFO("spool mode " << (mode == SpoolMode::overflow ? "overflow" : "write_ahead"));
   TempDir dir("ilert-sumo-faults");
@@ -228,7 +229,7 @@ TEST_CASE("faults: write_ahead child process (helper of the SIGKILL test)", "[.]
   std::this_thread::sleep_for(30s);
 }
 
-TEST_CASE("faults: a write_ahead child killed with SIGKILL mid-stream loses nothing it accepted", "[faults]") {
+TEST_CASE("faults: a write_ahead child killed with SIGKILL mid-stream loses nothing it accepted", "[program][faults]") {
   SumoEmulator emu;
   emu.start();
   TempDir dir("ilert-sumo-faults");
@@ -280,7 +281,7 @@ TEST_CASE("faults: a write_ahead child killed with SIGKILL mid-stream loses noth
   CHECK(TempDir::files_in(spool_dir, ".spool").empty());
 }
 
-TEST_CASE("faults: overflow against a slow emulator: each policy's counts add up exactly", "[faults]") {
+TEST_CASE("faults: overflow against a slow emulator: each policy's counts add up exactly", "[integration][faults]") {
   const OverflowPolicy policy =
       GENERATE(OverflowPolicy::block, OverflowPolicy::drop_newest, OverflowPolicy::drop_oldest, OverflowPolicy::spill);
   INFO("policy " << static_cast<int>(policy));

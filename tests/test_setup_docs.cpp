@@ -239,7 +239,7 @@ std::vector<fs::path> sample_files() {
 
 }  // namespace
 
-TEST_CASE("SUMO_SETUP.md: every flag it names is in the --help of its program", "[content]") {
+TEST_CASE("SUMO_SETUP.md: every flag it names is in the --help of its program", "[program][content]") {
   const auto lines = doc_lines();
   const std::map<std::string, std::set<std::string>> help = {
       {"ilert-sumo-relay", long_flags(program_output("ilert-sumo-relay", {"--help"}))},
@@ -265,7 +265,7 @@ TEST_CASE("SUMO_SETUP.md: every flag it names is in the --help of its program", 
   }
 }
 
-TEST_CASE("SUMO_SETUP.md: the files it imports exist, its links resolve, its citations have URLs", "[content]") {
+TEST_CASE("SUMO_SETUP.md: the files it imports exist, its links resolve, its citations have URLs", "[unit][content]") {
   const auto lines = doc_lines();
   std::string text;
   for (const auto& l : lines) text += l + "\n";
@@ -325,7 +325,7 @@ TEST_CASE("SUMO_SETUP.md: the files it imports exist, its links resolve, its cit
   }
 }
 
-TEST_CASE("SUMO_SETUP.md: the category it sets is the one sumo/ and the demo read", "[content]") {
+TEST_CASE("SUMO_SETUP.md: the category it sets is the one sumo/ and the demo read", "[unit][content]") {
   const auto lines = doc_lines();
   const RelayCommand cmd = relay_command(lines);
   const auto category = flag_value(cmd.args, "--category");
@@ -354,7 +354,8 @@ TEST_CASE("SUMO_SETUP.md: the category it sets is the one sumo/ and the demo rea
   CHECK(demo.find("--category '" + *category + "'") != std::string::npos);
 }
 
-TEST_CASE("SUMO_SETUP.md: its relay command delivers lines its Sumo settings read, and the demo's table", "[content]") {
+TEST_CASE("SUMO_SETUP.md: its relay command delivers lines its Sumo settings read, and the demo's table",
+          "[program][content]") {
   const auto lines = doc_lines();
   RelayCommand cmd = relay_command(lines);
   const auto category = flag_value(cmd.args, "--category");

@@ -80,7 +80,7 @@ Ran run(const std::string& program, const std::vector<std::string>& args,
 
 }  // namespace
 
-TEST_CASE("every C++ snippet in the README and docs is an example program, byte for byte", "[snippets]") {
+TEST_CASE("every C++ snippet in the README and docs is an example program, byte for byte", "[unit][snippets]") {
   std::vector<fs::path> docs = {kRoot / "README.md"};
   for (const auto& dir : {kRoot / "docs", kRoot / "examples"}) {
     for (const auto& entry : fs::recursive_directory_iterator(dir)) {
@@ -104,7 +104,7 @@ TEST_CASE("every C++ snippet in the README and docs is an example program, byte 
   CHECK(readme_blocks == 2);  // "Parsing a webhook" and "Sending to Sumo Logic"
 }
 
-TEST_CASE("example-parse-webhook: the README's parsing example", "[snippets][cli]") {
+TEST_CASE("example-parse-webhook: the README's parsing example", "[program][snippets][cli]") {
   const std::string samples = (kRoot / "examples" / "samples").string();
   const Ran resolved = run("example-parse-webhook", {samples + "/06-alert-resolved.json"});
   INFO(resolved.err);
@@ -125,7 +125,8 @@ TEST_CASE("example-parse-webhook: the README's parsing example", "[snippets][cli
   CHECK(missing.err.find("cannot open") != std::string::npos);
 }
 
-TEST_CASE("example-send-to-sumo: the README's sending example delivers to a local Sumo source", "[snippets][cli]") {
+TEST_CASE("example-send-to-sumo: the README's sending example delivers to a local Sumo source",
+          "[program][snippets][cli]") {
   ilert_sumo::test::SumoEmulator sumo;
   const int port = sumo.start();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/receiver/v1/http/emulator-test-code";
@@ -158,7 +159,7 @@ TEST_CASE("example-send-to-sumo: the README's sending example delivers to a loca
   }
 }
 
-TEST_CASE("Expected::value() on an error aborts with the error, in every build type", "[snippets]") {
+TEST_CASE("Expected::value() on an error aborts with the error, in every build type", "[component][snippets]") {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {

@@ -74,7 +74,7 @@ void spit(const std::string& path, const std::string& data) {
 
 }  // namespace
 
-TEST_CASE("spool: records and their metadata survive a reopen, in order", "[spool]") {
+TEST_CASE("spool: records and their metadata survive a reopen, in order", "[unit][spool]") {
   Fixture f;
   {
     auto s = f.open();
@@ -107,7 +107,7 @@ TEST_CASE("spool: records and their metadata survive a reopen, in order", "[spoo
   CHECK(s->backlog() == 0);
 }
 
-TEST_CASE("spool: disk-only records are read back in this process, kept ones are not", "[spool]") {
+TEST_CASE("spool: disk-only records are read back in this process, kept ones are not", "[unit][spool]") {
   Fixture f;
   auto s = f.open();
   TagCounts evicted;
@@ -133,7 +133,7 @@ TEST_CASE("spool: disk-only records are read back in this process, kept ones are
   CHECK(s->read_backlog(1 << 20, out, corrupt) == 0);
 }
 
-TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bulk", "[spool]") {
+TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bulk", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.segment_bytes = 2048;
@@ -170,7 +170,7 @@ TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bul
   }
 }
 
-TEST_CASE("spool: overflow mode: the size cap evicts the oldest segments and counts what they held", "[spool]") {
+TEST_CASE("spool: overflow mode: the size cap evicts the oldest segments and counts what they held", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.mode = SpoolMode::overflow;
@@ -203,7 +203,7 @@ TEST_CASE("spool: overflow mode: the size cap evicts the oldest segments and cou
 }
 
 TEST_CASE("spool: a torn last record and a flipped byte: replay keeps every intact record and reports the damaged ones",
-          "[spool]") {
+          "[unit][spool]") {
   Fixture f;
   const int n = 20;
   {
@@ -245,7 +245,7 @@ TEST_CASE("spool: a torn last record and a flipped byte: replay keeps every inta
   CHECK(s->stats().corrupt == 2);
 }
 
-TEST_CASE("spool: a damaged length field loses one record, the reader resyncs on the next frame", "[spool]") {
+TEST_CASE("spool: a damaged length field loses one record, the reader resyncs on the next frame", "[unit][spool]") {
   Fixture f;
   {
     auto s = f.open();
@@ -270,7 +270,7 @@ TEST_CASE("spool: a damaged length field loses one record, the reader resyncs on
   CHECK(got == std::vector<std::string>{line(0), line(1), line(2), line(3), line(5), line(6), line(7), line(9)});
 }
 
-TEST_CASE("spool: a segment is deleted once every record in it is acknowledged", "[spool]") {
+TEST_CASE("spool: a segment is deleted once every record in it is acknowledged", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.segment_bytes = 2048;
@@ -306,7 +306,7 @@ TEST_CASE("spool: a segment is deleted once every record in it is acknowledged",
   CHECK(TempDir::files_in(o.dir, ".spool").size() == 1);
 }
 
-TEST_CASE("spool: acknowledgements survive a restart (no re-send of delivered records)", "[spool]") {
+TEST_CASE("spool: acknowledgements survive a restart (no re-send of delivered records)", "[unit][spool]") {
   Fixture f;
   {
     auto s = f.open();
@@ -335,7 +335,7 @@ TEST_CASE("spool: acknowledgements survive a restart (no re-send of delivered re
   CHECK(TempDir::files_in(f.options().dir, ".ack").empty());
 }
 
-TEST_CASE("spool: one process per directory, fsync policies sync", "[spool]") {
+TEST_CASE("spool: one process per directory, fsync policies sync", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.fsync = FsyncPolicy::per_batch;
@@ -361,7 +361,7 @@ TEST_CASE("spool: one process per directory, fsync policies sync", "[spool]") {
   CHECK(t->next_sync_due() == std::chrono::steady_clock::time_point::max());
 }
 
-TEST_CASE("spool: bad options are refused", "[spool]") {
+TEST_CASE("spool: bad options are refused", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();
   o.max_bytes = 100;
@@ -397,7 +397,7 @@ bool has_notice(const SpoolRecovery& rec, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("spool: write_ahead mode refuses an append past the cap and evicts nothing", "[spool]") {
+TEST_CASE("spool: write_ahead mode refuses an append past the cap and evicts nothing", "[unit][spool]") {
   Fixture f;
   SpoolOptions o = f.options();  // write_ahead
   o.segment_bytes = 4096;
@@ -437,7 +437,7 @@ TEST_CASE("spool: write_ahead mode refuses an append past the cap and evicts not
   for (int i = 0; i < accepted; ++i) CHECK(recs[static_cast<std::size_t>(i)].line == line(i));
 }
 
-TEST_CASE("spool: release makes kept records backlog again without writing them twice", "[spool]") {
+TEST_CASE("spool: release makes kept records backlog again without writing them twice", "[unit][spool]") {
   Fixture f;
   auto s = f.open();
   TagCounts evicted;
@@ -472,7 +472,8 @@ TEST_CASE("spool: release makes kept records backlog again without writing them 
   CHECK_FALSE(released[0]);
 }
 
-TEST_CASE("spool: a symlink named like a segment or an ack file is refused and its target never touched", "[spool]") {
+TEST_CASE("spool: a symlink named like a segment or an ack file is refused and its target never touched",
+          "[unit][spool]") {
   Fixture f;
   const std::string dir = f.options().dir;
   const std::string target = f.dir.path() + "/precious.txt";
@@ -509,7 +510,7 @@ TEST_CASE("spool: a symlink named like a segment or an ack file is refused and i
   CHECK(slurp(target) == content);
 }
 
-TEST_CASE("spool: a FIFO named like a segment is refused without blocking", "[spool]") {
+TEST_CASE("spool: a FIFO named like a segment is refused without blocking", "[unit][spool]") {
   Fixture f;
   { auto s = f.open(); }
   REQUIRE(::mkfifo((f.options().dir + "/seg-0000000000000003.spool").c_str(), 0600) == 0);
@@ -518,7 +519,8 @@ TEST_CASE("spool: a FIFO named like a segment is refused without blocking", "[sp
   CHECK(has_notice(s->recovery(), "not a regular file"));
 }
 
-TEST_CASE("spool: the directory is created 0700 and refused when others can write it or it is not ours", "[spool]") {
+TEST_CASE("spool: the directory is created 0700 and refused when others can write it or it is not ours",
+          "[unit][spool]") {
   Fixture f;
   const std::string dir = f.options().dir;
   { auto s = f.open(); }
@@ -553,7 +555,7 @@ TEST_CASE("spool: the directory is created 0700 and refused when others can writ
   }
 }
 
-TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments", "[spool]") {
+TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments", "[unit][spool]") {
   Fixture f;
   const std::string dir = f.options().dir;
   { auto s = f.open(); }
@@ -605,7 +607,7 @@ TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments"
   }
 }
 
-TEST_CASE("spool: damage is counted per event record, with a notice per damaged segment", "[spool]") {
+TEST_CASE("spool: damage is counted per event record, with a notice per damaged segment", "[unit][spool]") {
   Fixture f;
   const int n = 100;
   {

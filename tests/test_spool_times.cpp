@@ -41,7 +41,8 @@ FinalizedSumoConfig spool_config(const SumoEmulator& emu, const std::string& spo
 
 }  // namespace
 
-TEST_CASE("spool: a line delivered after an outage keeps its original time and receivedAt", "[sender][spool]") {
+TEST_CASE("spool: a line delivered after an outage keeps its original time and receivedAt",
+          "[integration][sender][spool]") {
   ilert_sumo::test::TempDir dir("ilert-sumo-spool-times");
   SumoEmulator emu;
   emu.start();

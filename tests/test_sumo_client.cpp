@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -20,11 +19,13 @@
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"
+#include "support/fake_http.hpp"
 #include "support/line_json.hpp"
 
 using namespace ilert_sumo;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
+using ilert_sumo::test::FakeHttp;
 using ilert_sumo::test::keys_of;
 using ilert_sumo::test::str;
 
@@ -33,55 +34,9 @@ namespace {
 constexpr const char* kCode = "Qm9ndXNDb2RlRm9yVGVzdHNPbmx5MTIzNDU2Nzg5MGFiY2RlZg==";
 constexpr const char* kToken = "sumo-token-7f3e2a91c4b8";
 
+using Reply = ilert_sumo::test::FakeReply;
+
 std::string url() { return std::string("https://collectors.example.com/receiver/v1/http/") + kCode; }
-
-// --- a scripted HttpClient --------------------------------------------------------------------
-
-struct Reply {
-  int status = 200;
-  std::string body;
-  std::vector<HttpHeader> headers;
-  std::optional<Error> error;
-};
-
-Reply status(int s, std::string body = {}, std::vector<HttpHeader> headers = {}) {
-  return Reply{s, std::move(body), std::move(headers), std::nullopt};
-}
-Reply failure(ErrorCode code, std::string message) {
-  return Reply{0, {}, {}, Error{code, std::move(message), {}, Error::npos}};
-}
-
-struct Seen {
-  std::string url;
-  std::vector<HttpHeader> headers;
-  std::string body;
-  milliseconds timeout{0};
-  std::chrono::steady_clock::time_point deadline;
-};
-
-class ScriptedHttp : public HttpClient {
- public:
-  std::deque<Reply> script;
-  Reply otherwise = status(200);
-  std::vector<Seen> seen;
-  std::function<void()> on_post;
-
-  Expected<HttpResponse> post(const HttpRequest& r) override {
-    seen.push_back({r.url, r.headers, std::string(r.body), r.timeout, r.deadline});
-    if (on_post) on_post();
-    Reply reply = otherwise;
-    if (!script.empty()) {
-      reply = script.front();
-      script.pop_front();
-    }
-    if (reply.error) return *reply.error;
-    HttpResponse response;
-    response.status = reply.status;
-    response.body = reply.body;
-    response.headers = reply.headers;
-    return response;
-  }
-};
 
 const std::string* find_header(const std::vector<HttpHeader>& headers, std::string_view name) {
   HttpResponse r;
@@ -220,7 +175,7 @@ detail::PreparedRequest prepared(const std::vector<std::string>& lines, Compress
 // =============================================================================================
 // Lines
 
-TEST_CASE("pre-built lines become exactly one valid UTF-8 line", "[client]") {
+TEST_CASE("pre-built lines become exactly one valid UTF-8 line", "[unit][client]") {
   std::string out;
   CHECK(detail::append_prebuilt_line(out, "plain", 100) == detail::LineFit::fitted);
   CHECK(out == "plain\n");
@@ -242,7 +197,7 @@ TEST_CASE("pre-built lines become exactly one valid UTF-8 line", "[client]") {
   CHECK(out.size() == 100);
 }
 
-TEST_CASE("an oversized pre-built line is wrapped, marked and fits", "[client]") {
+TEST_CASE("an oversized pre-built line is wrapped, marked and fits", "[unit][client]") {
   const std::string original = "{\"time\":\"2024-05-01T10:00:00.000Z\",\"msg\":\"" + std::string(5000, 'm') +
                                "\\\"quoted\\\" \xe2\x82\xac\xe2\x82\xac\"}";
   for (const std::size_t cap : {std::size_t{300}, std::size_t{1000}, std::size_t{4096}}) {
@@ -280,7 +235,7 @@ TEST_CASE("an oversized pre-built line is wrapped, marked and fits", "[client]")
   CHECK(out == "keep");
 }
 
-TEST_CASE("an oversized event has its details truncated and marked", "[client]") {
+TEST_CASE("an oversized event has its details truncated and marked", "[unit][client]") {
   std::string details;
   while (details.size() < 300000) details += "line of details caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ ";
   const Event event = created(7, details);
@@ -331,7 +286,7 @@ TEST_CASE("an oversized event has its details truncated and marked", "[client]")
   CHECK(out.find("ilertSumoTruncated") == std::string::npos);
 }
 
-TEST_CASE("an oversized event whose details cannot help is shortened by the writer, not wrapped", "[client]") {
+TEST_CASE("an oversized event whose details cannot help is shortened by the writer, not wrapped", "[unit][client]") {
   // No details at all: the writer goes on down its cut order (docs/SUMO_LINE.md) to the long
   // summary. The line stays the event's own line (never the oversized-line wrapper).
   AlertCreated e = created(9, std::nullopt);
@@ -367,7 +322,7 @@ TEST_CASE("an oversized event whose details cannot help is shortened by the writ
 // =============================================================================================
 // Batches
 
-TEST_CASE("BatchBuilder cuts by bytes (including the newline) and by count, in order", "[client]") {
+TEST_CASE("BatchBuilder cuts by bytes (including the newline) and by count, in order", "[unit][client]") {
   SECTION("bytes: exactly at the cap fits, one more byte starts a new batch") {
     detail::BatchBuilder b(BatchOptions{100, 1000, 1000ms});
     for (std::size_t i = 0; i < 10; ++i) {
@@ -426,8 +381,8 @@ TEST_CASE("BatchBuilder cuts by bytes (including the newline) and by count, in o
   }
 }
 
-TEST_CASE("SumoClient batches many lines under the limits, in order, nothing lost", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("SumoClient batches many lines under the limits, in order, nothing lost", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
   SumoClient client(make_config([](SumoConfig& c) {
                       c.batch.max_bytes = 4096;
                       c.batch.max_events = 25;
@@ -440,13 +395,14 @@ TEST_CASE("SumoClient batches many lines under the limits, in order, nothing los
   CHECK(s.events_delivered == 500);
   CHECK(s.events_failed == 0);
   CHECK(s.retries == 0);
-  REQUIRE(s.requests.size() == http->seen.size());
+  const auto seen = http->requests();
+  REQUIRE(s.requests.size() == seen.size());
   std::vector<std::string> received;
   std::size_t raw = 0;
   std::size_t expected_first = 0;
   for (std::size_t r = 0; r < s.requests.size(); ++r) {
     const DeliveryReport& rep = s.requests[r];
-    const std::string& body = http->seen[r].body;
+    const std::string& body = seen[r].body;
     CHECK(body.size() <= 4096);
     CHECK(rep.raw_bytes == body.size());
     CHECK(rep.compressed_bytes == body.size());
@@ -470,8 +426,8 @@ TEST_CASE("SumoClient batches many lines under the limits, in order, nothing los
   CHECK(s.raw_bytes == raw);
 }
 
-TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in order", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in order", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
   // batch.max_bytes below max_line_bytes: line_budget caps each line (with its '\n') at 2048.
   SumoClient client(make_config([](SumoConfig& c) { c.batch.max_bytes = 2048; }), http);
   const std::vector<Event> events = {created(1, "a"), created(2, std::string(50000, 'd')), created(3, "c")};
@@ -481,12 +437,14 @@ TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in 
   std::vector<std::string> received;
   std::size_t truncated = 0;
   std::size_t expected_first = 0;
+  const auto seen = http->requests();
+  REQUIRE(seen.size() == s.requests.size());
   for (std::size_t r = 0; r < s.requests.size(); ++r) {
-    CHECK(http->seen[r].body.size() <= 2048);
+    CHECK(seen[r].body.size() <= 2048);
     CHECK(s.requests[r].first_index == expected_first);  // reports in order, contiguous
     expected_first += s.requests[r].events;
     truncated += s.requests[r].truncated_events;
-    for (auto& l : split_lines(http->seen[r].body)) received.push_back(l);
+    for (auto& l : split_lines(seen[r].body)) received.push_back(l);
   }
   CHECK(expected_first == 3);
   CHECK(truncated == 1);
@@ -506,7 +464,7 @@ TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in 
 
   // With a cap too small for any wrapper the line is reported (event_too_large), never dropped
   // silently, and its neighbours still go out in order.
-  auto http2 = std::make_shared<ScriptedHttp>();
+  auto http2 = std::make_shared<FakeHttp>();
   SumoClient tiny(make_config([](SumoConfig& c) { c.batch.max_bytes = 150; }), http2);
   const DeliverySummary t = tiny.send_lines({"first", std::string(400, 'x'), "third"});
   REQUIRE(t.requests.size() == 3);
@@ -522,14 +480,14 @@ TEST_CASE("SumoClient sends events and reports oversized and unfittable ones in 
   CHECK(t.requests[2].first_index == 2);
   CHECK(t.events_failed == 1);
   CHECK(t.events_delivered == 2);
-  CHECK(http2->seen.size() == 2);
+  CHECK(http2->request_count() == 2);
 }
 
 // =============================================================================================
 // Headers and bodies
 
-TEST_CASE("requests carry the configured headers and the codec", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
+TEST_CASE("requests carry the configured headers and the codec", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
   SumoClient client(make_config([](SumoConfig& c) {
                       c.url = "https://collectors.example.com/receiver/v1/http";
                       c.token = kToken;
@@ -539,8 +497,8 @@ TEST_CASE("requests carry the configured headers and the codec", "[client]") {
                     http);
   const DeliverySummary s = client.send_lines({"hello", "world"});
   REQUIRE(s.all_delivered());
-  REQUIRE(http->seen.size() == 1);
-  const Seen& req = http->seen[0];
+  REQUIRE(http->request_count() == 1);
+  const test::FakeRequest req = http->requests()[0];
   CHECK(req.url == "https://collectors.example.com/receiver/v1/http");
   const auto h = [&](const char* name) {
     const std::string* v = find_header(req.headers, name);
@@ -559,19 +517,21 @@ TEST_CASE("requests carry the configured headers and the codec", "[client]") {
   CHECK(s.requests[0].raw_bytes == 12);
   CHECK(s.requests[0].compressed_bytes == req.body.size());
 
-  auto plain = std::make_shared<ScriptedHttp>();
+  auto plain = std::make_shared<FakeHttp>();
   SumoClient none(make_config(), plain);
   REQUIRE(none.send_lines({"x"}).all_delivered());
-  CHECK(find_header(plain->seen[0].headers, "Content-Encoding") == nullptr);
-  CHECK(find_header(plain->seen[0].headers, "X-Sumo-Category") == nullptr);
-  CHECK(find_header(plain->seen[0].headers, "X-Sumo-Fields") == nullptr);
-  CHECK(find_header(plain->seen[0].headers, "x-sumo-token") == nullptr);
-  CHECK(plain->seen[0].body == "x\n");
+  REQUIRE(plain->request_count() == 1);
+  const test::FakeRequest plain_req = plain->requests()[0];
+  CHECK(find_header(plain_req.headers, "Content-Encoding") == nullptr);
+  CHECK(find_header(plain_req.headers, "X-Sumo-Category") == nullptr);
+  CHECK(find_header(plain_req.headers, "X-Sumo-Fields") == nullptr);
+  CHECK(find_header(plain_req.headers, "x-sumo-token") == nullptr);
+  CHECK(plain_req.body == "x\n");
 }
 
-TEST_CASE("a 2xx body is kept as a warning", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(200, "Dropped 2 fields: too many fields"), status(200, "  \n"), status(204)};
+TEST_CASE("a 2xx body is kept as a warning", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(200, "Dropped 2 fields: too many fields"), Reply::http(200, "  \n"), Reply::http(204)});
   SumoClient client(make_config([](SumoConfig& c) { c.batch.max_events = 1; }), http);
   const DeliverySummary s = client.send_lines({"a", "b", "c"});
   REQUIRE(s.requests.size() == 3);
@@ -585,10 +545,11 @@ TEST_CASE("a 2xx body is kept as a warning", "[client]") {
 // =============================================================================================
 // Retries through SumoClient (1 ms backoff, real sleeper)
 
-TEST_CASE("429 then 200 re-sends identical bytes", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(429, "", {{"Retry-After", "0"}}), status(503), failure(ErrorCode::transport, "connection reset"),
-                  failure(ErrorCode::timeout, "timed out"), status(200)};
+TEST_CASE("429 then 200 re-sends identical bytes", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(429, "", {{"Retry-After", "0"}}), Reply::http(503),
+                Reply::failure(ErrorCode::transport, "connection reset"),
+                Reply::failure(ErrorCode::timeout, "timed out"), Reply::http(200)});
   SumoClient client(make_config([](SumoConfig& c) { c.compression = Compression::gzip; }), http);
   std::vector<std::string> lines;
   for (int i = 0; i < 100; ++i) lines.push_back(line_of(static_cast<std::size_t>(i), 120));
@@ -600,16 +561,17 @@ TEST_CASE("429 then 200 re-sends identical bytes", "[client]") {
   CHECK(r.final_status == 200);
   CHECK_FALSE(r.error);
   CHECK(s.retries == 4);
-  REQUIRE(http->seen.size() == 5);
-  for (const Seen& seen : http->seen) CHECK(seen.body == http->seen[0].body);
-  CHECK(r.compressed_bytes == http->seen[0].body.size());
+  const auto seen = http->requests();
+  REQUIRE(seen.size() == 5);
+  for (const test::FakeRequest& one : seen) CHECK(one.body == seen[0].body);
+  CHECK(r.compressed_bytes == seen[0].body.size());
 }
 
-TEST_CASE("401 and other permanent statuses get one attempt", "[client]") {
+TEST_CASE("401 and other permanent statuses get one attempt", "[unit][client]") {
   for (const int code : {400, 401, 403, 404, 413, 501}) {
     INFO(code);
-    auto http = std::make_shared<ScriptedHttp>();
-    http->otherwise = status(code, "nope");
+    auto http = std::make_shared<FakeHttp>();
+    http->otherwise(Reply::http(code, "nope"));
     SumoClient client(make_config(), http);
     const DeliverySummary s = client.send_lines({"a"});
     REQUIRE(s.requests.size() == 1);
@@ -620,14 +582,14 @@ TEST_CASE("401 and other permanent statuses get one attempt", "[client]") {
     CHECK(s.requests[0].error->code == ErrorCode::http_status);
     CHECK(s.requests[0].error->message.find("HTTP " + std::to_string(code)) != std::string::npos);
     CHECK(s.events_failed == 1);
-    CHECK(http->seen.size() == 1);
+    CHECK(http->request_count() == 1);
   }
 }
 
-TEST_CASE("budget exhausted: failed with the last error", "[client]") {
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(500, "first"), status(503, "Service Unavailable")};
-  http->otherwise = status(503, "Service Unavailable");
+TEST_CASE("budget exhausted: failed with the last error", "[unit][client]") {
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(500, "first"), Reply::http(503, "Service Unavailable")});
+  http->otherwise(Reply::http(503, "Service Unavailable"));
   SumoClient client(make_config([](SumoConfig& c) { c.retry.budget = 0ms; }), http);
   const DeliverySummary s = client.send_lines({"a", "b"});
   REQUIRE(s.requests.size() == 1);
@@ -645,12 +607,12 @@ TEST_CASE("budget exhausted: failed with the last error", "[client]") {
 // =============================================================================================
 // The retry loop with a fake clock (deliver)
 
-TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger", "[client]") {
+TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger", "[unit][client]") {
   FakeWorld world;
   world.random = 1.0;  // the top of each jitter range
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(503), status(503), status(429, "", {{"retry-after", "7"}}), status(503),
-                  status(503, "", {{"Retry-After", "Tue, 14 Nov 2023 22:14:00 GMT"}}), status(200)};
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(503), Reply::http(503), Reply::http(429, "", {{"retry-after", "7"}}), Reply::http(503),
+                Reply::http(503, "", {{"Retry-After", "Tue, 14 Nov 2023 22:14:00 GMT"}}), Reply::http(200)});
   const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) {
     c.retry.initial_backoff = 500ms;
     c.retry.max_backoff = 4000ms;
@@ -675,14 +637,15 @@ TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger"
   CHECK(world.sleeps[3] == 4000ms);  // capped (8 s -> 4 s)
   CHECK(world.sleeps[4] == 27500ms);  // HTTP-date Retry-After, 27.5 s ahead > backoff 4 s
   CHECK(r.elapsed == 40000ms);
-  for (const Seen& s : http->seen) CHECK(s.body == http->seen[0].body);
+  const auto seen = http->requests();
+  for (const test::FakeRequest& one : seen) CHECK(one.body == seen[0].body);
 }
 
-TEST_CASE("deliver: zero jitter retries at once, Retry-After still holds", "[client]") {
+TEST_CASE("deliver: zero jitter retries at once, Retry-After still holds", "[unit][client]") {
   FakeWorld world;
   world.random = 0.0;
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(503), status(429, "", {{"Retry-After", "1"}}), status(200)};
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(503), Reply::http(429, "", {{"Retry-After", "1"}}), Reply::http(200)});
   const auto target = detail::DeliveryTarget::from(make_config());
   const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, world.env());
   CHECK(r.delivered);
@@ -691,11 +654,11 @@ TEST_CASE("deliver: zero jitter retries at once, Retry-After still holds", "[cli
   CHECK(world.sleeps[1] == 1000ms);
 }
 
-TEST_CASE("deliver: the budget bounds the total time and keeps the last error", "[client]") {
+TEST_CASE("deliver: the budget bounds the total time and keeps the last error", "[unit][client]") {
   FakeWorld world;
-  auto http = std::make_shared<ScriptedHttp>();
-  http->otherwise = status(503, "busy");
-  http->on_post = [&] { world.advance(2000ms); };  // each attempt takes 2 s
+  auto http = std::make_shared<FakeHttp>();
+  http->otherwise(Reply::http(503, "busy"));
+  http->on_post([&](std::size_t) { world.advance(2000ms); });  // each attempt takes 2 s
   const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) {
     c.retry.initial_backoff = 1000ms;
     c.retry.max_backoff = 8000ms;
@@ -717,10 +680,10 @@ TEST_CASE("deliver: the budget bounds the total time and keeps the last error", 
   CHECK(waited + milliseconds(2000 * r.attempts) == r.elapsed);
 }
 
-TEST_CASE("deliver: a Retry-After beyond the budget stops at once", "[client]") {
+TEST_CASE("deliver: a Retry-After beyond the budget stops at once", "[unit][client]") {
   FakeWorld world;
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {status(429, "", {{"Retry-After", "3600"}})};
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::http(429, "", {{"Retry-After", "3600"}})});
   const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) { c.retry.budget = 60000ms; }));
   const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, world.env());
   CHECK_FALSE(r.delivered);
@@ -731,10 +694,10 @@ TEST_CASE("deliver: a Retry-After beyond the budget stops at once", "[client]") 
   CHECK(r.error->message.find("Retry-After 3600000ms") != std::string::npos);
 }
 
-TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[client]") {
+TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[unit][client]") {
   FakeWorld world;
-  auto http = std::make_shared<ScriptedHttp>();
-  http->otherwise = failure(ErrorCode::transport, "Connection refused");
+  auto http = std::make_shared<FakeHttp>();
+  http->otherwise(Reply::failure(ErrorCode::transport, "Connection refused"));
 
   SECTION("max_attempts keeps the last error's code") {
     const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) { c.retry.max_attempts = 3; }));
@@ -757,7 +720,7 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[cli
     CHECK(r.attempts == 3);  // at 0, 1, 2 s; the next wait would end at 3 s > 2.5 s
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::aborted);
-    CHECK(http->seen[0].deadline == env.deadline);
+    CHECK(http->requests()[0].deadline == env.deadline);
   }
   SECTION("a cancelled delivery stops before the next attempt") {
     std::atomic<bool> cancel{false};
@@ -774,7 +737,7 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[cli
     CHECK(r.error->message.find("Connection refused") != std::string::npos);
   }
   SECTION("an aborted transfer is not retried") {
-    http->script = {failure(ErrorCode::aborted, "transfer aborted at the deadline")};
+    http->script({Reply::failure(ErrorCode::aborted, "transfer aborted at the deadline")});
     const DeliveryReport r = detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()),
                                              world.env());
     CHECK(r.attempts == 1);
@@ -791,17 +754,9 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[cli
   }
 }
 
-TEST_CASE("an HttpClient that throws counts as a transport error", "[client]") {
-  struct Throwing : HttpClient {
-    int calls = 0;
-    Expected<HttpResponse> post(const HttpRequest&) override {
-      if (++calls == 1) throw std::runtime_error("boom");
-      HttpResponse r;
-      r.status = 200;
-      return r;
-    }
-  };
-  Throwing http;
+TEST_CASE("an HttpClient that throws counts as a transport error", "[unit][client]") {
+  FakeHttp http;
+  http.script({Reply::throwing("boom")});  // then 200
   FakeWorld world;
   const DeliveryReport r = detail::deliver(http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
   CHECK(r.delivered);
@@ -811,14 +766,14 @@ TEST_CASE("an HttpClient that throws counts as a transport error", "[client]") {
 // =============================================================================================
 // Secrets
 
-TEST_CASE("no secret reaches a report, whatever the client or server says", "[client]") {
+TEST_CASE("no secret reaches a report, whatever the client or server says", "[unit][client]") {
   const std::string leaky = "could not POST " + url() + " with x-sumo-token: " + kToken;
-  auto http = std::make_shared<ScriptedHttp>();
-  http->script = {failure(ErrorCode::transport, leaky),                          // request 1: retried
-                  status(401, std::string("invalid token ") + kToken + " for " + kCode),  // permanent
-                  status(200, std::string("warning about ") + kToken),           // request 2
-                  failure(ErrorCode::timeout, leaky)};                           // request 3, then budget
-  http->otherwise = status(503, leaky);
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::failure(ErrorCode::transport, leaky),                          // request 1: retried
+                Reply::http(401, std::string("invalid token ") + kToken + " for " + kCode),  // permanent
+                Reply::http(200, std::string("warning about ") + kToken),           // request 2
+                Reply::failure(ErrorCode::timeout, leaky)});                        // request 3, then budget
+  http->otherwise(Reply::http(503, leaky));
   SumoClient client(make_config([](SumoConfig& c) {
                       c.token = kToken;
                       c.batch.max_events = 1;

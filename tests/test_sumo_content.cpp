@@ -422,7 +422,7 @@ std::string describe(const std::vector<std::string>& v) {
 
 }  // namespace
 
-TEST_CASE("content extractor: the constructs it knows, and what it rejects", "[content]") {
+TEST_CASE("content extractor: the constructs it knows, and what it rejects", "[unit][content]") {
   SECTION("json paths, aliases, where, by") {
     const auto f = extract(
         "_sourceCategory=webhook/ilert\n"
@@ -464,7 +464,7 @@ TEST_CASE("content extractor: the constructs it knows, and what it rejects", "[c
   }
 }
 
-TEST_CASE("real lines hold the keys the content relies on", "[content]") {
+TEST_CASE("real lines hold the keys the content relies on", "[unit][content]") {
   const auto& paths = line_paths();
   for (const char* p : {"time", "eventType", "id", "alertSource.name", "escalationPolicy.name", "priority",
                         "responders.user.username", "receivedAt", "ttaMs", "ttrMs", "dedupId", "error.code",
@@ -474,7 +474,7 @@ TEST_CASE("real lines hold the keys the content relies on", "[content]") {
   }
 }
 
-TEST_CASE("every query under sumo/ reads only fields real lines have", "[content]") {
+TEST_CASE("every query under sumo/ reads only fields real lines have", "[unit][content]") {
   const auto files = content_files();
   REQUIRE(files.size() >= 3);  // dashboard, saved searches, field extraction rule
   std::vector<Query> queries;
@@ -508,7 +508,7 @@ TEST_CASE("every query under sumo/ reads only fields real lines have", "[content
   }
 }
 
-TEST_CASE("the dashboard: panels, variables, every variable it uses is defined", "[content]") {
+TEST_CASE("the dashboard: panels, variables, every variable it uses is defined", "[unit][content]") {
   const std::string text = test::read_file(test::fixture_path("../../sumo/ilert-alert-lifecycle.dashboard.json"));
   rapidjson::Document d;
   d.Parse(text.data(), text.size());

@@ -124,7 +124,7 @@ AlertCreated minimal_created(std::int64_t id) {
 
 }  // namespace
 
-TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
+TEST_CASE("every valid fixture round-trips through its Sumo line", "[unit][line]") {
   const auto files = test::list_fixtures("valid");
   REQUIRE_FALSE(files.empty());
   for (const auto& path : files) {
@@ -205,7 +205,7 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[line]") {
   }
 }
 
-TEST_CASE("a body with every field gives the documented key order and round-trips", "[line]") {
+TEST_CASE("a body with every field gives the documented key order and round-trips", "[unit][line]") {
   const std::string body = R"({
     "id": "8532156", "eventType": "incident-comment-added",
     "summary": "s", "details": "d", "status": "ACCEPTED", "priority": "HIGH",
@@ -254,7 +254,7 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
   CHECK(*back == e);
 }
 
-TEST_CASE("absent optionals and empty arrays are omitted", "[line]") {
+TEST_CASE("absent optionals and empty arrays are omitted", "[unit][line]") {
   const AlertCreated e = minimal_created(42);
   const std::string line = to_sumo_line(e);
   const auto d = parse_json(line);
@@ -263,7 +263,7 @@ TEST_CASE("absent optionals and empty arrays are omitted", "[line]") {
         std::string::npos);
 }
 
-TEST_CASE("event types: canonical name, received legacy name kept, unknown kept as received", "[line]") {
+TEST_CASE("event types: canonical name, received legacy name kept, unknown kept as received", "[unit][line]") {
   SECTION("legacy auto-resolved") {
     AlertResolved e;
     e.alert.id = 7;
@@ -303,7 +303,7 @@ TEST_CASE("event types: canonical name, received legacy name kept, unknown kept 
   }
 }
 
-TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[line]") {
+TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[unit][line]") {
   AlertCreated e = minimal_created(5);
   const std::string tricky = std::string("a\0b", 3) + "\"q\" \\ / \n\r\t\b\f \x01\x1f\x7f caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8 \xE6\x97\xA5\xE6\x9C\xAC";
   e.alert.summary = tricky;
@@ -326,7 +326,7 @@ TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[lin
   CHECK(*back == Event(e));
 }
 
-TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays valid", "[line]") {
+TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays valid", "[unit][line]") {
   AlertCreated e = minimal_created(5);
   const std::string fffd = "\xEF\xBF\xBD";
   struct Case {
@@ -349,7 +349,7 @@ TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays va
   }
 }
 
-TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC milliseconds", "[line]") {
+TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC milliseconds", "[unit][line]") {
   AlertCreated e = minimal_created(1);
   SECTION("from timestamp, truncated to milliseconds") {
     e.alert.timestamp = Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
@@ -405,7 +405,7 @@ TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC millis
   }
 }
 
-TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]") {
+TEST_CASE("dedupId: eventId when present, else a stable content hash", "[unit][line]") {
   SECTION("eventId") {
     AlertCreated e = minimal_created(42);
     e.alert.event_id = "7f1c2a9e-3b4d-4e8f-9a61-0c2d5e8b1f37";
@@ -475,7 +475,7 @@ TEST_CASE("dedupId: eventId when present, else a stable content hash", "[line]")
   }
 }
 
-TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text becomes a string", "[line]") {
+TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text becomes a string", "[unit][line]") {
   AlertCreated e = minimal_created(3);
   SECTION("compact JSON verbatim") {
     // Escapes are written the way RapidJSON's Writer writes them (the parser's compact form too);
@@ -515,7 +515,7 @@ TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text 
   }
 }
 
-TEST_CASE("invalid payload line: UTF-8 bodies are kept as rawBody", "[line]") {
+TEST_CASE("invalid payload line: UTF-8 bodies are kept as rawBody", "[unit][line]") {
   const std::string body = "{\"id\": \"1\", \"eventType\": \"alert-created\",\n \"summary\": \"tab\there\" \"oops\"}";
   auto r = parse_event(body);
   REQUIRE_FALSE(r);
@@ -539,7 +539,7 @@ TEST_CASE("invalid payload line: UTF-8 bodies are kept as rawBody", "[line]") {
   CHECK(str(d["rawBody"]) == body);
 }
 
-TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBodyBase64", "[line]") {
+TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBodyBase64", "[unit][line]") {
   const std::string body = std::string("{\"id\":\"1\",\"eventType\":\"x\",\"summary\":\"\xFF\xFE\0z\"}", 40);
   auto r = parse_event(body);
   REQUIRE_FALSE(r);
@@ -556,7 +556,7 @@ TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBody
   }
 }
 
-TEST_CASE("invalid payload line: errors without a location, empty and control-character bodies", "[line]") {
+TEST_CASE("invalid payload line: errors without a location, empty and control-character bodies", "[unit][line]") {
   Error err;
   err.code = ErrorCode::too_large;
   err.message = "body \"too\" large\n";
@@ -576,7 +576,8 @@ TEST_CASE("invalid payload line: errors without a location, empty and control-ch
 // =============================================================================================
 // The line of issue 9: receipt time, tolerant fields, extra fields, the two newer kinds, ttaMs/ttrMs
 
-TEST_CASE("severity is an integer, type mismatches and extra fields are written under their own names", "[line]") {
+TEST_CASE("severity is an integer, type mismatches and extra fields are written under their own names",
+          "[unit][line]") {
   const std::string body = R"({"id":"77","eventType":"alert-comment-added","summary":"s",
     "severity":"high","comment":{"id":9911,"content":"Rotating logs now","creator":{"id":41}},
     "nextEscalation":"2024-03-14T10:00:00Z","linkedIncidentId":5,"nextEscalationUser":{"id":"42","username":"asmith"}})";
@@ -626,7 +627,7 @@ TEST_CASE("severity is an integer, type mismatches and extra fields are written 
   }
 }
 
-TEST_CASE("hand-built mismatches and extras never override a key the line writes itself", "[line]") {
+TEST_CASE("hand-built mismatches and extras never override a key the line writes itself", "[unit][line]") {
   AlertCreated e = minimal_created(5);
   e.received_at = kReceived;
   e.alert.summary = "typed";
@@ -653,7 +654,7 @@ TEST_CASE("hand-built mismatches and extras never override a key the line writes
   CHECK(reparse(line));
 }
 
-TEST_CASE("the two newer kinds have their canonical eventType", "[line]") {
+TEST_CASE("the two newer kinds have their canonical eventType", "[unit][line]") {
   AlertEscalationEnded ended;
   ended.alert.id = 3;
   ended.received_type = "alert-escalation-ended";
@@ -691,7 +692,7 @@ std::optional<std::int64_t> measure(const Event& e, const char* key) {
 
 }  // namespace
 
-TEST_CASE("ttaMs on accept events, from the one payload", "[line]") {
+TEST_CASE("ttaMs on accept events, from the one payload", "[unit][line]") {
   constexpr std::int64_t kReport = 1710408413589;  // 2024-03-14T09:26:53.589Z
   AlertAccepted e;
   e.alert.id = 1;
@@ -738,7 +739,7 @@ TEST_CASE("ttaMs on accept events, from the one payload", "[line]") {
   }
 }
 
-TEST_CASE("ttrMs on resolve events (manual or automatic), from the one payload", "[line]") {
+TEST_CASE("ttrMs on resolve events (manual or automatic), from the one payload", "[unit][line]") {
   constexpr std::int64_t kReport = 1710408413589;
   AlertResolved e;
   e.alert.id = 1;
@@ -782,7 +783,7 @@ TEST_CASE("ttrMs on resolve events (manual or automatic), from the one payload",
   }
 }
 
-TEST_CASE("invalid payload line: time and receivedAt are the given receipt time", "[line]") {
+TEST_CASE("invalid payload line: time and receivedAt are the given receipt time", "[unit][line]") {
   Error err;
   err.code = ErrorCode::syntax;
   err.message = "m";

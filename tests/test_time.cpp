@@ -28,7 +28,7 @@ constexpr std::int64_t kSec = 1000000000;
 
 }  // namespace
 
-TEST_CASE("parse_iso8601 reads iLert's formats", "[time]") {
+TEST_CASE("parse_iso8601 reads iLert's formats", "[unit][time]") {
   // 2021-08-06T08:16:01Z is 1628237761 s after the epoch.
   CHECK(ns_of("2021-08-06T08:16:01.154Z") == 1628237761 * kSec + 154000000);
   CHECK(ns_of("2021-08-06T08:16:01Z") == 1628237761 * kSec);
@@ -39,7 +39,7 @@ TEST_CASE("parse_iso8601 reads iLert's formats", "[time]") {
   CHECK(ns_of("1969-12-31T23:59:59.999Z") == -1000000);
 }
 
-TEST_CASE("parse_iso8601 applies the zone offset", "[time]") {
+TEST_CASE("parse_iso8601 applies the zone offset", "[unit][time]") {
   const std::int64_t utc = ns_of("2021-08-06T08:16:01Z");
   CHECK(ns_of("2021-08-06T10:16:01+02:00") == utc);
   CHECK(ns_of("2021-08-06T02:46:01-05:30") == utc);
@@ -50,7 +50,7 @@ TEST_CASE("parse_iso8601 applies the zone offset", "[time]") {
   CHECK(ns_of("2021-01-01T01:00:00+02:00") == ns_of("2020-12-31T23:00:00Z"));
 }
 
-TEST_CASE("parse_iso8601 validates calendar ranges", "[time]") {
+TEST_CASE("parse_iso8601 validates calendar ranges", "[unit][time]") {
   CHECK(parse_iso8601("2024-02-29T00:00:00Z").has_value());  // leap year
   CHECK(parse_iso8601("2000-02-29T00:00:00Z").has_value());  // divisible by 400
   CHECK_FALSE(parse_iso8601("2023-02-29T00:00:00Z"));
@@ -68,7 +68,7 @@ TEST_CASE("parse_iso8601 validates calendar ranges", "[time]") {
   CHECK_FALSE(parse_iso8601("2021-01-01T00:00:00+01:60"));
 }
 
-TEST_CASE("parse_iso8601 rejects other spellings", "[time]") {
+TEST_CASE("parse_iso8601 rejects other spellings", "[unit][time]") {
   for (const char* text : {
            "",
            "2019-08-29T09: 52: 39.551Z",  // the iLert docs' sample
@@ -101,7 +101,7 @@ TEST_CASE("parse_iso8601 rejects other spellings", "[time]") {
   CHECK_FALSE(parse_iso8601(std::string("2021-08-06T08:16:01\0Z", 21)));
 }
 
-TEST_CASE("parse_iso8601 stays within int64 nanoseconds", "[time]") {
+TEST_CASE("parse_iso8601 stays within int64 nanoseconds", "[unit][time]") {
   // The representable range is exactly INT64_MIN .. INT64_MAX nanoseconds.
   CHECK(ns_of("1677-09-21T00:12:43.145224192Z") == INT64_MIN);
   CHECK_FALSE(parse_iso8601("1677-09-21T00:12:43.145224191Z"));
@@ -114,7 +114,7 @@ TEST_CASE("parse_iso8601 stays within int64 nanoseconds", "[time]") {
   CHECK_FALSE(parse_iso8601("2262-04-11T23:47:17+00:00"));
 }
 
-TEST_CASE("parse_iso8601 agrees with timegm on every day of 1901-2261", "[time]") {
+TEST_CASE("parse_iso8601 agrees with timegm on every day of 1901-2261", "[unit][time]") {
   // An independent check of the days_from_civil arithmetic (glibc's timegm).
   std::tm tm{};
   tm.tm_year = 1901 - 1900;
@@ -145,7 +145,7 @@ TEST_CASE("parse_iso8601 agrees with timegm on every day of 1901-2261", "[time]"
   CHECK(mismatches == 0);
 }
 
-TEST_CASE("format_iso8601_millis writes UTC with milliseconds", "[time]") {
+TEST_CASE("format_iso8601_millis writes UTC with milliseconds", "[unit][time]") {
   CHECK(format_iso8601_millis(at_ns(0)) == "1970-01-01T00:00:00.000Z");
   CHECK(format_iso8601_millis(at_ns(1628237761 * kSec + 154999999)) == "2021-08-06T08:16:01.154Z");
   CHECK(format_iso8601_millis(at_ns(-1)) == "1969-12-31T23:59:59.999Z");  // floors, never rounds up
@@ -155,7 +155,7 @@ TEST_CASE("format_iso8601_millis writes UTC with milliseconds", "[time]") {
   CHECK(format_iso8601_millis(at_ns(INT64_MAX)) == "2262-04-11T23:47:16.854Z");
 }
 
-TEST_CASE("format then parse gives the instant floored to milliseconds", "[time]") {
+TEST_CASE("format then parse gives the instant floored to milliseconds", "[unit][time]") {
   std::uint64_t x = 0x9E3779B97F4A7C15ULL;
   for (int i = 0; i < 2000; ++i) {
     x ^= x << 13;

@@ -5,7 +5,7 @@
 #include "ilert_sumo/version.hpp"
 #include "support/catch.hpp"
 
-TEST_CASE("version() is the library's version, the headers' kVersion and the parts", "[version]") {
+TEST_CASE("version() is the library's version, the headers' kVersion and the parts", "[unit][version]") {
   const char* v = ilert_sumo::version();
   REQUIRE(v != nullptr);
   CHECK(std::string(v) == ILERT_SUMO_VERSION_STRING);

@@ -45,6 +45,7 @@
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "ilert_sumo/sumo_line.hpp"
+#include "support/fake_http.hpp"
 #include "support/sumo_emulator.hpp"
 
 using namespace ilert_sumo;
@@ -189,18 +190,6 @@ class ZstdBare final : public Bare {
   int level_;
 };
 #endif
-
-/// Answers 200 at once: the library's own cost, without network or server.
-class NullHttp final : public HttpClient {
- public:
-  Expected<HttpResponse> post(const HttpRequest& request) override {
-    bytes_ += request.body.size();
-    HttpResponse r;
-    r.status = 200;
-    return r;
-  }
-  std::size_t bytes_ = 0;
-};
 
 struct CodecConfig {
   const char* name;
@@ -420,7 +409,8 @@ int main(int argc, char** argv) {
     // The naive sender compresses and POSTs each event in turn: no pipeline.
     naive_clients.push_back(client_for(deferred_emu, c.codec, c.level, 1, 0));
     // The library's own cost on one thread (compare with the bare compressor, one thread).
-    null_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, 0, std::make_shared<NullHttp>()));
+    auto null_http = std::make_shared<test::FakeHttp>(test::FakeHttp::Mode::null);
+    null_clients.push_back(client_for(deferred_emu, c.codec, c.level, 10000, 0, std::move(null_http)));
     // Warm up: connection, allocator, compressor context, compression threads.
     for (auto* cl : {inline_clients.back().get(), deferred_clients.back().get(), sequential_clients.back().get(),
                      naive_clients.back().get()}) {

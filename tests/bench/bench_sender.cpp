@@ -26,6 +26,7 @@
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 #include "../../src/compress.hpp"
+#include "support/fake_http.hpp"
 #include "support/sumo_emulator.hpp"
 
 using namespace ilert_sumo;
@@ -33,15 +34,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-class NullHttp : public HttpClient {
- public:
-  Expected<HttpResponse> post(const HttpRequest&) override {
-    HttpResponse r;
-    r.status = 200;
-    return r;
-  }
-};
 
 Event make_event(int i) {
   AlertCreated e;
@@ -106,7 +98,7 @@ Result run_enqueue(const Mode& mode, int threads, int events_per_thread, bool us
     std::fprintf(stderr, "finalize: %s\n", f.error().to_string().c_str());
     std::exit(1);
   }
-  auto s = SumoSender::create(std::move(f).value(), std::make_shared<NullHttp>());
+  auto s = SumoSender::create(std::move(f).value(), std::make_shared<test::FakeHttp>(test::FakeHttp::Mode::null));
   if (!s) {
     std::fprintf(stderr, "create: %s\n", s.error().to_string().c_str());
     std::exit(1);

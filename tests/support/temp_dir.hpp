@@ -1,10 +1,11 @@
 // tests/support/temp_dir.hpp: a fresh directory under /tmp, removed (recursively) when it goes
-// out of scope. Used by the spool and sender tests, which use the real disk.
+// out of scope. Used by every test that needs scratch files (spool, sender, the program tests).
 #pragma once
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -31,6 +32,15 @@ class TempDir {
   const std::string& path() const { return path_; }
   /// A path inside the directory.
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  /// Writes `content` (bytes as given) to the file `name` in the directory; returns its path.
+  /// Throws std::runtime_error when it cannot be written.
+  std::string write(const std::string& name, const std::string& content) const {
+    const std::string path = *this / name;
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    if (!out.flush()) throw std::runtime_error("cannot write " + path);
+    return path;
+  }
 
   /// Names of the files in the directory with this suffix, sorted.
   std::vector<std::string> files(const std::string& suffix = "") const { return files_in(path_, suffix); }
