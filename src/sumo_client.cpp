@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -224,6 +225,9 @@ std::function<void(std::size_t first_index)> on_request_compressed_for_tests;
 
 namespace {
 
+/// Starts the message of every request that request_stop() ended or kept from being sent.
+constexpr const char* kStoppedPrefix = "stopped by SumoClient::request_stop(): ";
+
 /// Number of compression threads a config asks for (resolving -1 = automatic).
 unsigned resolve_compression_threads(const SumoConfig& config) noexcept {
   if (config.compression == Compression::none) return 0;  // nothing to overlap
@@ -343,6 +347,11 @@ struct SumoClient::Impl {
   detail::RetryEnvironment env;
   unsigned compression_threads = 0;
   std::unique_ptr<CompressionPool> pool;  // started by the first send() with two requests
+  // request_stop(): the flag deliver() checks (env.cancel, also handed to each transfer) and the
+  // condition variable that ends a retry wait at once.
+  std::atomic<bool> stop{false};
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
 
   Impl(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> client)
       : config(std::move(cfg)),
@@ -352,6 +361,11 @@ struct SumoClient::Impl {
         env(detail::default_retry_environment()),
         compression_threads(resolve_compression_threads(config.config())) {
     if (!http) http = make_curl_http_client(config.config().http);
+    env.cancel = &stop;
+    env.sleep = [this](std::chrono::milliseconds delay) {
+      std::unique_lock<std::mutex> lock(stop_mutex);
+      return !stop_cv.wait_for(lock, delay, [this] { return stop.load(std::memory_order_acquire); });
+    };
     auto made = detail::Compressor::create(config.config().compression, config.config().compression_level);
     if (made) {
       compressor.emplace(std::move(made).value());
@@ -376,14 +390,27 @@ struct SumoClient::Impl {
     return detail::prepare_request(std::move(batch), headers, *compressor);
   }
 
+  bool stopped() const noexcept { return stop.load(std::memory_order_acquire); }
+
+  /// The report of a request that request_stop() kept from being sent (or compressed).
+  static DeliveryReport stopped_report(DeliveryReport unsent) {
+    unsent.error = Error{ErrorCode::aborted, std::string(kStoppedPrefix) + "not sent", {}, Error::npos};
+    return unsent;
+  }
+
   /// POSTs a prepared request (with retries) from the calling thread, or reports why it has none.
   void post(DeliveryReport unsent, Expected<detail::PreparedRequest> prepared, DeliverySummary& summary) {
-    if (prepared) {
-      add(detail::deliver(*http, *prepared, target, env), summary);
-    } else {
+    if (!prepared) {
       unsent.error = prepared.error();
       add(std::move(unsent), summary);
+      return;
     }
+    DeliveryReport report = detail::deliver(*http, *prepared, target, env);
+    // Aborted because of request_stop() (a cancelled transfer, an interrupted wait): say so.
+    if (!report.delivered && report.error && report.error->code == ErrorCode::aborted && stopped()) {
+      report.error->message = kStoppedPrefix + report.error->message;
+    }
+    add(std::move(report), summary);
   }
 
   DeliveryReport too_large_report(std::size_t index) const {
@@ -426,6 +453,17 @@ struct SumoClient::Impl {
     Pipeline(Impl& impl, DeliverySummary& summary) : impl_(impl), summary_(summary) {}
 
     void add_batch(detail::Batch batch) {
+      if (impl_.stopped()) {  // neither compressed nor sent; reported in input order
+        DeliveryReport report = stopped_report(unsent_report(batch));
+        if (pending_.empty()) {
+          add(std::move(report), summary_);
+        } else {
+          Pending p;
+          p.unsent = std::move(report);
+          pending_.push_back(std::move(p));
+        }
+        return;
+      }
       if (impl_.compression_threads == 0) {
         DeliveryReport unsent = unsent_report(batch);
         impl_.post(std::move(unsent), impl_.prepare_here(std::move(batch)), summary_);
@@ -481,6 +519,11 @@ struct SumoClient::Impl {
         return;
       }
       --jobs_;
+      if (impl_.stopped()) {
+        // Not waited for: a worker busy with it holds its own reference; the result is dropped.
+        add(stopped_report(std::move(p.unsent)), summary_);
+        return;
+      }
       Expected<detail::PreparedRequest> prepared =
           p.submitted ? impl_.pool->wait(*p.job) : impl_.prepare_here(std::move(p.job->batch));
       impl_.post(std::move(p.unsent), std::move(prepared), summary_);
@@ -521,5 +564,16 @@ DeliverySummary SumoClient::send(const std::vector<Event>& events) {
 DeliverySummary SumoClient::send_lines(const std::vector<std::string>& lines) {
   return impl_->run(lines.size(), [&](detail::BatchBuilder& b, std::size_t i) { return b.add_line(lines[i]); });
 }
+
+void SumoClient::request_stop() noexcept {
+  {
+    // Set under the wait's mutex, so a retry wait cannot miss it between its check and its sleep.
+    std::lock_guard<std::mutex> lock(impl_->stop_mutex);
+    impl_->stop.store(true, std::memory_order_release);
+  }
+  impl_->stop_cv.notify_all();
+}
+
+bool SumoClient::stop_requested() const noexcept { return impl_->stop.load(std::memory_order_acquire); }
 
 }  // namespace ilert_sumo

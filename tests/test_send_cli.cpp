@@ -5,7 +5,9 @@
 // -> exit 1 within --shutdown-timeout and the events stay spooled (no secret on disk); the next
 // run with the same spool and no FILE (stdin not read) delivers them all with their original
 // headers, also to a different URL; spooled events go before new ones; a good run leaves no
-// segment behind.
+// segment behind. Without --spool-dir, SIGTERM during a long Retry-After wait ends the program
+// within --shutdown-timeout (SumoClient::request_stop()), with its summary and exit 1.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +24,9 @@
 
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
+#include "support/process.hpp"
 #include "support/sumo_emulator.hpp"
+#include "support/wait.hpp"
 
 using ilert_sumo::test::EmulatorConfig;
 using ilert_sumo::test::Fault;
@@ -619,4 +623,48 @@ TEST_CASE("ilert-sumo-send --spool-dir: a directory others can write is refused 
   CHECK(r.err.find("writable by group or others") != std::string::npos);
   CHECK(r.err.find(spool.string()) != std::string::npos);
   CHECK(emu.request_count() == 0);
+}
+
+TEST_CASE("ilert-sumo-send without a spool: SIGTERM during a Retry-After wait exits within --shutdown-timeout",
+          "[program][cli-send][signal]") {
+  using namespace std::chrono_literals;
+  SumoEmulator emu;
+  emu.start(emulator_config());
+  // Every request refused with Retry-After: 30 (the emulator sends Retry-After with 429 only), well
+  // inside the default 600 s retry budget: after its first attempt the program waits 30 s.
+  emu.set_retry_after(30);
+  emu.fail_for({429}, std::chrono::minutes(10));
+  TempDir dir;
+  const auto in = dir.write("in.ndjson", alert_body(9801) + "\n" + alert_body(9802) + "\n");
+  const std::string err_path = (dir.path / "stderr.txt").string();
+  ilert_sumo::test::ChildProcess child(ilert_sumo::test::bin_path("ilert-sumo-send"),
+                                       {"--url-env", "SEND_STOP_TEST_URL", "--ndjson", "--shutdown-timeout", "2", in},
+                                       {{"SEND_STOP_TEST_URL", emu.url()}}, err_path);
+  REQUIRE(ilert_sumo::test::wait_until([&] { return emu.request_count() >= 1; }, 30s));
+  CHECK(child.running());
+
+  child.signal(SIGTERM);
+  // 2 s plus a margin for a loaded machine, well below the 30 s wait the program was in. The
+  // summary (a few lines) fits the pipe, so it is read after the exit.
+  const auto status = child.wait(15s);
+  std::string out;
+  if (status) {
+    while (auto line = child.read_line(5s)) out += *line + "\n";
+  }
+  Run r;
+  r.out = out;
+  r.err = slurp(err_path);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(status.has_value());
+  CHECK(status->exited);
+  CHECK(status->code == 1);
+  CHECK(has_line(r.out, "events read", "2"));
+  CHECK(has_line(r.out, "sent", "0"));
+  CHECK(has_line(r.out, "failures", "2"));
+  CHECK(has_line(r.out, "interrupted", "SIGTERM"));
+  CHECK(r.err.find("lines 1..2 not delivered") != std::string::npos);
+  CHECK(r.err.find("cut off: --shutdown-timeout after the stop signal") != std::string::npos);
+  CHECK(emu.request_count() == 1);  // no attempt after the stop
+  CHECK(emu.count() == 0);
+  check_no_secret(r);
 }

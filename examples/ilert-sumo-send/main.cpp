@@ -41,9 +41,11 @@
 // but are not failures), 1 something was not delivered (or is still spooled), 2 usage error
 // (nothing sent).
 //
-// SIGINT/SIGTERM: reading stops at once, what was read is delivered within --shutdown-timeout of
-// the signal (spooled with --spool-dir, else lost), the summary is printed (README.md "SIGINT /
-// SIGTERM"). Command line: CLI11 with examples/common/cli.hpp's convention (--help, --version).
+// SIGINT/SIGTERM: reading stops at once, what was read is delivered (retries included) within
+// --shutdown-timeout of the signal; what is not delivered then is spooled with --spool-dir, else
+// lost (at the deadline SumoClient::request_stop() aborts the transfer in flight or the retry
+// wait); the summary is printed. Command line: CLI11 with examples/common/cli.hpp's convention
+// (--help, --version).
 //
 // Layout: add_options()/finish_options() -> Options; build_config() -> SumoConfig; for_each_payload() reads inputs;
 // LineSender is the delivery step: SyncLineSender over SumoClient, SpoolLineSender over SumoSender.
@@ -691,41 +693,15 @@ class LineSender {
   virtual Totals finish() = 0;
 };
 
-/// After a stop signal, the synchronous path must end within --shutdown-timeout although
-/// SumoClient retries for up to --retry-budget: this HttpClient (around the libcurl one that
-/// SumoClient would build itself) gives every transfer a cancel flag, which the StopDeadline
-/// thread sets --shutdown-timeout after the signal, and turns a failure that would be retried
-/// after the signal into `aborted`, which deliver() never retries. A retry wait already begun when
-/// the signal arrives is not cut short (at most RetryOptions::max_backoff, 30 s).
-class StopAwareHttpClient final : public HttpClient {
- public:
-  StopAwareHttpClient(std::unique_ptr<HttpClient> inner, const std::atomic<bool>& cancel)
-      : inner_(std::move(inner)), cancel_(cancel) {}
-
-  Expected<HttpResponse> post(const HttpRequest& request) override {
-    if (cancel_.load(std::memory_order_acquire)) {
-      return Error{ErrorCode::aborted, "not sent: --shutdown-timeout after the stop signal has passed", {}, Error::npos};
-    }
-    HttpRequest r = request;
-    r.cancel = &cancel_;
-    Expected<HttpResponse> result = inner_->post(r);
-    if (!StopSignals::requested()) return result;
-    const bool retry = result ? classify(result->status, std::nullopt) == DeliveryOutcome::retry
-                              : classify(0, result.error().code) == DeliveryOutcome::retry;
-    if (!retry) return result;
-    const std::string why = result ? "HTTP status " + std::to_string(result->status) : result.error().message;
-    return Error{ErrorCode::aborted, "not retried after the stop signal (" + why + ")", {}, Error::npos};
-  }
-
- private:
-  std::unique_ptr<HttpClient> inner_;
-  const std::atomic<bool>& cancel_;
-};
-
-/// A thread that sets `cancel` `timeout` after the first stop signal; stop() ends it early.
+/// After a stop signal the synchronous path must end within --shutdown-timeout, although
+/// SumoClient retries for up to --retry-budget: this thread calls `on_deadline` (the client's
+/// request_stop(), which aborts a transfer in flight and ends a retry wait at once, also one
+/// begun before the signal) --shutdown-timeout after the first stop signal. Until then delivery
+/// goes on as usual, retries included. stop() ends the thread early.
 class StopDeadline {
  public:
-  explicit StopDeadline(std::chrono::milliseconds timeout) {
+  StopDeadline(std::chrono::milliseconds timeout, std::function<void()> on_deadline)
+      : on_deadline_(std::move(on_deadline)) {
     int fds[2];
     if (::pipe(fds) != 0) return;  // without it: no deadline thread (the retry budget still ends it)
     done_read_ = fds[0];
@@ -735,8 +711,6 @@ class StopDeadline {
   ~StopDeadline() { stop(); }
   StopDeadline(const StopDeadline&) = delete;
   StopDeadline& operator=(const StopDeadline&) = delete;
-
-  const std::atomic<bool>& cancel() const noexcept { return cancel_; }
 
   void stop() {
     if (!thread_.joinable()) return;
@@ -758,10 +732,10 @@ class StopDeadline {
       const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count() + 1, 60000)));
       if (n > 0) return;  // the program finished in time
     }
-    cancel_.store(true, std::memory_order_release);
+    on_deadline_();
   }
 
-  std::atomic<bool> cancel_{false};
+  std::function<void()> on_deadline_;
   int done_read_ = -1;
   int done_write_ = -1;
   std::thread thread_;
@@ -773,9 +747,8 @@ class SyncLineSender final : public LineSender {
  public:
   SyncLineSender(FinalizedSumoConfig config, std::chrono::milliseconds stop_timeout)
       : config_(config.config()),
-        stop_deadline_(stop_timeout),
-        client_(std::move(config), std::make_shared<StopAwareHttpClient>(make_curl_http_client(config_.http),
-                                                                         stop_deadline_.cancel())) {}
+        client_(std::move(config)),
+        stop_deadline_(stop_timeout, [this] { client_.request_stop(); }) {}
 
   void add_event(Event event) override {
     if (!lines_.empty()) flush();
@@ -815,6 +788,7 @@ class SyncLineSender final : public LineSender {
                             " not delivered after " + std::to_string(r.attempts) + " attempt(s)";
       if (r.final_status != 0) message += ", last status " + std::to_string(r.final_status);
       if (r.error) message += ": " + redact(r.error->to_string(), config_);
+      if (client_.stop_requested()) message += " (cut off: --shutdown-timeout after the stop signal)";
       print_error(message);
     }
     totals_.sent += s.events_delivered;
@@ -828,9 +802,9 @@ class SyncLineSender final : public LineSender {
     pending_bytes_ = 0;
   }
 
-  SumoConfig config_;  // for redact(), and the libcurl options
-  StopDeadline stop_deadline_;
+  SumoConfig config_;  // for redact()
   SumoClient client_;
+  StopDeadline stop_deadline_;  // after client_: destroyed (its thread joined) before the client
   std::vector<Event> events_;
   std::vector<std::string> lines_;
   std::size_t pending_bytes_ = 0;

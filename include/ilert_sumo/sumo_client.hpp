@@ -12,6 +12,13 @@
 // server overlap. Requests still go out one at a time, in input order, from the calling thread:
 // the HttpClient is only ever used from there, and Sumo receives them in order. At most
 // compression_threads + 1 requests are compressed ahead of the one being sent.
+//
+// Stopping: a send() can retry for up to RetryOptions::budget (10 minutes by default), waiting up
+// to a whole Retry-After between attempts. A program that must end sooner (a SIGTERM with a
+// shutdown deadline) calls request_stop() from another thread: the transfer in flight is aborted,
+// the wait ends at once (a condition variable, not a sleep), and send() returns with what was not
+// delivered reported as failed (ErrorCode::aborted). ilert-sumo-send does this at its
+// --shutdown-timeout after SIGINT/SIGTERM.
 #pragma once
 
 #include <chrono>
@@ -96,7 +103,8 @@ struct DeliverySummary {
   bool all_delivered() const noexcept { return events_failed == 0; }
 };
 
-/// Blocking batch delivery. Not thread-safe: one SumoClient per thread.
+/// Blocking batch delivery. Not thread-safe: one SumoClient per thread, except request_stop() and
+/// stop_requested(), which any thread may call at any time (also while send() runs).
 class ILERT_SUMO_EXPORT SumoClient {
  public:
   /// Uses `http` when given, else a libcurl client built from config.http.
@@ -109,6 +117,21 @@ class ILERT_SUMO_EXPORT SumoClient {
   DeliverySummary send(const std::vector<Event>& events);
   /// Delivers pre-built lines (no '\n' inside; one is appended) in order.
   DeliverySummary send_lines(const std::vector<std::string>& lines);
+
+  /// Ends delivery early; meant to be called from another thread while send() runs (e.g. one that
+  /// watches for SIGTERM; it is not async-signal-safe, so never from a signal handler). At once:
+  /// a transfer in flight is aborted (through HttpRequest::cancel, which the libcurl client checks
+  /// about every 20 ms; an HttpClient of your own should honour it too), a retry wait in progress
+  /// (a backoff, or a Retry-After, which may be as long as the retry budget allows) ends, and no
+  /// further attempt or compression starts. The running send() then returns promptly: every event
+  /// not yet delivered is counted in events_failed, in a report whose error has code
+  /// ErrorCode::aborted and a message beginning "stopped by SumoClient::request_stop(): ". Every
+  /// later send() returns the same way without sending. Idempotent and final: there is no way
+  /// back (make a new SumoClient). Events of a request aborted in flight may still have reached
+  /// Sumo (at least once, as with any timeout).
+  void request_stop() noexcept;
+  /// True once request_stop() was called.
+  bool stop_requested() const noexcept;
 
  private:
   struct Impl;
