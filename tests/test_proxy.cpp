@@ -8,7 +8,9 @@
 // - NO_PROXY and http.no_proxy bypass the proxy ("*" also overrides the environment);
 // - proxy credentials: delivered when right; when wrong (407) or when TLS fails behind an
 //   authorised tunnel, no message, report, notice, stats field or program output carries them;
-// - ilert-sumo-send --proxy URL, and its fallback to the environment variables.
+// - ilert-sumo-send --proxy URL, and its fallback to the environment variables;
+// - ilert-sumo-relay --proxy URL (over ILERT_SUMO_RELAY_PROXY), credentials from that variable
+//   (shown masked), --no-proxy, and credentials refused in a flag or the config file.
 // The environment is changed in-process (setenv) only while no other thread of this test reads it:
 // EnvGuard clears every proxy variable first and restores them at the end of the test case.
 #include <cstdlib>
@@ -28,6 +30,7 @@
 #include "support/fixtures.hpp"
 #include "support/http_proxy.hpp"
 #include "support/process.hpp"
+#include "support/relay_process.hpp"
 #include "support/sumo_emulator.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
@@ -387,5 +390,64 @@ TEST_CASE("proxy: ilert-sumo-send --proxy, and the environment when it is not gi
     CHECK(status.code == 2);
     CHECK(output.find("http.proxy") != std::string::npos);
     require_no_proxy_secret(output);
+  }
+}
+
+TEST_CASE("proxy: ilert-sumo-relay --proxy, ILERT_SUMO_RELAY_PROXY and --no-proxy", "[program][proxy][relay]") {
+  SumoEmulator emu;
+  emu.start();
+  test::TempDir dir("ilert-sumo-relay-proxy");
+  const std::string body =
+      R"({"id":"4712","eventType":"alert-created","summary":"Disk space low on db-02","status":"PENDING",)"
+      R"("priority":"HIGH","reportTime":"2024-03-14T09:26:53.601Z"})";
+  // No proxy variable from the developer's environment: only what a section sets.
+  test::RelayEnv env = {{"ILERT_SUMO_RELAY_PROXY", std::nullopt}, {"ILERT_SUMO_RELAY_NO_PROXY", std::nullopt}};
+  for (const char* name : kProxyVariables) env.emplace(name, std::nullopt);
+  const auto deliver_one = [&](test::RelayProcess& relay) {
+    const auto answer = relay.client()->Post("/ilert", body, "application/json");
+    REQUIRE(answer);
+    CHECK(answer->status == 202);
+    REQUIRE(test::wait_until([&] { return emu.count() == 1; }, 20s));
+  };
+
+  SECTION("--proxy URL carries the delivery, and wins over ILERT_SUMO_RELAY_PROXY") {
+    HttpProxy proxy;
+    env["ILERT_SUMO_RELAY_PROXY"] = "http://127.0.0.1:9";  // nothing listens there
+    test::RelayProcess relay(emu.url(), {"--proxy", proxy.url()}, env, dir.path());
+    deliver_one(relay);
+    CHECK(proxy.count("POST") >= 1);  // forwarded: the emulator's URL is plain http://
+    relay.terminate(20s);
+  }
+  SECTION("credentials from ILERT_SUMO_RELAY_PROXY: delivered, shown only masked") {
+    HttpProxy proxy(kProxyAuth);
+    env["ILERT_SUMO_RELAY_PROXY"] = with_credentials(proxy, kProxyPassword);
+    test::RelayProcess relay(emu.url(), {}, env, dir.path());
+    deliver_one(relay);
+    CHECK(proxy.count("POST") >= 1);
+    CHECK(proxy.auth_failures() == 0);
+    relay.terminate(20s);
+    const std::string log = relay.read_stderr();
+    CHECK(log.find("via proxy http://") != std::string::npos);
+    CHECK(log.find(":" + std::to_string(proxy.port())) != std::string::npos);
+    require_no_proxy_secret(log);
+  }
+  SECTION("--no-proxy exempts the Sumo host") {
+    HttpProxy proxy;
+    env["ILERT_SUMO_RELAY_PROXY"] = proxy.url();
+    test::RelayProcess relay(emu.url(), {"--no-proxy", "127.0.0.1"}, env, dir.path());
+    deliver_one(relay);
+    CHECK(proxy.count() == 0);
+    relay.terminate(20s);
+  }
+  SECTION("credentials are refused on the command line and in the config file, and never printed") {
+    const std::string secret_proxy = "http://proxyuser:" + std::string(kProxyPassword) + "@127.0.0.1:3128";
+    const std::string config = dir / "relay.ini";
+    std::ofstream(config) << "proxy = " << secret_proxy << "\n";
+    const std::vector<test::ConfigErrorCase> cases = {
+        {"--proxy", {"--proxy", secret_proxy}, env, "--proxy: a proxy URL with credentials"},
+        {"--proxy=", {"--proxy=" + secret_proxy}, env, "set ILERT_SUMO_RELAY_PROXY"},
+        {"config file", {"--config", config}, env, "proxy: a proxy URL with credentials (user:password@) is a secret"},
+    };
+    test::check_config_errors(cases, dir / "stderr.txt", kProxyPassword);
   }
 }

@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   log.info("listening on " + where + ", POST " + options.path + " -> " + sumo_target +
            (options.spool_dir.empty() ? std::string(" (no spool)") : " (write-ahead spool " + options.spool_dir + ")") +
+           (options.proxy.empty() ? std::string() : " via proxy " + ilert_sumo::redact_url(options.proxy)) +
            (options.basic_auth.empty() && options.auth_header.empty()
                 ? std::string(", no authentication")
                 : std::string(", authentication:") + (options.basic_auth.empty() ? "" : " Basic") +

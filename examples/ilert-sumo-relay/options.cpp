@@ -319,6 +319,13 @@ const std::vector<OptionSpec>& specs() {
        }},
       {"--ca-file", "ILERT_SUMO_RELAY_CA_FILE", "FILE", "CA bundle for TLS to Sumo [system]", false,
        [](RelayOptions& o, const std::string& v) -> std::string { o.ca_file = v; return ""; }},
+      {"--proxy", "ILERT_SUMO_RELAY_PROXY", "URL",
+       "proxy to Sumo, scheme://host:port (http, https, socks4, socks4a, socks5, socks5h); user:password@ only in the "
+       "environment [libcurl's https_proxy/HTTPS_PROXY, ALL_PROXY]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string { o.proxy = v; return ""; }},
+      {"--no-proxy", "ILERT_SUMO_RELAY_NO_PROXY", "LIST",
+       "hosts reached without a proxy: comma-separated names, domains, addresses; * = never a proxy [no_proxy/NO_PROXY]",
+       false, [](RelayOptions& o, const std::string& v) -> std::string { o.no_proxy = v; return ""; }},
       {"--endpoint", "ILERT_SUMO_ENDPOINT", "URL", "Sumo endpoint URL used with ILERT_SUMO_TOKEN (instead of ILERT_SUMO_URL)", false,
        [](RelayOptions& o, const std::string& v) -> std::string { o.sumo_endpoint = v; return ""; }},
   };
@@ -426,6 +433,20 @@ std::string first_result(const CLI::Option* opt) {
   return r.empty() ? std::string() : r.back();
 }
 
+// A proxy URL with user info (`user:password@`) carries a secret: only the environment may hold it.
+// Checked for the command line and the config file; the message never shows the URL.
+std::string proxy_credentials_refused(const std::string& where, const std::string& proxy) {
+  const auto scheme_end = proxy.find("://");
+  const std::size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const std::size_t end = proxy.find_first_of("/?#", start);
+  if (proxy.substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') == std::string::npos) {
+    return "";
+  }
+  return where + ": a proxy URL with credentials (user:password@) is a secret and is not accepted " +
+         (where.rfind("--config", 0) == 0 ? "in a config file" : "on the command line") +
+         " (other users can read it); set ILERT_SUMO_RELAY_PROXY (or https_proxy) instead";
+}
+
 std::string secret_refused(const std::string& where, const SecretSpec& s) {
   return where + ": secrets are not accepted " + (where.rfind("--config", 0) == 0 ? "in a config file" : "on the command line") +
          " (other users can read it); set " + s.env + " or use " + s.file_flag;
@@ -467,6 +488,8 @@ bool apply_config_file(const std::string& path, RelayOptions& o, std::string& er
       return false;
     }
   }
+  error = proxy_credentials_refused(where + ": proxy", o.proxy);
+  if (!error.empty()) return false;
   for (std::size_t i = 0; i < secret_specs().size(); ++i) {
     const auto& s = secret_specs()[i];
     if (d.secret_files[i]->count() == 0) continue;
@@ -581,6 +604,10 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
     if (d.specs[i]->count() == 0) continue;
     const std::string err = specs()[i].set(o, first_result(d.specs[i]));
     if (!err.empty()) return fail(std::string(specs()[i].flag) + ": " + err, true);
+    if (std::string(specs()[i].flag) == "--proxy") {
+      const std::string refused = proxy_credentials_refused("--proxy", o.proxy);
+      if (!refused.empty()) return fail(refused, true);
+    }
   }
 
   // 4. Cross-checks.
@@ -711,6 +738,8 @@ ilert_sumo::SumoConfig make_sumo_config(const RelayOptions& o) {
   c.batch.max_age = o.batch_age;
   c.retry.budget = o.retry_budget;
   c.http.ca_file = o.ca_file;
+  c.http.proxy = o.proxy;  // checked (and shown masked) by finalize()
+  c.http.no_proxy = o.no_proxy;
   c.queue.max_bytes = o.queue_bytes;
   c.queue.overflow = o.overflow;
   if (!o.spool_dir.empty()) {

@@ -4,7 +4,8 @@
 // Every setting has a flag and an environment variable. Precedence: flag > environment > config
 // file > default. The command line is parsed by CLI11 (examples/common/cli.hpp's convention). Secrets - the Sumo URL or
 // token, the Basic-auth credentials and the auth header's value - are read only from the
-// environment or from a file, never from the command line (where `ps` shows them). parse_options() also turns the settings into the
+// environment or from a file, never from the command line (where `ps` shows them); a proxy URL
+// with credentials only from the environment. parse_options() also turns the settings into the
 // library's SumoConfig; it reports every problem as a message that never contains a secret.
 #pragma once
 
@@ -90,6 +91,14 @@ struct RelayOptions {
   int retry_after_s = 5;
   /// --ca-file: CA bundle for the Sumo connection.
   std::string ca_file;
+  /// --proxy: the proxy to Sumo, scheme://[user:password@]host[:port] (http, https, socks4,
+  /// socks4a, socks5, socks5h); empty: libcurl's environment variables decide (https_proxy/
+  /// HTTPS_PROXY, ALL_PROXY). With credentials it is a secret: accepted only from the environment
+  /// (ILERT_SUMO_RELAY_PROXY), refused on the command line and in the config file, shown masked.
+  std::string proxy;
+  /// --no-proxy: hosts reached without a proxy (comma-separated names, domains, addresses; "*":
+  /// never a proxy); empty: the no_proxy/NO_PROXY environment variable decides.
+  std::string no_proxy;
 
   /// Where Sumo is: presigned URL, or endpoint + token (secrets: env or file only).
   std::string sumo_url;
