@@ -1,11 +1,20 @@
 // src/sumo_sender.cpp: SumoSender, background delivery with a byte-bounded queue, Sumo-aware
 // throttling, deadlines that hold, and the disk spool (spool.hpp).
 //
+// The parts (src/sender/, plain classes without locks of their own, used under the locks below):
+//   MetadataRegistry (metadata_registry.hpp)  the registered metadata sets and their ids
+//   SetQueues        (set_queues.hpp)         the queue of each set: readiness, batches, the memory
+//                                             bound, oldest-first eviction
+//   Ledger           (ledger.hpp)             every event's state; the accounting identity
+//   ThrottleRamp     (throttle_ramp.hpp)      the batch byte cap after a 429/503
+// What is left here, SenderCore: the lock, admission (enqueue), the thread loop, delivery of a
+// batch and its outcome, the spool hand-offs, notices, flush and shutdown.
+//
 // Threads and locks
 //   Producers (any thread) call enqueue*(): the line is rendered and fitted to the request cap
 //   *before* any lock is taken (delivery.hpp: append_event_line / append_prebuilt_line), then
-//   `mu_` is held for O(1) work: policy check, move the line into the ring of its metadata set,
-//   counters. In write_ahead mode the spool append (one writev) happens under `mu_` too, so the
+//   `mu_` is held for O(1) work: policy check, move the line into the queue of its metadata set,
+//   the ledger. In write_ahead mode the spool append (one writev) happens under `mu_` too, so the
 //   record is on disk before enqueue returns accepted. The sender thread is woken only when it is
 //   idle with no timer, or when a set holds a full batch: not once per event.
 //   The one sender thread cuts batches (bytes, count, age; one metadata set per batch), builds the
@@ -13,19 +22,20 @@
 //   `work_cv_`, so shutdown interrupts it) and the shutdown deadline/cancel flag passed down to the
 //   HttpClient. It reads spooled records back when the memory queue is below half full, acks
 //   delivered records on the spool, and runs the interval fsync.
-//   Lock order: mu_ -> Spool's internal mutex; md_mu_ (metadata registry) is never held with mu_
-//   by the sender thread; enqueue reads the registry through atomics.
+//   Lock order: mu_ -> Spool's internal mutex; md_mu_ (guards MetadataRegistry writes) is never
+//   held with mu_ by the sender thread; enqueue reads the registry lock-free (its atomics).
 //
 // Counting: every event is in exactly one state (memory, spool backlog, delivered, dropped by
-//   reason), all moved under `mu_`, so enqueued + recovered = delivered + dropped + pending +
-//   spooled holds in every snapshot. flush() waits on epochs: each flush() opens a new epoch and
-//   waits until no event of an older epoch is in memory or in the spool backlog.
+//   reason), moved only by the Ledger's transitions under `mu_`, so enqueued + recovered =
+//   delivered + dropped + pending + spooled holds in every snapshot (asserted in debug builds).
+//   flush() waits on epochs: each flush() opens a new epoch and waits until no event of an older
+//   epoch is in memory or in the spool backlog.
 //
 // Throttling: one request at a time. A 429 (or 503 with Retry-After) makes deliver() wait for the
 //   Retry-After (no other request is sent meanwhile: the thread is the only sender) and re-send the
-//   same compressed bytes while the retry budget lasts. After a batch that was throttled, the batch
-//   byte cap drops to 1/16 of batch.max_bytes (at least 16 KiB) and doubles with every delivered
-//   batch back to batch.max_bytes.
+//   same compressed bytes while the retry budget lasts. After a batch that was throttled, the
+//   ThrottleRamp drops the batch byte cap to 1/16 of batch.max_bytes (at least 16 KiB); it doubles
+//   with every delivered batch back to batch.max_bytes.
 #include "ilert_sumo/sumo_sender.hpp"
 
 #include <algorithm>
