@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# tests/bench/relay_wrk.sh: throughput and latency of ilert-sumo-relay under load (issue 5).
+# tests/bench/relay_wrk.sh: throughput and latency of ilert-sumo-relay alone under load, with every
+# bundled sample (tests/bench/relay_vs_nginx.sh compares the relay with nginx and a bare
+# libmicrohttpd server on one body; docs/perf/relay.md).
 #
 # Starts sumo-emulator (no recording) and ilert-sumo-relay on 127.0.0.1 (access log off, gzip to the
-# emulator), drives POST /ilert with wrk (tests/bench/relay_wrk.lua: the bundled valid sample
+# emulator, RELAY_THREADS libmicrohttpd event-loop threads: --threads, each serving many
+# connections), drives POST /ilert with wrk (tests/bench/relay_wrk.lua: the bundled valid sample
 # webhooks, round-robin, keep-alive connections), then waits until the relay's sender has delivered
 # everything it accepted and prints: webhooks/s accepted, p50/p90/p99 latency of the 202 as wrk
 # saw it, the relay's own time per request (its /metrics histogram), and what reached the emulator.
 # Everything runs on this machine's cores (load generator included).
 #
-# usage: tests/bench/relay_wrk.sh [BUILD_DIR]   (default build-relay; needs the examples built)
-# env:   DURATION=10s CONNECTIONS=32 WRK_THREADS=1 COMPRESSION=gzip RELAY_THREADS=64 EXTRA_RELAY_ARGS=
+# usage: tests/bench/relay_wrk.sh [BUILD_DIR]   (default build-bench, a Release build:
+#        cmake --build build-bench -j2 --target ilert-sumo-relay sumo-emulator)
+# env:   DURATION=10s CONNECTIONS=32 WRK_THREADS=1 COMPRESSION=gzip RELAY_THREADS=4 (the relay's
+#        default) EXTRA_RELAY_ARGS=
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${1:-$ROOT/build-relay}"
+BUILD_DIR="${1:-$ROOT/build-bench}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 WRK_THREADS="${WRK_THREADS:-1}"
 COMPRESSION="${COMPRESSION:-gzip}"
-RELAY_THREADS="${RELAY_THREADS:-64}"
+RELAY_THREADS="${RELAY_THREADS:-4}"
 EXTRA_RELAY_ARGS="${EXTRA_RELAY_ARGS:-}"
 
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
