@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "../src/delivery.hpp"
+#include "delivery/delivery.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "support/catch.hpp"
 #include "support/fake_http.hpp"

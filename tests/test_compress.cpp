@@ -1,4 +1,4 @@
-// tests/test_compress.cpp [compress]: the private Compressor (src/compress.hpp). Every codec and
+// tests/test_compress.cpp [compress]: the private Compressor (src/delivery/compress.hpp). Every codec and
 // backend round-trips through an independent decoder (zlib inflate in strict gzip / zlib mode,
 // libzstd), emits the right container format, and keeps working when its context is reused.
 // Also the hidden [.compress-bench] case that produced docs/perf/compress.md.
@@ -15,7 +15,7 @@
 #include <variant>
 #include <vector>
 
-#include "../src/compress.hpp"
+#include "delivery/compress.hpp"
 #include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "support/catch.hpp"

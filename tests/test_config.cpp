@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/compress.hpp"
+#include "delivery/compress.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "support/catch.hpp"
 

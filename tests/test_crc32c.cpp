@@ -1,10 +1,10 @@
-// tests/test_crc32c.cpp: CRC-32C (src/crc32c.hpp) against published check values, and the SSE4.2
+// tests/test_crc32c.cpp: CRC-32C (src/util/crc32c.hpp) against published check values, and the SSE4.2
 // path against the table path on every length and alignment.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "../src/crc32c.hpp"
+#include "util/crc32c.hpp"
 #include "support/catch.hpp"
 
 using ilert_sumo::detail::crc32c;

@@ -1,4 +1,4 @@
-// tests/test_events.cpp: the event model (src/events.cpp): the wire-name table, kind_of,
+// tests/test_events.cpp: the event model (src/model/events.cpp): the wire-name table, kind_of,
 // struct_name, base_of, canonical_event_type and the equality operators.
 #include <functional>
 #include <set>
@@ -20,7 +20,7 @@ struct Row {
   bool automatic;
 };
 
-// The table of reference/ilert-webhook.md, written out independently of src/events.cpp.
+// The table of reference/ilert-webhook.md, written out independently of src/model/events.cpp.
 const std::vector<Row> kExpected = {
     {"alert-created", EventKind::created, "alert-created", false, false},
     {"incident-created", EventKind::created, "alert-created", true, false},

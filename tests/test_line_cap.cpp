@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "../src/delivery.hpp"
+#include "delivery/delivery.hpp"
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_config.hpp"

@@ -1,4 +1,4 @@
-// tests/test_parse.cpp: parse_event (src/parse.cpp) over the fixtures in tests/fixtures/valid and
+// tests/test_parse.cpp: parse_event (src/parse/parse.cpp) over the fixtures in tests/fixtures/valid and
 // tests/fixtures/invalid, plus targeted bodies for every rule of issue 2: strict RFC 8259, UTF-8,
 // escapes, duplicate keys, depth, size, required fields, types, ids, dispatch, offsets and paths.
 //
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "ilert_sumo/parse.hpp"
-#include "../src/parse_internal.hpp"
+#include "parse/parse_internal.hpp"
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
 
@@ -1216,7 +1216,7 @@ TEST_CASE("a large body then a small one: nothing leaks between calls", "[unit][
 }
 
 // parse_event() lets RapidJSON skip its in-string UTF-8 check when one fast pass found the whole
-// body valid (src/parse_internal.hpp): it must give exactly what the always-validating reader
+// body valid (src/parse/parse_internal.hpp): it must give exactly what the always-validating reader
 // gives, for valid bodies and for every kind and order of error (the fuzzer checks the same).
 TEST_CASE("the fast path and the validating reader give the same result", "[unit][parse][utf8]") {
   std::vector<std::string> bodies;

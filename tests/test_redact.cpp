@@ -1,4 +1,4 @@
-// tests/test_redact.cpp [redact]: the one redactor (src/redact.hpp) masks secrets where they stand
+// tests/test_redact.cpp [redact]: the one redactor (src/config/redact.hpp) masks secrets where they stand
 // as secrets, never inside ordinary words: with one- and two-character codes, tokens and
 // passwords, ordinary messages ("receiver", "retry_budget_exhausted", "Couldn't connect") come
 // out intact while the secret is masked in its URL, header and credential positions; long secrets
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/redact.hpp"
+#include "config/redact.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "support/catch.hpp"

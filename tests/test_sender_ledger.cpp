@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "../src/sender/ledger.hpp"
+#include "sender/ledger.hpp"
 #include "support/catch.hpp"
 #include "support/sender_identity.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/sender/set_queues.hpp"
+#include "sender/set_queues.hpp"
 #include "support/catch.hpp"
 
 using namespace ilert_sumo;

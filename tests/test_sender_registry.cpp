@@ -4,7 +4,7 @@
 // lookup of what was published.
 #include <string>
 
-#include "../src/sender/metadata_registry.hpp"
+#include "sender/metadata_registry.hpp"
 #include "support/catch.hpp"
 
 using namespace ilert_sumo;

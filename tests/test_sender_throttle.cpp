@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/sender/throttle_ramp.hpp"
+#include "sender/throttle_ramp.hpp"
 #include "support/catch.hpp"
 
 using ilert_sumo::detail::ThrottleRamp;

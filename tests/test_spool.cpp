@@ -1,4 +1,4 @@
-// tests/test_spool.cpp: the disk spool (src/spool.hpp) on the real disk, in a temp dir under /tmp:
+// tests/test_spool.cpp: the disk spool (src/spool/spool.hpp) on the real disk, in a temp dir under /tmp:
 // framing and recovery of lines and metadata, segment rotation, the size cap (oldest-first
 // eviction, counted), damaged records (torn tail, flipped byte, lost frame) kept apart from the
 // intact ones, and deletion of segments once every record in them is acknowledged.
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../src/spool.hpp"
+#include "spool/spool.hpp"
 #include "support/catch.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 // tests/test_sumo_client.cpp [client]: synchronous delivery without a network. A scripted
 // HttpClient answers each POST from a list; a fake clock/sleeper drives the retry loop of
-// src/delivery.hpp so nothing sleeps for real. Covers: lines (one per event, sanitised, oversized
+// src/delivery/delivery.hpp so nothing sleeps for real. Covers: lines (one per event, sanitised, oversized
 // ones truncated and marked, never over the cap), batching by bytes and events in order, headers,
 // retries by status sequence re-sending identical bytes, Retry-After, the budget, max_attempts,
 // deadline/cancel, the 2xx warning body, and that no secret reaches any report.
@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "../src/delivery.hpp"
+#include "delivery/delivery.hpp"
 #include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_line.hpp"

@@ -1,4 +1,4 @@
-// tests/test_time.cpp: parse_iso8601 and format_iso8601_millis (src/time.cpp).
+// tests/test_time.cpp: parse_iso8601 and format_iso8601_millis (src/model/time.cpp).
 #include <cstdint>
 #include <cstdio>
 #include <ctime>

@@ -1,4 +1,4 @@
-// The run-time version function (include/ilert_sumo/version.hpp.in, src/version.cpp).
+// The run-time version function (include/ilert_sumo/version.hpp.in, src/model/version.cpp).
 #include <cstring>
 #include <string>
 

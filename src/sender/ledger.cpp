@@ -1,5 +1,5 @@
 // src/sender/ledger.cpp: see ledger.hpp.
-#include "ledger.hpp"
+#include "sender/ledger.hpp"
 
 #include <algorithm>
 #include <cassert>

@@ -1,5 +1,5 @@
 // src/sender/metadata_registry.cpp: see metadata_registry.hpp.
-#include "metadata_registry.hpp"
+#include "sender/metadata_registry.hpp"
 
 #include <utility>
 

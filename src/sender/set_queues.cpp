@@ -1,5 +1,5 @@
 // src/sender/set_queues.cpp: see set_queues.hpp.
-#include "set_queues.hpp"
+#include "sender/set_queues.hpp"
 
 #include <algorithm>
 

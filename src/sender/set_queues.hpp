@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "../spool.hpp"
+#include "spool/spool.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
 
 namespace ilert_sumo::detail {

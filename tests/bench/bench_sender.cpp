@@ -25,7 +25,7 @@
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/sumo_line.hpp"
 #include "ilert_sumo/sumo_sender.hpp"
-#include "../../src/compress.hpp"
+#include "delivery/compress.hpp"
 #include "support/fake_http.hpp"
 #include "support/sumo_emulator.hpp"
 

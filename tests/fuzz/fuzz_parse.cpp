@@ -3,7 +3,7 @@
 // watch that). When it succeeds, the Sumo line must be one line of JSON that parses back to an
 // equal event, and dedup_id must match the line; when it fails, the invalid-payload line must
 // still be one line. parse_event() must give exactly what the parser's always-validating reader
-// path gives (src/parse_internal.hpp). A mismatch aborts: that is a real finding, keep the input.
+// path gives (src/parse/parse_internal.hpp). A mismatch aborts: that is a real finding, keep the input.
 //
 // Run: build-fuzz/bin/fuzz_parse -dict=tests/fuzz/json.dict -max_total_time=60 <corpus-dir>
 #include <cstddef>
@@ -16,7 +16,7 @@
 
 #include "ilert_sumo/parse.hpp"
 #include "ilert_sumo/sumo_line.hpp"
-#include "../../src/parse_internal.hpp"
+#include "parse/parse_internal.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // tests/support/codecs.hpp: bare compressors (zlib, zstd) for tests and benchmarks.
 //
-// Independent of the library's own codec code (src/compress.*), so a test that compresses with these
+// Independent of the library's own codec code (src/delivery/compress.*), so a test that compresses with these
 // and decodes in the emulator checks the emulator, and a benchmark can compare the library's
 // delivery throughput against the bare compressor at the same level.
 #pragma once

@@ -1,8 +1,8 @@
-// src/crc32c.cpp: CRC-32C with an SSE4.2 fast path chosen at run time and a slicing-by-8 table.
+// src/util/crc32c.cpp: CRC-32C with an SSE4.2 fast path chosen at run time and a slicing-by-8 table.
 //
 // The hardware path is compiled with a per-function target attribute, so the library itself is
 // built for the baseline ISA and runs anywhere; __builtin_cpu_supports decides once per process.
-#include "crc32c.hpp"
+#include "util/crc32c.hpp"
 
 #include <array>
 #include <cstring>

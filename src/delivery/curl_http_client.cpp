@@ -1,4 +1,4 @@
-// src/curl_http_client.cpp: make_curl_http_client (the libcurl HttpClient) and
+// src/delivery/curl_http_client.cpp: make_curl_http_client (the libcurl HttpClient) and
 // HttpResponse::header.
 //
 // One easy handle, driven through a private multi handle, is reused for every request so the
@@ -27,18 +27,16 @@
 
 #include "ilert_sumo/http_client.hpp"
 #include "ilert_sumo/version.hpp"
-#include "redact.hpp"
+#include "config/redact.hpp"
+#include "util/errors.hpp"
+#include "util/ascii.hpp"
 
 namespace ilert_sumo {
 
 const std::string* HttpResponse::header(std::string_view name) const {
   for (const HttpHeader& h : headers) {
     if (h.name.size() != name.size()) continue;
-    // ASCII case folding (header names are tokens; <cctype> would depend on the locale).
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    bool same = true;
-    for (std::size_t i = 0; i < name.size() && same; ++i) same = lower(h.name[i]) == lower(name[i]);
-    if (same) return &h.value;
+    if (detail::iequals(h.name, name)) return &h.value;  // ASCII case folding: names are tokens
   }
   return nullptr;
 }
@@ -50,24 +48,14 @@ constexpr std::size_t kMaxResponseHeaders = 100;
 constexpr long kPollIntervalMs = 20;
 
 using Clock = std::chrono::steady_clock;
-
-Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message), {}, Error::npos};
-}
+using detail::make_error;
+using detail::trim;
 
 CURLcode global_init() {
   static std::once_flag once;
   static CURLcode result = CURLE_OK;
   std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
   return result;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 class CurlHttpClient final : public HttpClient {

@@ -1,7 +1,7 @@
-// src/delivery.cpp: lines, batches, prepared requests, one attempt and the retry loop of
+// src/delivery/delivery.cpp: lines, batches, prepared requests, one attempt and the retry loop of
 // delivery.hpp. The policy pieces it calls (classify, parse_retry_after, backoff_delay) are the
 // public pure functions of sumo_client.hpp.
-#include "delivery.hpp"
+#include "delivery/delivery.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,9 @@
 #include <variant>
 
 #include "ilert_sumo/sumo_line.hpp"
-#include "text_util.hpp"
+#include "util/text_util.hpp"
+#include "util/errors.hpp"
+#include "util/ascii.hpp"
 
 namespace ilert_sumo::detail {
 
@@ -110,17 +112,6 @@ bool append_wrapper(std::string& out, std::string_view line, std::size_t origina
   out += wrapped;
   out += '\n';
   return true;
-}
-
-Error make_error(ErrorCode code, std::string message) {
-  return Error{code, std::move(message), {}, Error::npos};
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  const std::size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const std::size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }

@@ -1,4 +1,4 @@
-// src/sumo_client.cpp: the pure retry policy (classify, parse_retry_after, backoff_delay) and the
+// src/delivery/sumo_client.cpp: the pure retry policy (classify, parse_retry_after, backoff_delay) and the
 // synchronous SumoClient, which strings the delivery.hpp pieces together: lines -> batches ->
 // compressed once -> POST with retries, one DeliveryReport per request, in input order. Requests
 // are compressed ahead by a small thread pool while the calling thread POSTs (see Pipeline).
@@ -19,8 +19,10 @@
 #include <thread>
 #include <utility>
 
-#include "compress.hpp"
-#include "delivery.hpp"
+#include "delivery/compress.hpp"
+#include "delivery/delivery.hpp"
+#include "util/civil_time.hpp"
+#include "util/ascii.hpp"
 
 namespace ilert_sumo {
 
@@ -64,12 +66,6 @@ DeliveryOutcome classify(int http_status, std::optional<ErrorCode> transport_err
 
 namespace {
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool parse_uint(std::string_view s, int& out) noexcept {
   if (s.empty() || s.size() > 4) return false;
   int v = 0;
@@ -79,16 +75,6 @@ bool parse_uint(std::string_view s, int& out) noexcept {
   }
   out = v;
   return true;
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 int month_index(std::string_view name) noexcept {
@@ -125,7 +111,7 @@ bool parse_clock(std::string_view s, int& seconds) noexcept {
 std::optional<std::chrono::system_clock::time_point> make_time(int year, int month, int day, int seconds) noexcept {
   static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 || day > kDays[static_cast<std::size_t>(month - 1)]) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t days = detail::days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return std::chrono::system_clock::time_point(std::chrono::seconds(days * 86400 + seconds));
 }
 
@@ -182,7 +168,7 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now) {
   using std::chrono::milliseconds;
-  const std::string_view v = trim_ows(value);
+  const std::string_view v = detail::trim(value, detail::kHttpOws);
   if (v.empty()) return std::nullopt;
   if (v.find_first_not_of("0123456789") == std::string_view::npos) {
     // delta-seconds; absurdly large values saturate at ~31 years.

@@ -1,4 +1,4 @@
-// src/redact.hpp (private): URL splitting and the one secret masker of the library.
+// src/config/redact.hpp (private): URL splitting and the one secret masker of the library.
 //
 // sumo_config.cpp implements it (next to redact_url / redact of the public API); finalize() uses
 // split_url() to check the endpoint and the proxy, and every message that may carry a secret goes

@@ -1,4 +1,4 @@
-// src/parse.cpp: parse_event(), webhook body bytes -> typed Event (see parse.hpp).
+// src/parse/parse.cpp: parse_event(), webhook body bytes -> typed Event (see parse.hpp).
 //
 // How it works, in one pass over the caller's bytes and without a DOM:
 //   1. Size limit, BOM skip, empty check.
@@ -85,10 +85,10 @@
 #include <rapidjson/writer.h>
 
 #include "ilert_sumo/parse.hpp"
-#include "json_compact.hpp"
-#include "parse_internal.hpp"
-#include "text_util.hpp"
-#include "utf8.hpp"
+#include "util/json_compact.hpp"
+#include "parse/parse_internal.hpp"
+#include "util/text_util.hpp"
+#include "util/utf8.hpp"
 
 namespace ilert_sumo {
 namespace {

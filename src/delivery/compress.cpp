@@ -1,5 +1,5 @@
-// src/compress.cpp: the Compressor of compress.hpp over libdeflate, zlib and libzstd.
-#include "compress.hpp"
+// src/delivery/compress.cpp: the Compressor of compress.hpp over libdeflate, zlib and libzstd.
+#include "delivery/compress.hpp"
 
 #include <zlib.h>
 

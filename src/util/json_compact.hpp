@@ -1,4 +1,4 @@
-// src/json_compact.hpp (private): one JSON value re-serialized as compact JSON, by RapidJSON's
+// src/util/json_compact.hpp (private): one JSON value re-serialized as compact JSON, by RapidJSON's
 // Reader feeding the library's one Writer (text_util.hpp); numbers keep their exact text.
 //
 // Used by the parser (a mismatched top-level value, already validated, kept verbatim) and by the

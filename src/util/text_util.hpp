@@ -1,4 +1,4 @@
-// src/text_util.hpp (private): the library's one UTF-8 sanitiser and its one JSON writer set-up.
+// src/util/text_util.hpp (private): the library's one UTF-8 sanitiser and its one JSON writer set-up.
 //
 // UTF-8: every check is built on utf8.hpp's utf8_multibyte_length()/utf8_lead() (the one
 // definition of well-formed UTF-8, shared with the parser). is_valid_utf8() answers yes/no,
@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "utf8.hpp"
+#include "util/utf8.hpp"
 
 namespace ilert_sumo::detail {
 

@@ -1,4 +1,4 @@
-// src/crc32c.hpp (private): CRC-32C (Castagnoli), the checksum of every spool record.
+// src/util/crc32c.hpp (private): CRC-32C (Castagnoli), the checksum of every spool record.
 //
 // Used by the spool (spool.hpp) to frame records on disk so that torn or corrupted records are
 // detected on replay. crc32c() picks the SSE4.2 `crc32` instruction at run time when the CPU has

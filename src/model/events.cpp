@@ -1,4 +1,4 @@
-// src/events.cpp: the event model's non-inline parts (see events.hpp).
+// src/model/events.cpp: the event model's non-inline parts (see events.hpp).
 //
 // Holds THE wire-name table: the one place that knows iLert's current `alert-*` names, the legacy
 // `incident-*` names and the `*-auto-resolved` variants. Also the equality operators, kind_of,

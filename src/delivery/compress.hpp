@@ -1,4 +1,4 @@
-// src/compress.hpp (private): one-shot compression of a whole request body.
+// src/delivery/compress.hpp (private): one-shot compression of a whole request body.
 //
 // Used by the delivery layer (delivery.hpp: prepare_request), i.e. by SumoClient and SumoSender.
 // A Compressor is bound to one codec and level and keeps its native context between calls

@@ -1,4 +1,4 @@
-// src/utf8.hpp (private): strict UTF-8 (RFC 3629) sequence checks and \u-escape helpers.
+// src/util/utf8.hpp (private): strict UTF-8 (RFC 3629) sequence checks and \u-escape helpers.
 //
 // utf8_multibyte_length() is the one definition of "well-formed UTF-8" in the library: no overlong
 // forms, no UTF-16 surrogates U+D800..U+DFFF, nothing above U+10FFFF, no truncated sequences. The

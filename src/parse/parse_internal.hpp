@@ -1,4 +1,4 @@
-// src/parse_internal.hpp (private): the parser's second path, for the tests and the fuzzer.
+// src/parse/parse_internal.hpp (private): the parser's second path, for the tests and the fuzzer.
 //
 // parse_event() skips RapidJSON's in-string UTF-8 validation when one fast pass (text_util.hpp's
 // scan_text()) has found the whole body well-formed, and lets the reader validate otherwise.

@@ -1,4 +1,4 @@
-// src/lifecycle.cpp: see include/ilert_sumo/lifecycle.hpp.
+// src/model/lifecycle.cpp: see include/ilert_sumo/lifecycle.hpp.
 #include "ilert_sumo/lifecycle.hpp"
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// src/delivery.hpp (private): the building blocks of delivery, shared by SumoClient (synchronous,
+// src/delivery/delivery.hpp (private): the building blocks of delivery, shared by SumoClient (synchronous,
 // sumo_client.cpp) and SumoSender (background thread).
 //
 // The pipeline, each step usable alone:
@@ -51,12 +51,12 @@
 #include <string_view>
 #include <vector>
 
-#include "compress.hpp"
+#include "delivery/compress.hpp"
 #include "ilert_sumo/events.hpp"
 #include "ilert_sumo/http_client.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
-#include "redact.hpp"
+#include "config/redact.hpp"
 
 namespace ilert_sumo::detail {
 

@@ -1,8 +1,8 @@
-// src/spool.cpp: the disk spool (see spool.hpp for the format and the rules).
+// src/spool/spool.cpp: the disk spool (see spool.hpp for the format and the rules).
 //
 // POSIX file I/O: segments are written with writev(2) through an O_APPEND descriptor and read with
 // pread(2) through a separate read-only descriptor. All state is under one mutex.
-#include "spool.hpp"
+#include "spool/spool.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,7 +20,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "crc32c.hpp"
+#include "util/crc32c.hpp"
+#include "util/errors.hpp"
 
 namespace ilert_sumo::detail {
 namespace {
@@ -74,12 +75,6 @@ std::string errno_text(const char* what, const std::string& path, int err) {
   m += ": ";
   m += std::strerror(err);
   return m;
-}
-Error make_error(ErrorCode code, std::string message) {
-  Error e;
-  e.code = code;
-  e.message = std::move(message);
-  return e;
 }
 Error io_error(const char* what, const std::string& path, int err) {
   return make_error(ErrorCode::io, errno_text(what, path, err));

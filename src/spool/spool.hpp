@@ -1,4 +1,4 @@
-// src/spool.hpp (private): SumoSender's disk spool, append-only segment files with CRC32C frames.
+// src/spool/spool.hpp (private): SumoSender's disk spool, append-only segment files with CRC32C frames.
 //
 // Used by SumoSender (sumo_sender.cpp) in both spool modes; tests/test_spool.cpp tests it alone.
 //

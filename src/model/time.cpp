@@ -1,4 +1,4 @@
-// src/time.cpp: ISO-8601 parsing and formatting for Timestamp (see events.hpp).
+// src/model/time.cpp: ISO-8601 parsing and formatting for Timestamp (see events.hpp).
 //
 // parse_iso8601() accepts exactly `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)` (upper-case `T`
 // and `Z`, as iLert sends it) and validates every range: month 1-12, day within the month (leap
@@ -13,19 +13,11 @@
 #include <string_view>
 
 #include "ilert_sumo/events.hpp"
+#include "util/civil_time.hpp"
 
 namespace ilert_sumo {
 namespace {
-
-/// Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12, d 1..31).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);                // [0, 399]
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
+using detail::days_from_civil;
 
 struct Civil {
   std::int64_t year;

@@ -1,5 +1,5 @@
-// src/json_compact.cpp: compact_json() (json_compact.hpp).
-#include "json_compact.hpp"
+// src/util/json_compact.cpp: compact_json() (json_compact.hpp).
+#include "util/json_compact.hpp"
 
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "text_util.hpp"
+#include "util/text_util.hpp"
 
 namespace ilert_sumo::detail {
 namespace {

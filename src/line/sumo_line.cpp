@@ -1,4 +1,4 @@
-// src/sumo_line.cpp: Event -> the one line of compact JSON sent to Sumo Logic (sumo_line.hpp).
+// src/line/sumo_line.cpp: Event -> the one line of compact JSON sent to Sumo Logic (sumo_line.hpp).
 //
 // Written with RapidJSON's Writer (text_util.hpp's JsonWriter) straight into the caller's
 // std::string. Every top-level value of the line is a `Member` (key, kind, and how this render
@@ -26,9 +26,9 @@
 #include <variant>
 #include <vector>
 
-#include "delivery.hpp"
-#include "json_compact.hpp"
-#include "text_util.hpp"
+#include "delivery/delivery.hpp"
+#include "util/json_compact.hpp"
+#include "util/text_util.hpp"
 
 namespace ilert_sumo {
 namespace {

@@ -1,4 +1,4 @@
-// src/sumo_sender.cpp: SumoSender, background delivery with a byte-bounded queue, Sumo-aware
+// src/sender/sumo_sender.cpp: SumoSender, background delivery with a byte-bounded queue, Sumo-aware
 // throttling, deadlines that hold, and the disk spool (spool.hpp).
 //
 // The parts (src/sender/, plain classes without locks of their own, used under the locks below):
@@ -47,13 +47,14 @@
 #include <utility>
 #include <vector>
 
-#include "compress.hpp"
-#include "delivery.hpp"
+#include "delivery/compress.hpp"
+#include "delivery/delivery.hpp"
 #include "sender/ledger.hpp"
 #include "sender/metadata_registry.hpp"
 #include "sender/set_queues.hpp"
 #include "sender/throttle_ramp.hpp"
-#include "spool.hpp"
+#include "spool/spool.hpp"
+#include "util/errors.hpp"
 
 namespace ilert_sumo {
 
@@ -75,6 +76,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using detail::SpoolRef;
+using detail::make_error;
 
 /// How long shutdown waits past its deadline for the thread to stop after cancelling the
 /// transfer, before it gives up on an HttpClient that ignores cancel/deadline.
@@ -87,13 +89,6 @@ constexpr std::size_t kMaxPendingNotices = 256;
 constexpr std::chrono::seconds kFailureNoticeInterval{60};
 /// A producer thread keeps its line render buffer up to this size between events.
 constexpr std::size_t kKeepRenderBufferBytes = 256 * 1024;
-
-Error make_error(ErrorCode code, std::string message) {
-  Error e;
-  e.code = code;
-  e.message = std::move(message);
-  return e;
-}
 
 using Entry = detail::QueueEntry;
 using Refusal = detail::Ledger::Refusal;
