@@ -81,7 +81,11 @@ class CurlHttpClient final : public HttpClient {
   CurlHttpClient& operator=(const CurlHttpClient&) = delete;
 
   Expected<HttpResponse> post(const HttpRequest& request) override {
-    const Redactor redactor = detail::Redactor::for_urls({request.url, options_.proxy});
+    // libcurl's messages may quote the URL or the proxy: masked, by a redactor built only when a
+    // transfer failed (not once per request).
+    const auto redacted = [&](const std::string& text) {
+      return detail::Redactor::for_urls({request.url, options_.proxy})(text);
+    };
     if (init_error_ != CURLE_OK) {
       return make_error(ErrorCode::transport, std::string("curl_global_init failed: ") + curl_easy_strerror(init_error_));
     }
@@ -153,10 +157,10 @@ class CurlHttpClient final : public HttpClient {
     if (result == CURLE_OPERATION_TIMEDOUT) {
       if (deadline_bound && past_deadline) return make_error(ErrorCode::aborted, "transfer aborted at the deadline");
       return make_error(ErrorCode::timeout,
-                        redactor(describe(result) + " (connect_timeout " + std::to_string(connect.count()) +
+                        redacted(describe(result) + " (connect_timeout " + std::to_string(connect.count()) +
                                  "ms, timeout " + std::to_string(total.count()) + "ms)"));
     }
-    if (result != CURLE_OK) return make_error(ErrorCode::transport, redactor(describe(result)));
+    if (result != CURLE_OK) return make_error(ErrorCode::transport, redacted(describe(result)));
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
     response.status = static_cast<int>(status);

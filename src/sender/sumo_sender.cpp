@@ -171,7 +171,7 @@ class SenderCore {
       ledger_.recover(rec.records, rec.corrupt);
       st_.spool_damaged_regions = rec.damaged_regions;
       epochs_.add(0, rec.records);
-      if (!rec.error.message.empty()) st_.last_error = redact(rec.error.to_string(), cfg_);
+      if (!rec.error.message.empty()) st_.last_error = target_.redactor(rec.error.to_string());
       std::lock_guard<std::mutex> lk(mu_);
       for (const Error& n : rec.notices) notice_locked(n.code, n.message);
     }
@@ -407,7 +407,7 @@ class SenderCore {
   /// A spool append at enqueue failed: refused (spool full) or an I/O error. The first refusal of
   /// a run of them is logged.
   EnqueueStatus spool_refusal_locked(const Error& err) {
-    st_.last_error = redact(err.to_string(), cfg_);
+    st_.last_error = target_.redactor(err.to_string());
     if (err.code == ErrorCode::spool_full) {
       ledger_.refuse(Refusal::spool_full);
       if (!spool_refusing_) {
@@ -434,7 +434,7 @@ class SenderCore {
     }
     Error e;
     e.code = code;
-    e.message = redact(message, cfg_);
+    e.message = target_.redactor(message);
     pending_notices_.push_back(std::move(e));
     if (sender_waiting_) {
       sender_waiting_ = false;
@@ -591,9 +591,8 @@ class SenderCore {
                                                   " damaged spool record(s) skipped while reading back (lost)");
       ledger_.corrupt_on_replay(corrupt.total);
       for (const auto& [tag, n] : corrupt.runs) epochs_.finish(tag, n);
-      st_.last_error = redact("spool_corrupt: " + std::to_string(corrupt.total) +
-                                  " damaged spool record(s) skipped while reading back",
-                              cfg_);
+      st_.last_error = "spool_corrupt: " + std::to_string(corrupt.total) +  // no secret: nothing to mask
+                       " damaged spool record(s) skipped while reading back";
       notify_progress_locked();
     }
     const Clock::time_point now = Clock::now();
@@ -724,10 +723,10 @@ class SenderCore {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
       queues_.put_back(inflight_md_, inflight_);
       give_up_ = true;
-      if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
+      if (report.error) st_.last_error = target_.redactor(report.error->to_string());
       return;
     } else {
-      if (report.error) st_.last_error = redact(report.error->to_string(), cfg_);
+      if (report.error) st_.last_error = target_.redactor(report.error->to_string());
       const bool permanent = classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent &&
                              report.final_status != 0;
       if (spool_) {
@@ -783,7 +782,7 @@ class SenderCore {
     ledger_.lose_spool_error(items.size() - written, /*at_deadline=*/false);
     for (std::size_t k = written; k < items.size(); ++k) epochs_.finish(inflight_[index[k]].epoch, 1);
     if (written < items.size()) {
-      st_.last_error = redact(err.to_string(), cfg_);
+      st_.last_error = target_.redactor(err.to_string());
       notice_locked(err.code, "spool: " + std::to_string(items.size() - written) +
                                   " undelivered event(s) could not be written to the spool (lost): " + err.message);
     }
@@ -818,7 +817,7 @@ class SenderCore {
       ledger_.spool_from_memory(written);
       lost = items.size() - written;
       ledger_.lose_spool_error(lost, /*at_deadline=*/true);
-      if (written < items.size()) st_.last_error = redact(err.to_string(), cfg_);
+      if (written < items.size()) st_.last_error = target_.redactor(err.to_string());
     }
     if (lost > 0) {
       notice_locked(ErrorCode::closed, "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
@@ -863,7 +862,7 @@ class SenderCore {
     ++st_.requests_by_status[r.status];
     if (attempt > 1) ++st_.retries;
     ramp_.on_attempt(r.status, r.retry_after.has_value());
-    if (r.error) st_.last_error = redact(r.error->to_string(), cfg_);
+    if (r.error) st_.last_error = target_.redactor(r.error->to_string());
     failure_notices_locked(r, Clock::now());
   }
 
