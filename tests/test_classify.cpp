@@ -82,7 +82,8 @@ TEST_CASE("parse_retry_after: seconds, HTTP dates, past and garbage", "[unit][cl
       {"Sun Nov  6 08:49:37 1994", example - 3s, 3000ms},
       {"Sun, 06 Nov 1994 08:49:37 GMT", example + 10s, 0ms},  // in the past
       {"Sun, 06 Nov 1994 08:49:37 GMT", example, 0ms},
-      {"Mon, 29 Feb 2016 00:00:00 GMT", std::chrono::system_clock::time_point(std::chrono::seconds(1456703999)), 1000ms},
+      {"Mon, 29 Feb 2016 00:00:00 GMT", std::chrono::system_clock::time_point(std::chrono::seconds(1456703999)),
+       1000ms},
       {"", example, std::nullopt},
       {"soon", example, std::nullopt},
       {"-1", example, std::nullopt},
@@ -108,8 +109,8 @@ TEST_CASE("backoff_delay: full jitter under a doubling cap", "[unit][classify]")
   r.max_backoff = 30000ms;
   // random 0 -> 0; random ~1 -> the cap of that attempt (within 1 ms of flooring).
   const std::vector<std::pair<std::uint32_t, long long>> caps = {
-      {1, 500}, {2, 1000}, {3, 2000}, {4, 4000}, {5, 8000}, {6, 16000}, {7, 30000}, {8, 30000}, {100, 30000},
-      {4000000000U, 30000}};
+      {1, 500},   {2, 1000},  {3, 2000},  {4, 4000},    {5, 8000},
+      {6, 16000}, {7, 30000}, {8, 30000}, {100, 30000}, {4000000000U, 30000}};
   for (const auto& [attempt, cap] : caps) {
     INFO("attempt " << attempt);
     CHECK(backoff_delay(r, attempt, 0.0) == 0ms);

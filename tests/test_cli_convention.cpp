@@ -70,7 +70,8 @@ const std::vector<Program> kPrograms = {
 
 }  // namespace
 
-TEST_CASE("every program: --help, --version, unknown flag and bad value in one convention", "[program][cli-convention]") {
+TEST_CASE("every program: --help, --version, unknown flag and bad value in one convention",
+          "[program][cli-convention]") {
   for (const Program& p : kPrograms) {
     INFO(p.name);
     SECTION(p.name + " --help") {

@@ -164,9 +164,8 @@ TEST_CASE("pipelined SumoClient compresses later requests while the first is on 
     // Inside the first POST: wait (deadline 10 s) until the threads have compressed two more
     // requests. Without a pipeline nothing else is compressed while a POST is in progress.
     bool first_post_result = false;
-    auto http = recording_http(observed, [&] {
-      first_post_result = test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s);
-    });
+    auto http = recording_http(
+        observed, [&] { first_post_result = test::wait_until([&] { return observed.compressed_count() >= 3; }, 10s); });
     SumoClient client(config_for(Compression::gzip, 2), http);
     const DeliverySummary s = client.send_lines(make_lines(400));
     CHECK(s.all_delivered());

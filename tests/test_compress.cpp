@@ -99,10 +99,10 @@ void check_container(Compression codec, const std::string& out) {
 /// Realistic request bodies: Sumo lines of the valid fixtures, with ids, summaries and details
 /// varied (random words, 100..700 bytes) so nothing repeats exactly.
 std::string sumo_lines(std::size_t bytes) {
-  static const char* const kWords[] = {"disk",    "latency", "p99",    "checkout", "kafka",  "lag",
-                                       "orders",  "db-01",   "timeout", "5xx",     "login",  "backup",
-                                       "cpu",     "memory",  "pod",     "restart", "node-7", "eu-west-1",
-                                       "payment", "queue",   "depth",   "error",   "rate",   "api-gw"};
+  static const char* const kWords[] = {"disk",    "latency", "p99",     "checkout", "kafka",  "lag",
+                                       "orders",  "db-01",   "timeout", "5xx",      "login",  "backup",
+                                       "cpu",     "memory",  "pod",     "restart",  "node-7", "eu-west-1",
+                                       "payment", "queue",   "depth",   "error",    "rate",   "api-gw"};
   std::vector<Event> events;
   for (const std::string& path : test::list_fixtures("valid")) {
     auto e = parse_event(test::read_file(path));
@@ -152,8 +152,8 @@ std::vector<Compression> codecs() {
 }  // namespace
 
 TEST_CASE("every codec and backend round-trips", "[component][compress]") {
-  const std::vector<std::string> inputs = {std::string(), "x", "one line\n", sumo_lines(200 * 1024),
-                                           random_bytes(70000), std::string(1024 * 1024, 'a')};
+  const std::vector<std::string> inputs = {
+      std::string(), "x", "one line\n", sumo_lines(200 * 1024), random_bytes(70000), std::string(1024 * 1024, 'a')};
   for (const Compression codec : codecs()) {
     const detail::LevelRange range = detail::compression_level_range(codec);
     std::vector<DeflateBackend> backends = {DeflateBackend::automatic};
@@ -231,9 +231,10 @@ TEST_CASE("compression throughput on Sumo lines", "[.compress-bench]") {
     int level;
     DeflateBackend backend;
   };
-  std::vector<Config> configs = {
-      {Compression::gzip, 1, DeflateBackend::zlib},    {Compression::gzip, 6, DeflateBackend::zlib},
-      {Compression::deflate, 1, DeflateBackend::zlib}, {Compression::deflate, 6, DeflateBackend::zlib}};
+  std::vector<Config> configs = {{Compression::gzip, 1, DeflateBackend::zlib},
+                                 {Compression::gzip, 6, DeflateBackend::zlib},
+                                 {Compression::deflate, 1, DeflateBackend::zlib},
+                                 {Compression::deflate, 6, DeflateBackend::zlib}};
   if (detail::have_libdeflate()) {
     configs.push_back({Compression::gzip, 1, DeflateBackend::libdeflate});
     configs.push_back({Compression::gzip, 6, DeflateBackend::libdeflate});

@@ -19,7 +19,9 @@ constexpr const char* kToken = "tok-3f9a1c77e0b24d6a8b5c";
 constexpr const char* kKeyPassword = "k3yPa55w0rd!";
 constexpr const char* kProxyPassword = "pr0xyPa55";
 
-std::string presigned_url() { return std::string("https://endpoint4.collection.sumologic.com/receiver/v1/http/") + kCode; }
+std::string presigned_url() {
+  return std::string("https://endpoint4.collection.sumologic.com/receiver/v1/http/") + kCode;
+}
 
 SumoConfig base() {
   SumoConfig c;
@@ -30,7 +32,7 @@ SumoConfig base() {
 struct Case {
   const char* name;
   std::function<void(SumoConfig&)> change;
-  ErrorCode expected;           // ErrorCode::ok = must finalize
+  ErrorCode expected;            // ErrorCode::ok = must finalize
   const char* message_contains;  // for failures: the setting named
 };
 
@@ -54,69 +56,195 @@ std::vector<SumoField> n_fields(std::size_t n) {
 TEST_CASE("finalize accepts and rejects configs by table", "[unit][config]") {
   const std::vector<Case> cases = {
       {"defaults with a presigned URL", [](SumoConfig&) {}, ErrorCode::ok, ""},
-      {"endpoint URL with token", [](SumoConfig& c) { c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http"; c.token = kToken; }, ErrorCode::ok, ""},
-      {"any path with a token", [](SumoConfig& c) { c.url = "https://collect.example.com:8443/"; c.token = kToken; }, ErrorCode::ok, ""},
-      {"http loopback when allowed", [](SumoConfig& c) { c.url = "http://127.0.0.1:8080/receiver/v1/http/abc"; c.allow_insecure_http = true; }, ErrorCode::ok, ""},
-      {"IPv6 host", [](SumoConfig& c) { c.url = "http://[::1]:9000/receiver/v1/http/abc"; c.allow_insecure_http = true; }, ErrorCode::ok, ""},
-      {"upper-case scheme", [](SumoConfig& c) { c.url = std::string("HTTPS://h.example/receiver/v1/http/") + kCode; }, ErrorCode::ok, ""},
-      {"full metadata", [](SumoConfig& c) { c.metadata = {"prod/ilert", "ilert-webhooks", "relay-1", {{"env", "prod"}, {"team_name", "sre"}, {"svc.tier-1", "gold"}, {"_origin", "Zürich ☃"}}}; }, ErrorCode::ok, ""},
+      {"endpoint URL with token",
+       [](SumoConfig& c) {
+         c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http";
+         c.token = kToken;
+       },
+       ErrorCode::ok, ""},
+      {"any path with a token",
+       [](SumoConfig& c) {
+         c.url = "https://collect.example.com:8443/";
+         c.token = kToken;
+       },
+       ErrorCode::ok, ""},
+      {"http loopback when allowed",
+       [](SumoConfig& c) {
+         c.url = "http://127.0.0.1:8080/receiver/v1/http/abc";
+         c.allow_insecure_http = true;
+       },
+       ErrorCode::ok, ""},
+      {"IPv6 host",
+       [](SumoConfig& c) {
+         c.url = "http://[::1]:9000/receiver/v1/http/abc";
+         c.allow_insecure_http = true;
+       },
+       ErrorCode::ok, ""},
+      {"upper-case scheme", [](SumoConfig& c) { c.url = std::string("HTTPS://h.example/receiver/v1/http/") + kCode; },
+       ErrorCode::ok, ""},
+      {"full metadata",
+       [](SumoConfig& c) {
+         c.metadata = {"prod/ilert",
+                       "ilert-webhooks",
+                       "relay-1",
+                       {{"env", "prod"}, {"team_name", "sre"}, {"svc.tier-1", "gold"}, {"_origin", "Zürich ☃"}}};
+       },
+       ErrorCode::ok, ""},
       {"30 fields", [](SumoConfig& c) { c.metadata.fields = n_fields(30); }, ErrorCode::ok, ""},
-      {"max batch and levels", [](SumoConfig& c) { c.batch.max_bytes = 1024 * 1024; c.compression = Compression::deflate; c.compression_level = 1; }, ErrorCode::ok, ""},
+      {"max batch and levels",
+       [](SumoConfig& c) {
+         c.batch.max_bytes = 1024 * 1024;
+         c.compression = Compression::deflate;
+         c.compression_level = 1;
+       },
+       ErrorCode::ok, ""},
       {"no compression", [](SumoConfig& c) { c.compression = Compression::none; }, ErrorCode::ok, ""},
       {"budget zero = one attempt", [](SumoConfig& c) { c.retry.budget = 0ms; }, ErrorCode::ok, ""},
-      {"connect_timeout above request_timeout", [](SumoConfig& c) { c.connect_timeout = 2s; c.request_timeout = 250ms; }, ErrorCode::ok, ""},
-      {"proxy", [](SumoConfig& c) { c.http.proxy = std::string("http://user:") + kProxyPassword + "@proxy.local:3128"; }, ErrorCode::ok, ""},
-      {"spool with dir", [](SumoConfig& c) { c.spool.dir = "/tmp/x"; c.spool.mode = SpoolMode::write_ahead; c.queue.overflow = OverflowPolicy::spill; }, ErrorCode::ok, ""},
+      {"connect_timeout above request_timeout",
+       [](SumoConfig& c) {
+         c.connect_timeout = 2s;
+         c.request_timeout = 250ms;
+       },
+       ErrorCode::ok, ""},
+      {"proxy",
+       [](SumoConfig& c) { c.http.proxy = std::string("http://user:") + kProxyPassword + "@proxy.local:3128"; },
+       ErrorCode::ok, ""},
+      {"spool with dir",
+       [](SumoConfig& c) {
+         c.spool.dir = "/tmp/x";
+         c.spool.mode = SpoolMode::write_ahead;
+         c.queue.overflow = OverflowPolicy::spill;
+       },
+       ErrorCode::ok, ""},
 
       {"empty url", [](SumoConfig& c) { c.url.clear(); }, ErrorCode::invalid_url, "url is empty"},
-      {"not a URL", [](SumoConfig& c) { c.url = "endpoint4.collection.sumologic.com/receiver/v1/http/abc"; }, ErrorCode::invalid_url, "absolute URL"},
-      {"ftp scheme", [](SumoConfig& c) { c.url = "ftp://h.example/receiver/v1/http/abc"; }, ErrorCode::invalid_url, "scheme must be https"},
-      {"http without flag", [](SumoConfig& c) { c.url = "http://h.example/receiver/v1/http/abc"; }, ErrorCode::insecure_url, "allow_insecure_http"},
+      {"not a URL", [](SumoConfig& c) { c.url = "endpoint4.collection.sumologic.com/receiver/v1/http/abc"; },
+       ErrorCode::invalid_url, "absolute URL"},
+      {"ftp scheme", [](SumoConfig& c) { c.url = "ftp://h.example/receiver/v1/http/abc"; }, ErrorCode::invalid_url,
+       "scheme must be https"},
+      {"http without flag", [](SumoConfig& c) { c.url = "http://h.example/receiver/v1/http/abc"; },
+       ErrorCode::insecure_url, "allow_insecure_http"},
       {"no host", [](SumoConfig& c) { c.url = "https:///receiver/v1/http/abc"; }, ErrorCode::invalid_url, "no host"},
-      {"bad port", [](SumoConfig& c) { c.url = "https://h.example:99999/receiver/v1/http/abc"; }, ErrorCode::invalid_url, "port"},
-      {"space in URL", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http/ab c"; }, ErrorCode::invalid_url, "whitespace"},
-      {"not presigned and no token", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http"; }, ErrorCode::invalid_url, "presigned"},
-      {"empty code", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http/"; }, ErrorCode::invalid_url, "presigned"},
-      {"token with newline", [](SumoConfig& c) { c.token = std::string(kToken) + "\r\nX: y"; }, ErrorCode::invalid_header_value, "token"},
-      {"category with LF", [](SumoConfig& c) { c.metadata.category = "a\nb"; }, ErrorCode::invalid_header_value, "metadata.category"},
-      {"name with NUL", [](SumoConfig& c) { c.metadata.name = std::string("a\0b", 3); }, ErrorCode::invalid_header_value, "metadata.name"},
-      {"host not UTF-8", [](SumoConfig& c) { c.metadata.host = "h\xff"; }, ErrorCode::invalid_header_value, "metadata.host"},
-      {"category trailing space", [](SumoConfig& c) { c.metadata.category = "prod "; }, ErrorCode::invalid_header_value, "metadata.category"},
-      {"31 fields", [](SumoConfig& c) { c.metadata.fields = n_fields(31); }, ErrorCode::too_many_fields, "metadata.fields"},
-      {"key with space", [](SumoConfig& c) { c.metadata.fields = {{"ok", "1"}, {"ok2", "2"}, {"ok3", "3"}, {"a b", "v"}}; }, ErrorCode::invalid_field, "metadata.fields[3].key \"a b\""},
-      {"empty key", [](SumoConfig& c) { c.metadata.fields = {{"", "v"}}; }, ErrorCode::invalid_field, "metadata.fields[0].key"},
-      {"key starts with digit", [](SumoConfig& c) { c.metadata.fields = {{"1abc", "v"}}; }, ErrorCode::invalid_field, "metadata.fields[0].key \"1abc\""},
-      {"key with =", [](SumoConfig& c) { c.metadata.fields = {{"a=b", "v"}}; }, ErrorCode::invalid_field, "metadata.fields[0].key"},
-      {"key too long", [](SumoConfig& c) { c.metadata.fields = {{std::string(256, 'k'), "v"}}; }, ErrorCode::invalid_field, "255"},
-      {"duplicate key ignoring case", [](SumoConfig& c) { c.metadata.fields = {{"Env", "a"}, {"env", "b"}}; }, ErrorCode::invalid_field, "metadata.fields[1].key \"env\""},
-      {"value with comma", [](SumoConfig& c) { c.metadata.fields = {{"env", "a,b"}}; }, ErrorCode::invalid_field, "metadata.fields[0].value of \"env\""},
-      {"value with equals", [](SumoConfig& c) { c.metadata.fields = {{"env", "a=b"}}; }, ErrorCode::invalid_field, "no escape"},
-      {"empty value", [](SumoConfig& c) { c.metadata.fields = {{"env", ""}}; }, ErrorCode::invalid_field, "metadata.fields[0].value"},
-      {"value with CR", [](SumoConfig& c) { c.metadata.fields = {{"env", "a\rb"}}; }, ErrorCode::invalid_field, "metadata.fields[0].value"},
-      {"value too long", [](SumoConfig& c) { c.metadata.fields = {{"env", std::string(201, 'v')}}; }, ErrorCode::invalid_field, "200"},
+      {"bad port", [](SumoConfig& c) { c.url = "https://h.example:99999/receiver/v1/http/abc"; },
+       ErrorCode::invalid_url, "port"},
+      {"space in URL", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http/ab c"; }, ErrorCode::invalid_url,
+       "whitespace"},
+      {"not presigned and no token", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http"; },
+       ErrorCode::invalid_url, "presigned"},
+      {"empty code", [](SumoConfig& c) { c.url = "https://h.example/receiver/v1/http/"; }, ErrorCode::invalid_url,
+       "presigned"},
+      {"token with newline", [](SumoConfig& c) { c.token = std::string(kToken) + "\r\nX: y"; },
+       ErrorCode::invalid_header_value, "token"},
+      {"category with LF", [](SumoConfig& c) { c.metadata.category = "a\nb"; }, ErrorCode::invalid_header_value,
+       "metadata.category"},
+      {"name with NUL", [](SumoConfig& c) { c.metadata.name = std::string("a\0b", 3); },
+       ErrorCode::invalid_header_value, "metadata.name"},
+      {"host not UTF-8", [](SumoConfig& c) { c.metadata.host = "h\xff"; }, ErrorCode::invalid_header_value,
+       "metadata.host"},
+      {"category trailing space", [](SumoConfig& c) { c.metadata.category = "prod "; }, ErrorCode::invalid_header_value,
+       "metadata.category"},
+      {"31 fields", [](SumoConfig& c) { c.metadata.fields = n_fields(31); }, ErrorCode::too_many_fields,
+       "metadata.fields"},
+      {"key with space",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"ok", "1"}, {"ok2", "2"}, {"ok3", "3"}, {"a b", "v"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[3].key \"a b\""},
+      {"empty key",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"", "v"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].key"},
+      {"key starts with digit",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"1abc", "v"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].key \"1abc\""},
+      {"key with =",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"a=b", "v"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].key"},
+      {"key too long",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{std::string(256, 'k'), "v"}};
+       },
+       ErrorCode::invalid_field, "255"},
+      {"duplicate key ignoring case",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"Env", "a"}, {"env", "b"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[1].key \"env\""},
+      {"value with comma",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"env", "a,b"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].value of \"env\""},
+      {"value with equals",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"env", "a=b"}};
+       },
+       ErrorCode::invalid_field, "no escape"},
+      {"empty value",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"env", ""}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].value"},
+      {"value with CR",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"env", "a\rb"}};
+       },
+       ErrorCode::invalid_field, "metadata.fields[0].value"},
+      {"value too long",
+       [](SumoConfig& c) {
+         c.metadata.fields = {{"env", std::string(201, 'v')}};
+       },
+       ErrorCode::invalid_field, "200"},
       {"batch.max_bytes 0", [](SumoConfig& c) { c.batch.max_bytes = 0; }, ErrorCode::invalid_config, "batch.max_bytes"},
-      {"batch.max_bytes over 1 MiB", [](SumoConfig& c) { c.batch.max_bytes = 1024 * 1024 + 1; }, ErrorCode::invalid_config, "batch.max_bytes"},
-      {"batch.max_events 0", [](SumoConfig& c) { c.batch.max_events = 0; }, ErrorCode::invalid_config, "batch.max_events"},
+      {"batch.max_bytes over 1 MiB", [](SumoConfig& c) { c.batch.max_bytes = 1024 * 1024 + 1; },
+       ErrorCode::invalid_config, "batch.max_bytes"},
+      {"batch.max_events 0", [](SumoConfig& c) { c.batch.max_events = 0; }, ErrorCode::invalid_config,
+       "batch.max_events"},
       {"batch.max_age 0", [](SumoConfig& c) { c.batch.max_age = 0ms; }, ErrorCode::invalid_config, "batch.max_age"},
-      {"initial_backoff 0", [](SumoConfig& c) { c.retry.initial_backoff = 0ms; }, ErrorCode::invalid_config, "retry.initial_backoff"},
-      {"max_backoff below initial", [](SumoConfig& c) { c.retry.max_backoff = 100ms; }, ErrorCode::invalid_config, "retry.max_backoff"},
+      {"initial_backoff 0", [](SumoConfig& c) { c.retry.initial_backoff = 0ms; }, ErrorCode::invalid_config,
+       "retry.initial_backoff"},
+      {"max_backoff below initial", [](SumoConfig& c) { c.retry.max_backoff = 100ms; }, ErrorCode::invalid_config,
+       "retry.max_backoff"},
       {"negative budget", [](SumoConfig& c) { c.retry.budget = -1ms; }, ErrorCode::invalid_config, "retry.budget"},
-      {"request_timeout 0", [](SumoConfig& c) { c.request_timeout = 0ms; }, ErrorCode::invalid_config, "request_timeout"},
-      {"request_timeout 61s", [](SumoConfig& c) { c.request_timeout = 61s; }, ErrorCode::invalid_config, "request_timeout"},
-      {"connect_timeout 61s", [](SumoConfig& c) { c.connect_timeout = 61s; }, ErrorCode::invalid_config, "connect_timeout"},
-      {"connect_timeout 0", [](SumoConfig& c) { c.connect_timeout = 0ms; }, ErrorCode::invalid_config, "connect_timeout"},
-      {"gzip level 13", [](SumoConfig& c) { c.compression_level = 13; }, ErrorCode::invalid_config, "compression_level"},
-      {"gzip level -2", [](SumoConfig& c) { c.compression_level = -2; }, ErrorCode::invalid_config, "compression_level"},
-      {"zstd level 23", [](SumoConfig& c) { c.compression = Compression::zstd; c.compression_level = 23; },
-       compression_available(Compression::zstd) ? ErrorCode::invalid_config : ErrorCode::unsupported_compression, "compression"},
+      {"request_timeout 0", [](SumoConfig& c) { c.request_timeout = 0ms; }, ErrorCode::invalid_config,
+       "request_timeout"},
+      {"request_timeout 61s", [](SumoConfig& c) { c.request_timeout = 61s; }, ErrorCode::invalid_config,
+       "request_timeout"},
+      {"connect_timeout 61s", [](SumoConfig& c) { c.connect_timeout = 61s; }, ErrorCode::invalid_config,
+       "connect_timeout"},
+      {"connect_timeout 0", [](SumoConfig& c) { c.connect_timeout = 0ms; }, ErrorCode::invalid_config,
+       "connect_timeout"},
+      {"gzip level 13", [](SumoConfig& c) { c.compression_level = 13; }, ErrorCode::invalid_config,
+       "compression_level"},
+      {"gzip level -2", [](SumoConfig& c) { c.compression_level = -2; }, ErrorCode::invalid_config,
+       "compression_level"},
+      {"zstd level 23",
+       [](SumoConfig& c) {
+         c.compression = Compression::zstd;
+         c.compression_level = 23;
+       },
+       compression_available(Compression::zstd) ? ErrorCode::invalid_config : ErrorCode::unsupported_compression,
+       "compression"},
       {"queue.max_bytes 0", [](SumoConfig& c) { c.queue.max_bytes = 0; }, ErrorCode::invalid_config, "queue.max_bytes"},
-      {"enqueue_timeout negative", [](SumoConfig& c) { c.queue.enqueue_timeout = -1ms; }, ErrorCode::invalid_config, "queue.enqueue_timeout"},
-      {"spool mode without dir", [](SumoConfig& c) { c.spool.mode = SpoolMode::overflow; }, ErrorCode::invalid_config, "spool.dir"},
-      {"spill without spool", [](SumoConfig& c) { c.queue.overflow = OverflowPolicy::spill; }, ErrorCode::invalid_config, "queue.overflow"},
-      {"tiny segment", [](SumoConfig& c) { c.spool.segment_bytes = 100; }, ErrorCode::invalid_config, "spool.segment_bytes"},
-      {"spool cap below segment", [](SumoConfig& c) { c.spool.max_bytes = 1024; }, ErrorCode::invalid_config, "spool.max_bytes"},
-      {"user agent with LF", [](SumoConfig& c) { c.http.user_agent = "ua\n"; }, ErrorCode::invalid_header_value, "http.user_agent"},
-      {"proxy bad scheme", [](SumoConfig& c) { c.http.proxy = std::string("ftp://u:") + kProxyPassword + "@p:1"; }, ErrorCode::invalid_url, "http.proxy"},
+      {"enqueue_timeout negative", [](SumoConfig& c) { c.queue.enqueue_timeout = -1ms; }, ErrorCode::invalid_config,
+       "queue.enqueue_timeout"},
+      {"spool mode without dir", [](SumoConfig& c) { c.spool.mode = SpoolMode::overflow; }, ErrorCode::invalid_config,
+       "spool.dir"},
+      {"spill without spool", [](SumoConfig& c) { c.queue.overflow = OverflowPolicy::spill; },
+       ErrorCode::invalid_config, "queue.overflow"},
+      {"tiny segment", [](SumoConfig& c) { c.spool.segment_bytes = 100; }, ErrorCode::invalid_config,
+       "spool.segment_bytes"},
+      {"spool cap below segment", [](SumoConfig& c) { c.spool.max_bytes = 1024; }, ErrorCode::invalid_config,
+       "spool.max_bytes"},
+      {"user agent with LF", [](SumoConfig& c) { c.http.user_agent = "ua\n"; }, ErrorCode::invalid_header_value,
+       "http.user_agent"},
+      {"proxy bad scheme", [](SumoConfig& c) { c.http.proxy = std::string("ftp://u:") + kProxyPassword + "@p:1"; },
+       ErrorCode::invalid_url, "http.proxy"},
       {"proxy not a URL", [](SumoConfig& c) { c.http.proxy = "proxy.local"; }, ErrorCode::invalid_url, "http.proxy"},
   };
   for (const Case& tc : cases) {

@@ -72,8 +72,8 @@ TEST_CASE("emulator decodes identity, gzip, deflate and zstd bodies to the lines
   REQUIRE(port > 0);
   Poster p(port);
 
-  const std::vector<std::string> lines = {R"({"eventType":"alert-created","n":1})", "second line with ünïcödé ✓",
-                                          "", "  spaced  ", R"({"n":5})"};
+  const std::vector<std::string> lines = {R"({"eventType":"alert-created","n":1})", "second line with ünïcödé ✓", "",
+                                          "  spaced  ", R"({"n":5})"};
   const std::string body = lines_body(lines);
 
   struct Case {
@@ -88,8 +88,10 @@ TEST_CASE("emulator decodes identity, gzip, deflate and zstd bodies to the lines
 
   for (const auto& c : cases) {
     DYNAMIC_SECTION("encoding '" << c.encoding << "'") {
-      httplib::Headers h = {{"X-Sumo-Category", "prod/ilert"}, {"X-Sumo-Name", "ilert-webhooks"},
-                            {"X-Sumo-Host", "relay-1"}, {"X-Sumo-Fields", "team=sre,env=prod"}};
+      httplib::Headers h = {{"X-Sumo-Category", "prod/ilert"},
+                            {"X-Sumo-Name", "ilert-webhooks"},
+                            {"X-Sumo-Host", "relay-1"},
+                            {"X-Sumo-Fields", "team=sre,env=prod"}};
       if (*c.encoding != '\0') h.emplace("Content-Encoding", c.encoding);
       auto res = p.post(c.wire, h);
       REQUIRE(res);
@@ -240,7 +242,7 @@ TEST_CASE("emulator rejects invalid UTF-8 and corrupt or unknown encodings", "[c
   Poster p(emu.start(test_config()));
 
   for (const std::string& bad : {std::string("\xff\n"), std::string("ok\n\xc0\xaf\n"), std::string("\xed\xa0\x80\n"),
-                                std::string("\xf4\x90\x80\x80\n"), std::string("cut \xe2\x82")}) {
+                                 std::string("\xf4\x90\x80\x80\n"), std::string("cut \xe2\x82")}) {
     auto res = p.post(bad);
     REQUIRE(res);
     CHECK(res->status == 400);
@@ -286,13 +288,13 @@ TEST_CASE("UTF-8 validator", "[unit][emulator]") {
   CHECK(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
   CHECK(is_valid_utf8("\xf4\x8f\xbf\xbf"));                      // U+10FFFF
   CHECK_FALSE(is_valid_utf8("\x80"));
-  CHECK_FALSE(is_valid_utf8("\xc1\xbf"));              // overlong
-  CHECK_FALSE(is_valid_utf8("\xe0\x9f\xbf"));          // overlong
-  CHECK_FALSE(is_valid_utf8("\xf0\x8f\xbf\xbf"));      // overlong
-  CHECK_FALSE(is_valid_utf8("\xed\xbf\xbf"));          // surrogate
-  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));      // > U+10FFFF
-  CHECK_FALSE(is_valid_utf8("abcdefgh\xe2\x82"));      // truncated at the end
-  CHECK_FALSE(is_valid_utf8("\xe2\x28\xa1"));          // bad continuation
+  CHECK_FALSE(is_valid_utf8("\xc1\xbf"));          // overlong
+  CHECK_FALSE(is_valid_utf8("\xe0\x9f\xbf"));      // overlong
+  CHECK_FALSE(is_valid_utf8("\xf0\x8f\xbf\xbf"));  // overlong
+  CHECK_FALSE(is_valid_utf8("\xed\xbf\xbf"));      // surrogate
+  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  CHECK_FALSE(is_valid_utf8("abcdefgh\xe2\x82"));  // truncated at the end
+  CHECK_FALSE(is_valid_utf8("\xe2\x28\xa1"));      // bad continuation
 }
 
 TEST_CASE("fault sequences: counted statuses, Retry-After, then success", "[component][emulator]") {
@@ -491,8 +493,8 @@ TEST_CASE("the sumo-emulator program: port line, record file, faults, --exit-aft
       (std::filesystem::temp_directory_path() / ("emulator-record-" + std::to_string(::getpid()) + ".ndjson")).string();
   std::remove(record.c_str());
   // `timeout` bounds the run if the program misbehaves.
-  const std::string cmd = "timeout 60 '" + bin + "' --port 0 --code prog-code --record " + record +
-                          " --fail 503x1 --exit-after 2 --quiet";
+  const std::string cmd =
+      "timeout 60 '" + bin + "' --port 0 --code prog-code --record " + record + " --fail 503x1 --exit-after 2 --quiet";
   FILE* out = popen(cmd.c_str(), "r");
   REQUIRE(out != nullptr);
   char buf[256] = {};
@@ -510,8 +512,8 @@ TEST_CASE("the sumo-emulator program: port line, record file, faults, --exit-aft
   r = cli.Post("/receiver/v1/http/wrong", "x\n", "text/plain");
   REQUIRE(r);
   CHECK(r->status == 401);
-  r = cli.Post("/receiver/v1/http/prog-code", {{"X-Sumo-Category", "cat"}}, ilert_sumo::test::gzip_compress("one\ntwo\n"),
-               "text/plain");
+  r = cli.Post("/receiver/v1/http/prog-code", {{"X-Sumo-Category", "cat"}},
+               ilert_sumo::test::gzip_compress("one\ntwo\n"), "text/plain");
   // gzip without the header is not UTF-8: 400. Then send it properly.
   REQUIRE(r);
   CHECK(r->status == 400);

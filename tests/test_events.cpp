@@ -48,10 +48,9 @@ const std::vector<Row> kExpected = {
 
 /// One default-constructed event of every alternative, in EventKind order.
 std::vector<Event> one_of_each() {
-  return {AlertCreated{},      AlertAccepted{},    AlertRerouted{},    AlertEscalated{},
-          AlertPriorityRaised{}, AlertResolved{},  AlertCommentAdded{}, ResponderAdded{},
-          ResponderRemoved{},  ChannelAttached{},  ChannelDetached{},  AlertEscalationEnded{},
-          AlertNotResolved{},  UnknownEvent{}};
+  return {AlertCreated{},    AlertAccepted{},        AlertRerouted{},    AlertEscalated{},   AlertPriorityRaised{},
+          AlertResolved{},   AlertCommentAdded{},    ResponderAdded{},   ResponderRemoved{}, ChannelAttached{},
+          ChannelDetached{}, AlertEscalationEnded{}, AlertNotResolved{}, UnknownEvent{}};
 }
 
 }  // namespace
@@ -71,10 +70,9 @@ TEST_CASE("lookup_event_type knows every wire name exactly", "[unit][events]") {
 
 TEST_CASE("lookup_event_type rejects everything else", "[unit][events]") {
   for (const char* name : {"", "alert-escalation-end", "alert-not-resolved", "alert-snoozed", "alert-rejected",
-                           "incident-rejected", "ALERT-CREATED", "Alert-Created", "alert-created ",
-                           " alert-created", "alert_created", "alert-create", "alert-createdx",
-                           "incident-responder-added", "incident-channel-attached", "ALERT", "RESOLVE",
-                           "alert-auto-resolve"}) {
+                           "incident-rejected", "ALERT-CREATED", "Alert-Created", "alert-created ", " alert-created",
+                           "alert_created", "alert-create", "alert-createdx", "incident-responder-added",
+                           "incident-channel-attached", "ALERT", "RESOLVE", "alert-auto-resolve"}) {
     INFO(name);
     CHECK_FALSE(lookup_event_type(name).has_value());
   }
@@ -105,10 +103,9 @@ TEST_CASE("event_type_table is the whole table and nothing more", "[unit][events
 TEST_CASE("kind_of and struct_name follow the variant", "[unit][events]") {
   const std::vector<Event> events = one_of_each();
   const std::vector<std::string> names = {
-      "AlertCreated",  "AlertAccepted",    "AlertRerouted",     "AlertEscalated",
-      "AlertPriorityRaised", "AlertResolved", "AlertCommentAdded", "ResponderAdded",
-      "ResponderRemoved", "ChannelAttached", "ChannelDetached",   "AlertEscalationEnded",
-      "AlertNotResolved", "UnknownEvent"};
+      "AlertCreated",    "AlertAccepted",        "AlertRerouted",    "AlertEscalated",   "AlertPriorityRaised",
+      "AlertResolved",   "AlertCommentAdded",    "ResponderAdded",   "ResponderRemoved", "ChannelAttached",
+      "ChannelDetached", "AlertEscalationEnded", "AlertNotResolved", "UnknownEvent"};
   REQUIRE(events.size() == names.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto kind = static_cast<EventKind>(i);
@@ -209,12 +206,24 @@ TEST_CASE("Alert equality compares every field", "[unit][events]") {
       {"id", [](Alert& a) { a.id = 43; }},
       {"summary", [](Alert& a) { a.summary = "s"; }},
       {"details", [](Alert& a) { a.details = ""; }},
-      {"status", [](Alert& a) { a.status = Tagged<Status>{Status::pending, "PENDING"}; }},
-      {"priority", [](Alert& a) { a.priority = Tagged<Priority>{Priority::low, "LOW"}; }},
-      {"report_time", [](Alert& a) { a.report_time = Timestamp{"x", std::nullopt}; }},
+      {"status",
+       [](Alert& a) {
+         a.status = Tagged<Status>{Status::pending, "PENDING"};
+       }},
+      {"priority",
+       [](Alert& a) {
+         a.priority = Tagged<Priority>{Priority::low, "LOW"};
+       }},
+      {"report_time",
+       [](Alert& a) {
+         a.report_time = Timestamp{"x", std::nullopt};
+       }},
       {"alert_key", [](Alert& a) { a.alert_key = "k"; }},
       {"alert_source", [](Alert& a) { a.alert_source = NamedRef{}; }},
-      {"escalation_policy", [](Alert& a) { a.escalation_policy = NamedRef{1, std::nullopt}; }},
+      {"escalation_policy",
+       [](Alert& a) {
+         a.escalation_policy = NamedRef{1, std::nullopt};
+       }},
       {"assigned_to", [](Alert& a) { a.assigned_to = User{}; }},
       {"responders", [](Alert& a) { a.responders.emplace_back(); }},
       {"resolved_on", [](Alert& a) { a.resolved_on = Timestamp{}; }},

@@ -32,8 +32,10 @@ struct Run {
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -47,8 +49,8 @@ Run run(const std::string& cwd, const std::string& args, const std::string& stdi
   REQUIRE(fs::exists(bin));
   TempDir tmp("ilert-parse-test");
   const std::string err_file = tmp / "stderr";
-  const std::string cmd = "cd " + quote(cwd) + " && " + quote(bin) + " " + args + " < " + quote(stdin_file) +
-                          " 2> " + quote(err_file);
+  const std::string cmd =
+      "cd " + quote(cwd) + " && " + quote(bin) + " " + args + " < " + quote(stdin_file) + " 2> " + quote(err_file);
   Run r;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -72,9 +74,9 @@ Run run(const std::string& cwd, const std::string& args, const std::string& stdi
 }
 
 const std::vector<std::string> kGoodSamples = {
-    "01-alert-created.json",        "02-alert-acknowledged.json",    "03-alert-assigned.json",
-    "04-alert-auto-escalated.json", "05-alert-raised.json",          "06-alert-resolved.json",
-    "07-alert-comment-added.json",  "08-alert-responder-added.json", "09-alert-responder-removed.json",
+    "01-alert-created.json",          "02-alert-acknowledged.json",     "03-alert-assigned.json",
+    "04-alert-auto-escalated.json",   "05-alert-raised.json",           "06-alert-resolved.json",
+    "07-alert-comment-added.json",    "08-alert-responder-added.json",  "09-alert-responder-removed.json",
     "10-alert-channel-attached.json", "11-alert-channel-detached.json", "12-incident-created.json",
     "13-alert-escalation-ended.json"};
 
@@ -137,8 +139,9 @@ TEST_CASE("ilert-parse: standard input is '-', with no argument or an explicit '
   CHECK(implicit.lines == std::vector<std::string>{"-: OK AlertResolved alert-resolved id=8532156"});
   CHECK(implicit.status == 0);
   const Run explicit_dash = run(samples_dir(), "01-alert-created.json -", file);
-  CHECK(explicit_dash.lines == std::vector<std::string>{"01-alert-created.json: OK AlertCreated alert-created id=8532156",
-                                                         "-: OK AlertResolved alert-resolved id=8532156"});
+  CHECK(explicit_dash.lines ==
+        std::vector<std::string>{"01-alert-created.json: OK AlertCreated alert-created id=8532156",
+                                 "-: OK AlertResolved alert-resolved id=8532156"});
   CHECK(explicit_dash.status == 0);
 
   const Run empty = run(samples_dir(), "-");  // /dev/null
@@ -210,9 +213,11 @@ TEST_CASE("ilert-parse --json prints exactly the Sumo line of each success on st
 
 TEST_CASE("ilert-parse: mismatches on the OK line, --strict, and the line cap", "[program][cli]") {
   TempDir dir("ilert-parse-test");
-  dir.write("drift.json", R"({"id":"5","eventType":"alert-comment-added","severity":"high","comment":{"content":"x"}})");
+  dir.write("drift.json",
+            R"({"id":"5","eventType":"alert-comment-added","severity":"high","comment":{"content":"x"}})");
   const Run r = run(dir.path(), "drift.json");
-  CHECK(r.lines == std::vector<std::string>{"drift.json: OK AlertCommentAdded alert-comment-added id=5 mismatches=comment,severity"});
+  CHECK(r.lines == std::vector<std::string>{
+                       "drift.json: OK AlertCommentAdded alert-comment-added id=5 mismatches=comment,severity"});
   CHECK(r.status == 0);
   const Run strict = run(dir.path(), "--strict drift.json");
   REQUIRE(strict.lines.size() == 1);
@@ -279,8 +284,9 @@ TEST_CASE("ilert-parse: usage errors exit 2, --help exits 0", "[program][cli]") 
   const Run bad = run(samples_dir(), "--bogus 01-alert-created.json");
   CHECK(bad.status == 2);
   CHECK(bad.out.empty());
-  CHECK(bad.err == "ilert-parse: error: The following argument was not expected: --bogus\n"
-                   "Run with --help for more information.\n");
+  CHECK(bad.err ==
+        "ilert-parse: error: The following argument was not expected: --bogus\n"
+        "Run with --help for more information.\n");
 
   const Run help = run(samples_dir(), "--help");
   CHECK(help.status == 0);

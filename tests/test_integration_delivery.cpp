@@ -3,7 +3,8 @@
 // exactly the lines sent, headers arrive as configured, large inputs are cut under 1 MiB without loss
 // or duplicates, an oversized event arrives cut to the line cap and marked, and each failure mode
 // (429 + Retry-After, 503, 401, connection reset, a server slower than the timeout, an exhausted
-// budget) ends as the policy says, with no secret in any error text. Waits are on conditions with deadlines, never bare sleeps.
+// budget) ends as the policy says, with no secret in any error text. Waits are on conditions with deadlines, never bare
+// sleeps.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -29,10 +30,10 @@ using namespace std::chrono_literals;
 using namespace ilert_sumo;
 using ilert_sumo::test::EmulatorConfig;
 using ilert_sumo::test::Fault;
-using ilert_sumo::test::SumoEmulator;
 using ilert_sumo::test::keys_of;
 using ilert_sumo::test::parse_json;
 using ilert_sumo::test::str;
+using ilert_sumo::test::SumoEmulator;
 
 namespace {
 
@@ -69,8 +70,8 @@ FinalizedSumoConfig finalized(SumoConfig c) {
 
 /// A varied, realistic event; `details_bytes` of details text.
 Event make_event(std::size_t i, std::size_t details_bytes = 200) {
-  static const char* const kWords[] = {"disk", "latency", "p99", "checkout", "kafka", "lag", "orders",
-                                       "db-01", "timeout", "5xx", "login", "backup", "ünïcödé", "→"};
+  static const char* const kWords[] = {"disk",  "latency", "p99", "checkout", "kafka",  "lag",     "orders",
+                                       "db-01", "timeout", "5xx", "login",    "backup", "ünïcödé", "→"};
   AlertCreated e;
   e.received_type = "alert-created";
   e.alert.id = static_cast<std::int64_t>(1000000 + i);
@@ -505,9 +506,9 @@ TEST_CASE("an oversized event is truncated, marked, and arrives within the line 
 
     const std::string& line = got[1];
     CHECK(line.size() <= cap);
-    CHECK(line.size() >= cap - 512);  // cut to fit, not emptied
+    CHECK(line.size() >= cap - 512);                           // cut to fit, not emptied
     CHECK(line == to_sumo_line(events[1], LineOptions{cap}));  // exactly the writer's cut arrived
-    const auto d = parse_json(line);  // whole, parseable JSON: Sumo did not slice it
+    const auto d = parse_json(line);                           // whole, parseable JSON: Sumo did not slice it
     CHECK(str(member(d, "id")) == "1000099");
     CHECK(str(member(d, "eventType")) == "alert-created");
     CHECK(str(member(d, "summary")) == std::get<AlertCreated>(events[1]).alert.summary);
@@ -517,8 +518,8 @@ TEST_CASE("an oversized event is truncated, marked, and arrives within the line 
     REQUIRE(original_bytes.IsUint64());
     CHECK(original_bytes.GetUint64() == details.size());
     const std::string kept = str(member(d, "details"));
-    CHECK(kept.size() > cap / 2);  // most of the line is the details
-    CHECK(details.compare(0, kept.size(), kept) == 0);  // a prefix, whole characters
+    CHECK(kept.size() > cap / 2);                             // most of the line is the details
+    CHECK(details.compare(0, kept.size(), kept) == 0);        // a prefix, whole characters
     CHECK(str(member(d, "dedupId")) == dedup_id(events[1]));  // the uncut event's id
     CHECK(parse_event(line));
     for (const auto& r : emu.requests()) {
@@ -555,7 +556,7 @@ TEST_CASE("secrets never appear in any error text, whatever the failure", "[inte
   cfg.request_timeout = 200ms;
 
   emu.fail_next(Fault::http(401), 1);
-  run(cfg);                                    // 401 on the presigned URL
+  run(cfg);  // 401 on the presigned URL
   emu.fail_next(Fault::http(403), 1);
   run(cfg);                                    // other 4xx
   emu.fail_for({0}, std::chrono::minutes(1));  // resets until the budget ends
@@ -565,7 +566,7 @@ TEST_CASE("secrets never appear in any error text, whatever the failure", "[inte
   run(cfg);
   emu.clear_faults();
   emu.set_delay(3s);
-  run(cfg);                                    // timeouts
+  run(cfg);  // timeouts
   emu.clear_faults();
 
   SumoConfig token_cfg = cfg;

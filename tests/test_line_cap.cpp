@@ -274,7 +274,8 @@ TEST_CASE("random events always fit every cap and parse", "[component][line][cap
       l.text = text_of(pick(200), 't');
       e.alert.links.push_back(l);
     }
-    for (std::size_t i = pick(16); i > 0; --i) e.alert.extra_fields.push_back({"f" + std::to_string(i), json_of(sized())});
+    for (std::size_t i = pick(16); i > 0; --i)
+      e.alert.extra_fields.push_back({"f" + std::to_string(i), json_of(sized())});
     if (pick(2)) e.alert.type_mismatches.push_back({"severity", "severity", "\"" + text_of(sized()) + "\""});
     if (pick(4) == 0) e.alert.details = std::string("bad \xFF\xFE utf8 ") + text_of(sized());
     for (const std::size_t cap : {std::size_t{4096}, std::size_t{10000}, kDefaultMaxLineBytes, std::size_t{1} << 20}) {
@@ -314,7 +315,8 @@ TEST_CASE("the invalid-payload line obeys the cap too", "[unit][line][cap]") {
   }
 }
 
-TEST_CASE("SumoConfig::max_line_bytes: default 64 KiB, finalize checks 4 KiB .. 1 MiB, the batch cap bounds it", "[unit][line][cap][config]") {
+TEST_CASE("SumoConfig::max_line_bytes: default 64 KiB, finalize checks 4 KiB .. 1 MiB, the batch cap bounds it",
+          "[unit][line][cap][config]") {
   SumoConfig c;
   c.url = "https://endpoint4.collection.sumologic.com/receiver/v1/http/ZaVnC4dhaV0qMjE4Yzc2MmEtYjVkMy00";
   CHECK(c.max_line_bytes == kDefaultMaxLineBytes);

@@ -238,7 +238,8 @@ TEST_CASE("alert-created.json fills every field", "[unit][parse]") {
   REQUIRE(a.links.size() == 1);
   CHECK(a.links[0] == Link{"https://grafana.example.com/d/cpu", "Dashboard"});
   REQUIRE(a.images.size() == 1);
-  CHECK(a.images[0] == Image{"https://grafana.example.com/render/cpu.png", "https://grafana.example.com/d/cpu", "CPU graph"});
+  CHECK(a.images[0] ==
+        Image{"https://grafana.example.com/render/cpu.png", "https://grafana.example.com/d/cpu", "CPU graph"});
   CHECK(a.event_id == std::optional<std::string>("6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"));
   CHECK(a.correlation_id == std::optional<std::string>("b7e1a2c4-1111-4a2b-9c3d-5e6f7a8b9c0d"));
   REQUIRE(a.timestamp);
@@ -279,7 +280,8 @@ TEST_CASE("each event type's fixtures, current and legacy, give the right struct
       {"alert-comment-added.json", EventKind::comment_added, "alert-comment-added", "alert-comment-added"},
       {"incident-comment-added.json", EventKind::comment_added, "incident-comment-added", "alert-comment-added"},
       {"alert-responder-added.json", EventKind::responder_added, "alert-responder-added", "alert-responder-added"},
-      {"alert-responder-removed.json", EventKind::responder_removed, "alert-responder-removed", "alert-responder-removed"},
+      {"alert-responder-removed.json", EventKind::responder_removed, "alert-responder-removed",
+       "alert-responder-removed"},
       {"alert-channel-attached.json", EventKind::channel_attached, "alert-channel-attached", "alert-channel-attached"},
       {"alert-channel-detached.json", EventKind::channel_detached, "alert-channel-detached", "alert-channel-detached"},
       {"alert-escalation-ended.json", EventKind::escalation_ended, "alert-escalation-ended", "alert-escalation-ended"},
@@ -385,7 +387,8 @@ TEST_CASE("ids: digit strings and numbers everywhere", "[unit][parse]") {
   const Alert& b = alert_of(fixture("string-ids-merged.json"));
   CHECK(b.id == 7);
   CHECK(b.merged_into_id == 1473600);
-  CHECK(b.merged_on->utc->time_since_epoch().count() == parse_iso8601("2021-08-06T06:20:00Z")->time_since_epoch().count());
+  CHECK(b.merged_on->utc->time_since_epoch().count() ==
+        parse_iso8601("2021-08-06T06:20:00Z")->time_since_epoch().count());
 }
 
 TEST_CASE("nulls count as absent", "[unit][parse]") {
@@ -415,9 +418,11 @@ TEST_CASE("unicode, escapes and embedded NUL survive exactly", "[unit][parse]") 
   CHECK(*a.details == details);
   CHECK(a.details->size() == 47);
   CHECK(*a.alert_key == "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E-\xF0\x9D\x84\x9E");  // U+1D11E from \uD834\uDD1E
-  CHECK(a.alert_source->name == std::optional<std::string>("Gr\xC3\xBC\xC3\x9F" "e \xC3\xBC\xC3\x9F"));
+  CHECK(a.alert_source->name == std::optional<std::string>("Gr\xC3\xBC\xC3\x9F"
+                                                           "e \xC3\xBC\xC3\x9F"));
   // labels: canonical compact JSON; escapes normalised, NUL as \u0000, non-ASCII raw.
-  CHECK(*a.labels_json == "{\"emoji\":\"\xF0\x9F\x9A\x80\",\"nul\":\"a\\u0000b\",\"esc\":\"\\\"\\\\/\\b\\f\\n\\r\\t\"}");
+  CHECK(*a.labels_json ==
+        "{\"emoji\":\"\xF0\x9F\x9A\x80\",\"nul\":\"a\\u0000b\",\"esc\":\"\\\"\\\\/\\b\\f\\n\\r\\t\"}");
 }
 
 TEST_CASE("a ~500 KB details field is kept byte for byte", "[unit][parse]") {
@@ -454,7 +459,8 @@ TEST_CASE("unknown nested fields are ignored, unknown top-level keys are kept", 
   CHECK(a.links == std::vector<Link>{Link{"https://a.example", "A"}});
   CHECK(a.images == std::vector<Image>{Image{"https://b.example/i.png", std::nullopt, std::nullopt}});
   // Same content as a body without the unknown nested fields; the unknown top-level key is kept.
-  const std::string plain = body_with(R"("x":{"id":"not-an-id","alertSource":[1]},"alertSource":{"id":202,"name":"Prometheus production"})");
+  const std::string plain =
+      body_with(R"("x":{"id":"not-an-id","alertSource":[1]},"alertSource":{"id":202,"name":"Prometheus production"})");
   const std::string noisy = body_with(
       R"("x":{"id":"not-an-id","alertSource":[1]},"alertSource":{"id":202,"extra":{"id":[]},"name":"Prometheus production","name2":1})");
   CHECK(parse_ok(plain, at_fixed_time()) == parse_ok(noisy, at_fixed_time()));
@@ -491,7 +497,8 @@ TEST_CASE("labels and customDetails are canonical compact JSON", "[unit][parse]"
   const Alert& a = alert_of(parse_ok(body_with(
       " \"labels\" : { \"a\" : [ 1.50 , -0 , 1E+3 , true , false , null ] , \"b\\/c\" : \"\\u0041\\u00e9\\u001f\" , "
       "\"e\" : { } } , \"customDetails\" : 12")));
-  CHECK(a.labels_json == std::optional<std::string>("{\"a\":[1.50,-0,1E+3,true,false,null],\"b/c\":\"A\xC3\xA9\\u001F\",\"e\":{}}"));
+  CHECK(a.labels_json ==
+        std::optional<std::string>("{\"a\":[1.50,-0,1E+3,true,false,null],\"b/c\":\"A\xC3\xA9\\u001F\",\"e\":{}}"));
   CHECK(a.custom_details_json == std::optional<std::string>("12"));
   CHECK(alert_of(parse_ok(body_with(R"("labels":true,"customDetails":"x\ny")"))).custom_details_json ==
         std::optional<std::string>(R"("x\ny")"));
@@ -499,7 +506,8 @@ TEST_CASE("labels and customDetails are canonical compact JSON", "[unit][parse]"
   CHECK(alert_of(parse_ok(body_with(R"("labels":[])"))).labels_json == std::optional<std::string>("[]"));
   CHECK_FALSE(alert_of(parse_ok(body_with(R"("labels":null)"))).labels_json);
   // Both captured in one body, one after the other, with other fields around.
-  const Alert& both = alert_of(parse_ok(body_with(R"("labels":{"x":[{"y":1}]},"summary":"s","customDetails":[{"z":[]}])")));
+  const Alert& both =
+      alert_of(parse_ok(body_with(R"("labels":{"x":[{"y":1}]},"summary":"s","customDetails":[{"z":[]}])")));
   CHECK(both.labels_json == std::optional<std::string>(R"({"x":[{"y":1}]})"));
   CHECK(both.custom_details_json == std::optional<std::string>(R"([{"z":[]}])"));
   CHECK(both.summary == std::optional<std::string>("s"));
@@ -507,9 +515,9 @@ TEST_CASE("labels and customDetails are canonical compact JSON", "[unit][parse]"
 
 TEST_CASE("status and priority map exact values, keep unknown ones", "[unit][parse]") {
   const std::vector<std::pair<const char*, Status>> statuses = {
-      {"NEW", Status::new_alert}, {"PENDING", Status::pending}, {"ACCEPTED", Status::accepted},
-      {"RESOLVED", Status::resolved}, {"pending", Status::unknown}, {"SNOOZED", Status::unknown},
-      {"", Status::unknown}, {"ACCEPTED ", Status::unknown}};
+      {"NEW", Status::new_alert},     {"PENDING", Status::pending},  {"ACCEPTED", Status::accepted},
+      {"RESOLVED", Status::resolved}, {"pending", Status::unknown},  {"SNOOZED", Status::unknown},
+      {"", Status::unknown},          {"ACCEPTED ", Status::unknown}};
   for (const auto& [text, value] : statuses) {
     INFO(text);
     const Alert& a = alert_of(parse_ok(body_with(std::string("\"status\":\"") + text + "\"")));
@@ -538,7 +546,9 @@ TEST_CASE("a leading BOM is skipped and counted in offsets", "[unit][parse]") {
   expect_error(bom, ErrorCode::empty_body, "", 3);
   expect_error(bom + " \n", ErrorCode::empty_body, "", 5);
   expect_error(bom + bom + "{}", ErrorCode::syntax, "", 3);  // only one BOM is skipped
-  expect_error(R"( {"id":1,"eventType":"x"})" "\xEF\xBB\xBF", ErrorCode::syntax, "", 25);
+  expect_error(R"( {"id":1,"eventType":"x"})"
+               "\xEF\xBB\xBF",
+               ErrorCode::syntax, "", 25);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -551,17 +561,18 @@ TEST_CASE("non-RFC-8259 JSON is a syntax error", "[unit][parse]") {
   };
   const std::size_t h = kHead.size();
   const std::vector<Case> cases = {
-      {body_with(R"("summary":"x",)"), h + 14},               // trailing comma in an object
-      {body_with(R"("x":[1,2,])"), h + 9},                   // trailing comma in an array
+      {body_with(R"("summary":"x",)"), h + 14},  // trailing comma in an object
+      {body_with(R"("x":[1,2,])"), h + 9},       // trailing comma in an array
       {body_with(R"(//c
-"summary":"x")"), h},                                       // line comment
-      {body_with(R"("x":/*c*/1)"), h + 4},                   // block comment
+"summary":"x")"),
+       h},                                  // line comment
+      {body_with(R"("x":/*c*/1)"), h + 4},  // block comment
       {body_with(R"("x":NaN)"), h + 4},
       {body_with(R"("x":Infinity)"), h + 4},
       {body_with(R"("x":-Infinity)"), h + 5},
-      {body_with(R"('x':1)"), h},                            // single-quoted key
-      {body_with(R"("x":'y')"), h + 4},                      // single-quoted value
-      {body_with(R"("x":01)"), h + 5},                       // leading zero
+      {body_with(R"('x':1)"), h},        // single-quoted key
+      {body_with(R"("x":'y')"), h + 4},  // single-quoted value
+      {body_with(R"("x":01)"), h + 5},   // leading zero
       {body_with(R"("x":-01)"), h + 6},
       {body_with(R"("x":00)"), h + 5},
       {body_with(R"("x":+1)"), h + 4},
@@ -572,22 +583,26 @@ TEST_CASE("non-RFC-8259 JSON is a syntax error", "[unit][parse]") {
       {body_with(R"("x":True)"), h + 4},
       {body_with(R"("x":tru)"), h + 7},
       {body_with(R"("x":undefined)"), h + 4},
-      {body_with(R"(x:1)"), h},                              // unquoted key
-      {body_with(R"("x" 1)"), h + 4},                        // missing colon
-      {body_with(R"("x":1 "y":2)"), h + 6},                  // missing comma
-      {body_with("\"x\":\"a\tb\""), h + 6},                  // raw tab
-      {body_with("\"x\":\"a\nb\""), h + 6},                  // raw newline
-      {body_with("\"x\":\"a\x01" "b\""), h + 6},
-      {body_with("\"x\":\"a\x1F" "b\""), h + 6},
+      {body_with(R"(x:1)"), h},              // unquoted key
+      {body_with(R"("x" 1)"), h + 4},        // missing colon
+      {body_with(R"("x":1 "y":2)"), h + 6},  // missing comma
+      {body_with("\"x\":\"a\tb\""), h + 6},  // raw tab
+      {body_with("\"x\":\"a\nb\""), h + 6},  // raw newline
+      {body_with("\"x\":\"a\x01"
+                 "b\""),
+       h + 6},
+      {body_with("\"x\":\"a\x1F"
+                 "b\""),
+       h + 6},
       {body_with(std::string("\"x\":\"a\0b\"", 9)), h + 6},  // raw NUL
       {body_with(R"("x":"\x")"), h + 5},                     // invalid escape
       {body_with(R"("x":"\U0041")"), h + 5},
-      {body_with("\"x\":\f1"), h + 4},                       // form feed is not JSON whitespace
-      {kHead.substr(0, kHead.size() - 1) + "}}", h},         // extra closing brace
-      {kHead.substr(0, kHead.size() - 1) + "} {}", h + 1},   // two documents
-      {kHead.substr(0, kHead.size() - 1) + "}x", h},         // trailing garbage
+      {body_with("\"x\":\f1"), h + 4},                                 // form feed is not JSON whitespace
+      {kHead.substr(0, kHead.size() - 1) + "}}", h},                   // extra closing brace
+      {kHead.substr(0, kHead.size() - 1) + "} {}", h + 1},             // two documents
+      {kHead.substr(0, kHead.size() - 1) + "}x", h},                   // trailing garbage
       {kHead.substr(0, kHead.size() - 1) + std::string("}\0", 2), h},  // trailing NUL
-      {kHead.substr(0, kHead.size() - 1), h - 1},            // truncated
+      {kHead.substr(0, kHead.size() - 1), h - 1},                      // truncated
       {"{", 1},
       {"{\"id\"", 5},
       {"\"", 1},
@@ -607,7 +622,8 @@ TEST_CASE("non-RFC-8259 JSON is a syntax error", "[unit][parse]") {
 }
 
 TEST_CASE("JSON whitespace is allowed everywhere it may be", "[unit][parse]") {
-  const Event e = parse_ok(" \t\r\n{ \t\r\n\"id\" \t\r\n: \t\r\n\"5\" \t\r\n, \"eventType\":\"alert-raised\" ,\"x\" : [ 1 , { } ] } \t\r\n");
+  const Event e = parse_ok(
+      " \t\r\n{ \t\r\n\"id\" \t\r\n: \t\r\n\"5\" \t\r\n, \"eventType\":\"alert-raised\" ,\"x\" : [ 1 , { } ] } \t\r\n");
   CHECK(alert_of(e).id == 5);
   CHECK(std::holds_alternative<AlertPriorityRaised>(e));
 }
@@ -642,12 +658,12 @@ TEST_CASE("invalid UTF-8 anywhere is invalid_utf8 at its first byte", "[unit][pa
       "\xF8\x88\x80\x80\x80",
       "\xFE",
       "\xFF",
-      "\x80",              // lone continuation
+      "\x80",  // lone continuation
       "\xBF",
-      "\xC3",              // truncated 2-byte
-      "\xE2\x82",          // truncated 3-byte
-      "\xF0\x9F\x98",      // truncated 4-byte
-      "\xC3\x28",          // bad continuation
+      "\xC3",          // truncated 2-byte
+      "\xE2\x82",      // truncated 3-byte
+      "\xF0\x9F\x98",  // truncated 4-byte
+      "\xC3\x28",      // bad continuation
       "\xE2\x28\xA1",
       "\xF0\x9F\x28\x80",
   };
@@ -715,7 +731,9 @@ TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[uni
   CHECK(summary(body_with(R"("summary":"\uD83D\uDE00")")) == "\xF0\x9F\x98\x80");
   CHECK(summary(body_with(R"("summary":"\uDBFF\uDFFF")")) == "\xF4\x8F\xBF\xBF");
   CHECK(summary(body_with(R"("summary":"\uD800\uDC00")")) == "\xF0\x90\x80\x80");
-  CHECK(summary(body_with(R"("summary":"\u00e9\u20AC\u0041")")) == "\xC3\xA9\xE2\x82\xAC" "A");
+  CHECK(summary(body_with(R"("summary":"\u00e9\u20AC\u0041")")) ==
+        "\xC3\xA9\xE2\x82\xAC"
+        "A");
   CHECK(summary(body_with(R"("summary":"\uD7FF\uE000")")) == "\xED\x9F\xBF\xEE\x80\x80");
   CHECK(summary(body_with(R"("summary":"a\u0000b")")) == std::string("a\0b", 3));
   CHECK(summary(body_with(R"("summary":"\\uDC00")")) == "\\uDC00");  // an escaped backslash, no escape
@@ -727,19 +745,19 @@ TEST_CASE("escapes: surrogate pairs decode, lone surrogates are rejected", "[uni
     std::size_t offset;
   };
   const std::vector<Case> cases = {
-      {R"("summary":"\uD83D")", "summary", h + 11},           // high at the end
-      {R"("summary":"x\uD83Dy")", "summary", h + 12},         // high then a character
-      {R"("summary":"\uD83D\n")", "summary", h + 11},         // high then another escape
-      {R"("summary":"\uD83D\uD83D")", "summary", h + 11},     // high then high
-      {R"("summary":"\uD83D\u0041")", "summary", h + 11},     // high then a BMP escape
-      {R"("summary":"\uDE00")", "summary", h + 11},           // lone low
-      {R"("summary":"ab\uDFFFcd")", "summary", h + 13},       // lone low inside text
-      {R"("summary":"\uDE00\uD83D")", "summary", h + 11},     // reversed pair
+      {R"("summary":"\uD83D")", "summary", h + 11},              // high at the end
+      {R"("summary":"x\uD83Dy")", "summary", h + 12},            // high then a character
+      {R"("summary":"\uD83D\n")", "summary", h + 11},            // high then another escape
+      {R"("summary":"\uD83D\uD83D")", "summary", h + 11},        // high then high
+      {R"("summary":"\uD83D\u0041")", "summary", h + 11},        // high then a BMP escape
+      {R"("summary":"\uDE00")", "summary", h + 11},              // lone low
+      {R"("summary":"ab\uDFFFcd")", "summary", h + 13},          // lone low inside text
+      {R"("summary":"\uDE00\uD83D")", "summary", h + 11},        // reversed pair
       {R"("summary":"\ud83d\ude00\ude00")", "summary", h + 23},  // a pair, then a lone low
-      {R"("k\uDC00":1)", "", h + 2},                          // in a key
-      {R"("x":{"y":["\udc00"]})", "x.y[0]", h + 11},          // in an unknown nested field
-      {R"("labels":{"a":"\uDC01"})", "labels.a", h + 15},     // in labels
-      {R"("summary":"\u12")", "summary", h + 11},             // too few hex digits
+      {R"("k\uDC00":1)", "", h + 2},                             // in a key
+      {R"("x":{"y":["\udc00"]})", "x.y[0]", h + 11},             // in an unknown nested field
+      {R"("labels":{"a":"\uDC01"})", "labels.a", h + 15},        // in labels
+      {R"("summary":"\u12")", "summary", h + 11},                // too few hex digits
       {R"("summary":"\u12G4")", "summary", h + 11},
       {R"("summary":"\u")", "summary", h + 11},
       {R"("summary":"\uD83D\u12")", "summary", h + 11},
@@ -760,16 +778,23 @@ TEST_CASE("lone surrogates and backslash runs are found at every alignment", "[u
     const std::size_t at = h + start.size() + pad;
     // A lone low escape, alone and after non-ASCII text in the same 16 bytes.
     expect_error(body_with(start + text + R"(\uDC00")"), ErrorCode::invalid_unicode_escape, "summary", at);
-    expect_error(body_with(start + text + "\xC3\xA9" R"(\uDC00")"), ErrorCode::invalid_unicode_escape, "summary",
-                 at + 2);
+    expect_error(body_with(start + text +
+                           "\xC3\xA9"
+                           R"(\uDC00")"),
+                 ErrorCode::invalid_unicode_escape, "summary", at + 2);
     // Whichever problem comes first is reported.
-    expect_error(body_with(start + text + "\xFF" R"(\uDC00")"), ErrorCode::invalid_utf8, "summary", at);
-    expect_error(body_with(start + text + R"(\uDC00)" "\xFF\""), ErrorCode::invalid_unicode_escape, "summary", at);
+    expect_error(body_with(start + text +
+                           "\xFF"
+                           R"(\uDC00")"),
+                 ErrorCode::invalid_utf8, "summary", at);
+    expect_error(body_with(start + text +
+                           R"(\uDC00)"
+                           "\xFF\""),
+                 ErrorCode::invalid_unicode_escape, "summary", at);
     // Escaped backslashes: `\\uDC00` is text, `\\\uDC00` is a lone escape after a backslash.
     CHECK(*alert_of(parse_ok(body_with(start + text + R"(\\uDC00")"))).summary == text + "\\uDC00");
     expect_error(body_with(start + text + R"(\\\uDC00")"), ErrorCode::invalid_unicode_escape, "summary", at + 2);
-    CHECK(*alert_of(parse_ok(body_with(start + text + R"(\\\uD83D\uDE00")"))).summary ==
-          text + "\\\xF0\x9F\x98\x80");
+    CHECK(*alert_of(parse_ok(body_with(start + text + R"(\\\uD83D\uDE00")"))).summary == text + "\\\xF0\x9F\x98\x80");
     // A pair split across blocks, and pairs back to back.
     CHECK(*alert_of(parse_ok(body_with(start + text + R"(\uD83D\uDE00\uD83D\uDE00")"))).summary ==
           text + "\xF0\x9F\x98\x80\xF0\x9F\x98\x80");
@@ -849,16 +874,15 @@ TEST_CASE("nesting deeper than max_depth is rejected, also in ignored fields", "
   const std::string prefix = R"({"id":1,"eventType":"x","u":)";
   // Depth 64 (root + 63 arrays) is fine; 65 is not.
   parse_ok(prefix + repeat("[", 63) + repeat("]", 63) + "}");
-  expect_error(prefix + repeat("[", 64) + repeat("]", 64) + "}", ErrorCode::nesting_too_deep,
-               "u" + repeat("[0]", 63), prefix.size() + 63);
+  expect_error(prefix + repeat("[", 64) + repeat("]", 64) + "}", ErrorCode::nesting_too_deep, "u" + repeat("[0]", 63),
+               prefix.size() + 63);
   expect_error(prefix + repeat("{\"a\":", 64) + "1" + repeat("}", 64) + "}", ErrorCode::nesting_too_deep,
                "u" + repeat(".a", 63), prefix.size() + 63 * 5);
   // Inside labels (re-serialized) and inside a known array.
   expect_error(body_with("\"labels\":" + repeat("[", 64) + repeat("]", 64)), ErrorCode::nesting_too_deep,
                "labels" + repeat("[0]", 63), kHead.size() + 9 + 63);
   expect_error(body_with("\"responders\":[{\"user\":{\"x\":" + repeat("[", 61) + repeat("]", 61) + "}}]"),
-               ErrorCode::nesting_too_deep, "responders[0].user.x" + repeat("[0]", 60),
-               kHead.size() + 27 + 60);
+               ErrorCode::nesting_too_deep, "responders[0].user.x" + repeat("[0]", 60), kHead.size() + 27 + 60);
   // A custom limit, and 0 (not even the root).
   ParseOptions three;
   three.max_depth = 3;
@@ -974,7 +998,8 @@ TEST_CASE("known fields must have their JSON type", "[unit][parse]") {
       {R"("alertSource":{"id":{}})", "alertSource.id", h + 20, "expected integer or digit string, got object"},
       {R"("alertSource":{"name":5})", "alertSource.name", h + 22, "expected string, got number"},
       {R"("escalationPolicy":1)", "escalationPolicy", h + 19, "expected object, got number"},
-      {R"("escalationPolicy":{"id":"x1"})", "escalationPolicy.id", h + 25, "expected integer or digit string, got string \"x1\""},
+      {R"("escalationPolicy":{"id":"x1"})", "escalationPolicy.id", h + 25,
+       "expected integer or digit string, got string \"x1\""},
       {R"("assignedTo":"jdoe")", "assignedTo", h + 13, "expected object, got string"},
       {R"("assignedTo":{"email":["a"]})", "assignedTo.email", h + 22, "expected string, got array"},
       {R"("assignedTo":{"id":""})", "assignedTo.id", h + 19, "expected integer or digit string, got string \"\""},
@@ -986,7 +1011,8 @@ TEST_CASE("known fields must have their JSON type", "[unit][parse]") {
       {R"("responders":[{},null])", "responders[1]", h + 17, "expected object, got null"},
       {R"("responders":[{},{},[]])", "responders[2]", h + 20, "expected object, got array"},
       {R"("responders":[{"user":[]}])", "responders[0].user", h + 22, "expected object, got array"},
-      {R"("responders":[{"user":{"id":true}}])", "responders[0].user.id", h + 28, "expected integer or digit string, got boolean"},
+      {R"("responders":[{"user":{"id":true}}])", "responders[0].user.id", h + 28,
+       "expected integer or digit string, got boolean"},
       {R"("responders":[{"status":1}])", "responders[0].status", h + 24, "expected string, got number"},
       {R"("responders":[{"acceptedAt":false}])", "responders[0].acceptedAt", h + 28, "expected string, got boolean"},
       {R"("resolvedOn":{})", "resolvedOn", h + 13, "expected string, got object"},
@@ -1028,7 +1054,9 @@ TEST_CASE("known fields must have their JSON type", "[unit][parse]") {
 }
 
 TEST_CASE("ids must be integers in 1..2^63-1", "[unit][parse]") {
-  const auto id_of = [](const std::string& id) { return alert_of(parse_ok("{\"id\":" + id + ",\"eventType\":\"x\"}")).id; };
+  const auto id_of = [](const std::string& id) {
+    return alert_of(parse_ok("{\"id\":" + id + ",\"eventType\":\"x\"}")).id;
+  };
   CHECK(id_of("1") == 1);
   CHECK(id_of("\"1\"") == 1);
   CHECK(id_of("9223372036854775807") == INT64_MAX);
@@ -1037,18 +1065,22 @@ TEST_CASE("ids must be integers in 1..2^63-1", "[unit][parse]") {
   CHECK(id_of("123456789012345678") == 123456789012345678);
   for (const char* id : {"0", "\"0\"", "-1", "-0", "9223372036854775808", "\"9223372036854775808\"",
                          "18446744073709551616", "\"99999999999999999999\"", "1.5", "1.0", "1e3", "1E3", "1e-3",
-                         "-9223372036854775808", "\"007\"", "\"00\"", "\"0123\"",
-                         "123456789012345678901234567890"}) {
+                         "-9223372036854775808", "\"007\"", "\"00\"", "\"0123\"", "123456789012345678901234567890"}) {
     INFO(id);
     expect_error(std::string("{\"id\":") + id + ",\"eventType\":\"x\"}", ErrorCode::number_out_of_range, "id", 6);
   }
   // Every id field follows the same rules (strict mode; tolerant mode keeps them as mismatches).
   const std::size_t h = kHead.size();
-  expect_error(body_with(R"("alertSource":{"id":0})"), ErrorCode::number_out_of_range, "alertSource.id", h + 20, strict());
-  expect_error(body_with(R"("escalationPolicy":{"id":-3})"), ErrorCode::number_out_of_range, "escalationPolicy.id", h + 25, strict());
-  expect_error(body_with(R"("assignedTo":{"id":"042"})"), ErrorCode::number_out_of_range, "assignedTo.id", h + 19, strict());
-  expect_error(body_with(R"("responders":[{"user":{"id":2.5}}])"), ErrorCode::number_out_of_range, "responders[0].user.id", h + 28, strict());
-  expect_error(body_with(R"("mergedIntoId":9223372036854775808)"), ErrorCode::number_out_of_range, "mergedIntoId", h + 15, strict());
+  expect_error(body_with(R"("alertSource":{"id":0})"), ErrorCode::number_out_of_range, "alertSource.id", h + 20,
+               strict());
+  expect_error(body_with(R"("escalationPolicy":{"id":-3})"), ErrorCode::number_out_of_range, "escalationPolicy.id",
+               h + 25, strict());
+  expect_error(body_with(R"("assignedTo":{"id":"042"})"), ErrorCode::number_out_of_range, "assignedTo.id", h + 19,
+               strict());
+  expect_error(body_with(R"("responders":[{"user":{"id":2.5}}])"), ErrorCode::number_out_of_range,
+               "responders[0].user.id", h + 28, strict());
+  expect_error(body_with(R"("mergedIntoId":9223372036854775808)"), ErrorCode::number_out_of_range, "mergedIntoId",
+               h + 15, strict());
   expect_error(body_with(R"("severity":7)"), ErrorCode::number_out_of_range, "severity", h + 11, strict());
   expect_error(body_with(R"("severity":3.0)"), ErrorCode::number_out_of_range, "severity", h + 11, strict());
   CHECK(parse_err(R"({"id":"007","eventType":"x"})").message.find("leading zero") != std::string::npos);
@@ -1095,7 +1127,8 @@ TEST_CASE("every wire name dispatches to its struct", "[unit][parse]") {
 }
 
 TEST_CASE("the event type may come anywhere in the body", "[unit][parse]") {
-  const Event late = parse_ok(R"({"summary":"s","responders":[{"status":"PENDING"}],"id":3,"eventType":"alert-auto-resolved"})");
+  const Event late =
+      parse_ok(R"({"summary":"s","responders":[{"status":"PENDING"}],"id":3,"eventType":"alert-auto-resolved"})");
   const auto& r = std::get<AlertResolved>(late);
   CHECK(r.automatic);
   CHECK(r.alert.summary == std::optional<std::string>("s"));
@@ -1145,8 +1178,8 @@ TEST_CASE("parse_event never throws or crashes on mutated bodies", "[unit][parse
     x ^= x >> 27;
     return x * 0x2545F4914F6CDD1DULL;
   };
-  const char interesting[] = {'{', '}', '[', ']', '"', '\\', ',', ':', '0', '-', 'e', 'u', 'D', '\0',
-                              '\x80', '\xC3', '\xED', '\xF4', '\xFF', ' ', 'n', 't'};
+  const char interesting[] = {'{', '}', '[',  ']',    '"',    '\\',   ',',    ':',    '0', '-', 'e',
+                              'u', 'D', '\0', '\x80', '\xC3', '\xED', '\xF4', '\xFF', ' ', 'n', 't'};
   std::size_t ok = 0;
   std::size_t failed = 0;
   for (int round = 0; round < 6000; ++round) {
@@ -1225,15 +1258,15 @@ TEST_CASE("the fast path and the validating reader give the same result", "[unit
   }
   REQUIRE(bodies.size() > 20);
   const std::vector<std::string> crafted = {
-      body_with("\"summary\":\"caf\xC3\xA9 ok\""),                   // valid multi-byte text
-      body_with("\"summary\":\"bad \xC3\x28 byte\""),                // invalid UTF-8 in a string
-      body_with("\"summary\":\"x\", \xFF \"y\":1"),                  // invalid UTF-8 between members
-      body_with("\"summary\":\"x\",, \"y\":\"\xED\xA0\x80\""),       // syntax error, then an encoded surrogate
-      body_with("\"summary\":\"\xF4\x90\x80\x80\", \"y\":[1,"),      // above U+10FFFF, then a syntax error
-      body_with(R"("summary":"\uDC00 lone low")"),                   // lone low surrogate escape
-      body_with("\"summary\":\"\\uDC00\", \"y\":\"\xC0\xAF\""),      // lone low escape, then an overlong
-      body_with("\"summary\":\"tab\there\""),                        // raw control byte in a string
-      body_with(R"("summary":"quote \" and backslash \\ ok")"),      // escapes, valid
+      body_with("\"summary\":\"caf\xC3\xA9 ok\""),               // valid multi-byte text
+      body_with("\"summary\":\"bad \xC3\x28 byte\""),            // invalid UTF-8 in a string
+      body_with("\"summary\":\"x\", \xFF \"y\":1"),              // invalid UTF-8 between members
+      body_with("\"summary\":\"x\",, \"y\":\"\xED\xA0\x80\""),   // syntax error, then an encoded surrogate
+      body_with("\"summary\":\"\xF4\x90\x80\x80\", \"y\":[1,"),  // above U+10FFFF, then a syntax error
+      body_with(R"("summary":"\uDC00 lone low")"),               // lone low surrogate escape
+      body_with("\"summary\":\"\\uDC00\", \"y\":\"\xC0\xAF\""),  // lone low escape, then an overlong
+      body_with("\"summary\":\"tab\there\""),                    // raw control byte in a string
+      body_with(R"("summary":"quote \" and backslash \\ ok")"),  // escapes, valid
       std::string("{\"id\":\"1\",\"eventType\":\"alert-created\"} \xE2\x82"),  // truncated sequence after the object
   };
   bodies.insert(bodies.end(), crafted.begin(), crafted.end());

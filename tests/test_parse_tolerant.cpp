@@ -18,7 +18,9 @@ namespace ilert_sumo {
 inline std::ostream& operator<<(std::ostream& os, const TypeMismatch& m) {
   return os << "{" << m.field << ", " << m.path << ", " << m.raw_json << "}";
 }
-inline std::ostream& operator<<(std::ostream& os, const ExtraField& f) { return os << "{" << f.key << ": " << f.raw_json << "}"; }
+inline std::ostream& operator<<(std::ostream& os, const ExtraField& f) {
+  return os << "{" << f.key << ": " << f.raw_json << "}";
+}
 }  // namespace ilert_sumo
 
 namespace {
@@ -116,8 +118,8 @@ TEST_CASE("a mismatch deep inside a field empties that top-level field and keeps
   CHECK(a.summary == std::optional<std::string>("kept"));
   REQUIRE(a.type_mismatches.size() == 2);  // sorted by field
   CHECK(a.type_mismatches[0] == TypeMismatch{"alertSource", "alertSource.id", R"({"id":"x1","name":"P"})"});
-  CHECK(same(a.type_mismatches[1],
-             TypeMismatch{"responders", "responders[1].user.id", R"([{"user":{"id":41},"status":"ACCEPTED"},{"user":{"id":true}}])"}));
+  CHECK(same(a.type_mismatches[1], TypeMismatch{"responders", "responders[1].user.id",
+                                                R"([{"user":{"id":41},"status":"ACCEPTED"},{"user":{"id":true}}])"}));
   // Elements that are not objects, and ids out of range, too.
   const Alert& b = alert(ok(body(R"("links":["https://x"],"mergedIntoId":-1,"images":[null])")));
   CHECK(b.links.empty());
@@ -130,8 +132,9 @@ TEST_CASE("a mismatch deep inside a field empties that top-level field and keeps
 }
 
 TEST_CASE("the envelope stays strict in tolerant mode", "[unit][parse][tolerant]") {
-  for (const char* b : {R"({"id":true,"eventType":"x"})", R"({"id":"1","eventType":5})", R"({"id":"0","eventType":"x"})",
-                        R"({"id":"1","eventType":"x","receivedEventType":[]})", R"([1])", R"("x")"}) {
+  for (const char* b :
+       {R"({"id":true,"eventType":"x"})", R"({"id":"1","eventType":5})", R"({"id":"0","eventType":"x"})",
+        R"({"id":"1","eventType":"x","receivedEventType":[]})", R"([1])", R"("x")"}) {
     INFO(b);
     CHECK_FALSE(parse_event(b).has_value());
   }
@@ -157,8 +160,8 @@ TEST_CASE("unknown top-level keys are kept verbatim, in body order", "[unit][par
   CHECK(a.type_mismatches[0].field == "comment");
   // Numbers keep their text, strings are re-escaped, nothing is lost.
   const Alert& b = alert(ok(body(R"("n":1.50e+3,"s":"a\u00e9\"\n\u0000","t":true,"z":null,"o":{},"l":[])")));
-  const std::vector<ExtraField> kept = {{"n", "1.50e+3"}, {"s", "\"a\xC3\xA9\\\"\\n\\u0000\""}, {"t", "true"},
-                                        {"z", "null"},     {"o", "{}"},                            {"l", "[]"}};
+  const std::vector<ExtraField> kept = {
+      {"n", "1.50e+3"}, {"s", "\"a\xC3\xA9\\\"\\n\\u0000\""}, {"t", "true"}, {"z", "null"}, {"o", "{}"}, {"l", "[]"}};
   CHECK(b.extra_fields == kept);
 }
 

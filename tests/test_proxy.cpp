@@ -66,8 +66,10 @@ class EnvGuard {
   }
   ~EnvGuard() {
     for (const auto& [name, value] : saved_) {
-      if (value) ::setenv(name.c_str(), value->c_str(), 1);
-      else ::unsetenv(name.c_str());
+      if (value)
+        ::setenv(name.c_str(), value->c_str(), 1);
+      else
+        ::unsetenv(name.c_str());
     }
   }
   EnvGuard(const EnvGuard&) = delete;
@@ -120,7 +122,8 @@ void require_no_proxy_secret(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("proxy: an explicit proxy carries every request, through a CONNECT tunnel or forwarded", "[integration][proxy]") {
+TEST_CASE("proxy: an explicit proxy carries every request, through a CONNECT tunnel or forwarded",
+          "[integration][proxy]") {
   const EnvGuard env;
   SumoEmulator emu;
   emu.start();
@@ -310,7 +313,8 @@ TEST_CASE("proxy: credentials are sent and never printed", "[integration][proxy]
           captured.push_back(notice.to_string());
         });
     REQUIRE(sender);
-    for (int i = 0; i < 3; ++i) REQUIRE((*sender)->enqueue_line("{\"n\":" + std::to_string(i) + "}") == EnqueueStatus::accepted);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE((*sender)->enqueue_line("{\"n\":" + std::to_string(i) + "}") == EnqueueStatus::accepted);
     const FlushResult r = (*sender)->flush(10s);
     CHECK(r.completed);
     const SenderStats stats = (*sender)->stats();

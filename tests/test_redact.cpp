@@ -101,8 +101,8 @@ TEST_CASE("redact: finalize's messages stay readable with one-character secrets"
 
 TEST_CASE("redact: longer secrets are masked as whole words, long ones anywhere", "[unit][redact]") {
   SumoConfig c = short_secrets("c");
-  c.token = "password";                                      // 8: whole words only
-  c.http.client_key_password = "0123456789abcdefXYZ";        // 19: anywhere
+  c.token = "password";                                // 8: whole words only
+  c.http.client_key_password = "0123456789abcdefXYZ";  // 19: anywhere
   CHECK(redact("the password is wrong", c) == "the *** is wrong");
   CHECK(redact("passwords and apassword stay", c) == "passwords and apassword stay");
   CHECK(redact("key=0123456789abcdefXYZ;", c) == "key=***;");

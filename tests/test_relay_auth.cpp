@@ -65,12 +65,12 @@ TEST_CASE("relay auth: a custom header secret from the environment", "[program][
 
   CHECK(post_status(relay, {{"X-Ilert-Token", secret}}, 1) == 202);
   CHECK(post_status(relay, {{"x-ilert-token", secret}}, 2) == 202);  // header names are case-insensitive
-  CHECK(post_status(relay, {}, 3) == 401);                                   // missing
+  CHECK(post_status(relay, {}, 3) == 401);                           // missing
   CHECK(post_status(relay, {{"X-Ilert-Token", "hdr-7f3c9a1e5b2d4c6e8f0b"}}, 4) == 401);  // wrong, same length
-  CHECK(post_status(relay, {{"X-Ilert-Token", secret.substr(0, 10)}}, 5) == 401);       // a prefix
-  CHECK(post_status(relay, {{"X-Ilert-Token", secret + "0"}}, 6) == 401);               // longer
-  CHECK(post_status(relay, {{"X-Ilert-Token", ""}}, 7) == 401);                         // empty
-  CHECK(post_status(relay, {{"X-Other", secret}}, 8) == 401);                           // another header
+  CHECK(post_status(relay, {{"X-Ilert-Token", secret.substr(0, 10)}}, 5) == 401);        // a prefix
+  CHECK(post_status(relay, {{"X-Ilert-Token", secret + "0"}}, 6) == 401);                // longer
+  CHECK(post_status(relay, {{"X-Ilert-Token", ""}}, 7) == 401);                          // empty
+  CHECK(post_status(relay, {{"X-Other", secret}}, 8) == 401);                            // another header
   CHECK(post_status(relay, {{"Authorization", "Bearer " + secret}}, 9) == 401);
   // Sent twice (once right): refused, whichever copy a proxy would have passed on.
   CHECK(post_status(relay, {{"X-Ilert-Token", "wrong"}, {"X-Ilert-Token", secret}}, 10) == 401);
@@ -86,8 +86,10 @@ TEST_CASE("relay auth: a custom header secret from the environment", "[program][
   REQUIRE(emulator.wait_for_messages(2, 20s));
   auto metrics = client->Get("/metrics");
   REQUIRE(metrics);
-  CHECK(prometheus_value(metrics->body, "ilert_sumo_relay_webhook_requests_total{outcome=\"accepted\",code=\"202\"}") == 2.0);
-  CHECK(prometheus_value(metrics->body, "ilert_sumo_relay_webhook_requests_total{outcome=\"unauthorized\",code=\"401\"}") == 10.0);
+  CHECK(prometheus_value(metrics->body, "ilert_sumo_relay_webhook_requests_total{outcome=\"accepted\",code=\"202\"}") ==
+        2.0);
+  CHECK(prometheus_value(metrics->body,
+                         "ilert_sumo_relay_webhook_requests_total{outcome=\"unauthorized\",code=\"401\"}") == 10.0);
   check_secret_never_shown(relay, secret);
   relay.terminate(15s);
   CHECK(emulator.count() == 2);  // only the authorized ones were forwarded
@@ -125,9 +127,9 @@ TEST_CASE("relay auth: Basic and a header together: both must match", "[program]
   SumoEmulator emulator;
   emulator.start();
   const std::string secret = "both-9d1f3b5a7c";
-  RelayProcess relay(emulator.url(), {"--auth-header", "X-Ilert-Token"},
-                     {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", secret}, {"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:pw-2c4e6a"}},
-                     tmp.path());
+  RelayProcess relay(
+      emulator.url(), {"--auth-header", "X-Ilert-Token"},
+      {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", secret}, {"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:pw-2c4e6a"}}, tmp.path());
   const std::string basic = "Basic aWxlcnQ6cHctMmM0ZTZh";  // ilert:pw-2c4e6a
   CHECK(post_status(relay, {{"Authorization", basic}, {"X-Ilert-Token", secret}}, 31) == 202);
   CHECK(post_status(relay, {{"Authorization", basic}}, 32) == 401);
@@ -148,23 +150,40 @@ TEST_CASE("relay auth: header configuration mistakes are exit-2 errors that neve
   const std::string newline_file = tmp / "two-lines";
   { std::ofstream(newline_file) << "SECRET-part-one\nSECRET-part-two\n"; }
   const std::vector<ilert_sumo::test::ConfigErrorCase> cases = {
-      {"empty value variable", {"--auth-header", "X-T"}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", ""}}, "is set but empty"},
+      {"empty value variable",
+       {"--auth-header", "X-T"},
+       {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", ""}},
+       "is set but empty"},
       {"empty value file", {"--auth-header", "X-T", "--auth-header-file", empty_file}, {}, "the file is empty"},
-      {"empty value file (variable)", {"--auth-header", "X-T"}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE", empty_file}},
+      {"empty value file (variable)",
+       {"--auth-header", "X-T"},
+       {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE", empty_file}},
        "the file is empty"},
       {"missing value file", {"--auth-header", "X-T", "--auth-header-file", tmp / "nope"}, {}, "cannot read"},
       {"header without value", {"--auth-header", "X-T"}, {}, "needs its value"},
       {"value without header", {}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "SECRET-abc"}}, "no header is named"},
-      {"value on the command line", {"--auth-header", "X-T", "--auth-header-value", "SECRET-abc"}, {},
+      {"value on the command line",
+       {"--auth-header", "X-T", "--auth-header-value", "SECRET-abc"},
+       {},
        "not accepted on the command line"},
-      {"not a header name", {"--auth-header", "X T"}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "SECRET-abc"}},
+      {"not a header name",
+       {"--auth-header", "X T"},
+       {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "SECRET-abc"}},
        "expected an HTTP header name"},
-      {"a framing header", {"--auth-header", "Content-Length"}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "SECRET-abc"}},
+      {"a framing header",
+       {"--auth-header", "Content-Length"},
+       {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "SECRET-abc"}},
        "describes the request itself"},
-      {"value with a line break", {"--auth-header", "X-T", "--auth-header-file", newline_file}, {}, "control character"},
-      {"value with a leading space", {"--auth-header", "X-T"}, {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", " SECRET-abc"}},
+      {"value with a line break",
+       {"--auth-header", "X-T", "--auth-header-file", newline_file},
+       {},
+       "control character"},
+      {"value with a leading space",
+       {"--auth-header", "X-T"},
+       {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", " SECRET-abc"}},
        "whitespace"},
-      {"Authorization header and Basic", {"--auth-header", "authorization"},
+      {"Authorization header and Basic",
+       {"--auth-header", "authorization"},
        {{"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "Bearer SECRET-abc"}, {"ILERT_SUMO_RELAY_BASIC_AUTH", "u:SECRET-pw"}},
        "both need the Authorization header"},
   };

@@ -80,7 +80,8 @@ TEST_CASE("relay cli: --help and --version print on stdout and exit 0", "[progra
   CHECK(version.err.empty());
 }
 
-TEST_CASE("relay cli: usage errors exit 2 with the shared format on stderr and nothing on stdout", "[program][relay][cli]") {
+TEST_CASE("relay cli: usage errors exit 2 with the shared format on stderr and nothing on stdout",
+          "[program][relay][cli]") {
   TempDir tmp("ilert-sumo-relay-cli");
   SECTION("an unknown flag") {
     const Run r = run_relay({"--no-such-flag"}, tmp);
@@ -146,22 +147,32 @@ TEST_CASE("relay cli: a config file may not hold secrets or unknown keys", "[pro
   const std::string err = tmp / "err";
   const auto config = [&](const std::string& name, const std::string& text) { return write_file(tmp / name, text); };
   const std::vector<ilert_sumo::test::ConfigErrorCase> cases = {
-      {"url", {"--config", config("url.ini", "url = https://h.example/receiver/v1/http/ZaSECRETcode0123\n")}, {},
+      {"url",
+       {"--config", config("url.ini", "url = https://h.example/receiver/v1/http/ZaSECRETcode0123\n")},
+       {},
        "secrets are not read from a config file"},
       {"token", {"--config", config("token.toml", "token = \"SECRET-token\"\n")}, {}, "'token'"},
-      {"basic-auth", {"--config", config("basic.ini", "basic-auth = u:SECRET-pw\n")}, {}, "ILERT_SUMO_RELAY_BASIC_AUTH"},
-      {"auth-header-value", {"--config", config("hv.ini", "auth-header = X-T\nauth-header-value = SECRET-v\n")}, {},
+      {"basic-auth",
+       {"--config", config("basic.ini", "basic-auth = u:SECRET-pw\n")},
+       {},
+       "ILERT_SUMO_RELAY_BASIC_AUTH"},
+      {"auth-header-value",
+       {"--config", config("hv.ini", "auth-header = X-T\nauth-header-value = SECRET-v\n")},
+       {},
        "secrets are not read from a config file"},
       {"unknown key", {"--config", config("unknown.ini", "no-such-setting = 1\n")}, {}, "no-such-setting"},
       {"bad value", {"--config", config("bad.ini", "max-body = lots\n")}, {}, "max-body: expected a size"},
       {"missing file", {"--config", tmp / "absent.ini"}, {}, "cannot read the file"},
-      {"via ILERT_SUMO_RELAY_CONFIG", {}, {{"ILERT_SUMO_RELAY_CONFIG", config("env.ini", "path = /metrics\n")}},
+      {"via ILERT_SUMO_RELAY_CONFIG",
+       {},
+       {{"ILERT_SUMO_RELAY_CONFIG", config("env.ini", "path = /metrics\n")}},
        "own endpoint"},
   };
   ilert_sumo::test::check_config_errors(cases, err);
 }
 
-TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTERM still stops it", "[program][relay][cli][signals]") {
+TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTERM still stops it",
+          "[program][relay][cli][signals]") {
   TempDir tmp("ilert-sumo-relay-cli");
   SumoEmulator emulator;
   emulator.start();
@@ -174,9 +185,11 @@ TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTER
     CHECK(res->status == 202);
   }
   relay.process().signal(SIGHUP);
-  if (!emulator.wait_for_messages(3, 20s)) FAIL("after SIGHUP: " << emulator.count() << " of 3; " << relay.read_stderr());
+  if (!emulator.wait_for_messages(3, 20s))
+    FAIL("after SIGHUP: " << emulator.count() << " of 3; " << relay.read_stderr());
   CHECK(relay.process().running());
-  CHECK(ilert_sumo::test::wait_until([&] { return relay.read_stderr().find("received SIGHUP") != std::string::npos; }, 10s));
+  CHECK(ilert_sumo::test::wait_until([&] { return relay.read_stderr().find("received SIGHUP") != std::string::npos; },
+                                     10s));
 
   // Still answering; a second SIGHUP sends the next webhook too.
   auto health = client->Get("/healthz");
@@ -186,7 +199,8 @@ TEST_CASE("relay: SIGHUP sends the queue now and keeps the relay running, SIGTER
   REQUIRE(res);
   CHECK(res->status == 202);
   relay.process().signal(SIGHUP);
-  if (!emulator.wait_for_messages(4, 20s)) FAIL("after 2nd SIGHUP: " << emulator.count() << " of 4; " << relay.read_stderr());
+  if (!emulator.wait_for_messages(4, 20s))
+    FAIL("after 2nd SIGHUP: " << emulator.count() << " of 4; " << relay.read_stderr());
   CHECK(relay.process().running());
 
   // SIGTERM: a clean exit (status 0) within the shutdown deadline (10 s) plus a margin.

@@ -44,7 +44,8 @@ struct Core {
     if (sender) sender->shutdown(2s);
   }
   relay::Reply post(const std::string& body) {
-    return core->handle_webhook(body, std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+    return core->handle_webhook(
+        body, std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
   }
 
   relay::RelayOptions options;
@@ -124,7 +125,8 @@ TEST_CASE("relay core: credentials are checked before anything is queued", "[rel
   const relay::Reply r = c.core->unauthorized();
   CHECK(r.status == 401);
   bool challenge = false;
-  for (const auto& h : r.headers) challenge = challenge || (h.first == "WWW-Authenticate" && h.second.rfind("Basic", 0) == 0);
+  for (const auto& h : r.headers)
+    challenge = challenge || (h.first == "WWW-Authenticate" && h.second.rfind("Basic", 0) == 0);
   CHECK(challenge);
   CHECK(r.body.find("s3cret") == std::string::npos);
 }

@@ -66,7 +66,8 @@ std::string unreachable_sumo_url() {
 void require_messages(const SumoEmulator& emulator, std::size_t n, std::chrono::milliseconds timeout,
                       const RelayProcess& relay) {
   if (!emulator.wait_for_messages(n, timeout)) {
-    FAIL("the emulator holds " << emulator.count() << " of " << n << " messages; relay stderr:\n" << relay.read_stderr());
+    FAIL("the emulator holds " << emulator.count() << " of " << n << " messages; relay stderr:\n"
+                               << relay.read_stderr());
   }
 }
 
@@ -99,8 +100,8 @@ std::optional<std::string> json_string_member(const std::string& json, const cha
 }
 
 std::string webhook_body(std::int64_t id, const std::string& type) {
-  return "{\"id\":\"" + std::to_string(id) + "\",\"eventType\":\"" + type +
-         "\",\"summary\":\"relay test alert " + std::to_string(id) +
+  return "{\"id\":\"" + std::to_string(id) + "\",\"eventType\":\"" + type + "\",\"summary\":\"relay test alert " +
+         std::to_string(id) +
          "\",\"status\":\"PENDING\",\"priority\":\"HIGH\",\"reportTime\":\"2024-03-14T09:26:53.589Z\","
          "\"alertSource\":{\"id\":7,\"name\":\"Relay, test = source\"}}";
 }
@@ -516,8 +517,9 @@ TEST_CASE("relay: per-event category and X-Sumo-Fields", "[program][relay]") {
   TempDir tmp("ilert-sumo-relay-test");
   SumoEmulator emulator;
   emulator.start();
-  RelayProcess relay(emulator.url(), {"--category", "webhook/ilert/{eventType}", "--fields-from-event", "--fields", "env=test"},
-                     {}, tmp.path());
+  RelayProcess relay(emulator.url(),
+                     {"--category", "webhook/ilert/{eventType}", "--fields-from-event", "--fields", "env=test"}, {},
+                     tmp.path());
   auto client = relay.client();
   for (const auto& [id, type] : std::vector<std::pair<int, std::string>>{
            {9001, "alert-created"}, {9002, "incident-acknowledged"}, {9003, "something-new"}}) {
@@ -563,7 +565,8 @@ TEST_CASE("relay: refuses plain http:// to a non-loopback Sumo and secrets on th
     CHECK(text.find("SECRETCODE123") == std::string::npos);
   }
   {
-    ChildProcess p(program, {"--listen", "127.0.0.1:0", "--basic-auth", "u:p"}, {{"ILERT_SUMO_URL", "https://x/y"}}, err);
+    ChildProcess p(program, {"--listen", "127.0.0.1:0", "--basic-auth", "u:p"}, {{"ILERT_SUMO_URL", "https://x/y"}},
+                   err);
     const auto st = p.wait(20s);
     REQUIRE(st.has_value());
     CHECK((st->exited && st->code == 2));
@@ -577,7 +580,10 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
   const std::string empty_file = tmp / "empty-auth";
   { std::ofstream(empty_file) << "\n"; }
   const std::vector<ilert_sumo::test::ConfigErrorCase> cases = {
-      {"empty ILERT_SUMO_RELAY_BASIC_AUTH", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", ""}}, "ILERT_SUMO_RELAY_BASIC_AUTH is set but empty"},
+      {"empty ILERT_SUMO_RELAY_BASIC_AUTH",
+       {},
+       {{"ILERT_SUMO_RELAY_BASIC_AUTH", ""}},
+       "ILERT_SUMO_RELAY_BASIC_AUTH is set but empty"},
       {"empty password", {}, {{"ILERT_SUMO_RELAY_BASIC_AUTH", "ilert:"}}, "empty password"},
       {"empty Basic-auth file", {"--basic-auth-file", empty_file}, {}, "the file is empty"},
       {"--path /healthz", {"--path", "/healthz"}, {}, "the path /healthz is the relay's own endpoint"},
@@ -587,7 +593,10 @@ TEST_CASE("relay: configuration hazards are exit-2 errors with a clear message",
       {"--ca-file a directory", {"--ca-file", tmp.path()}, {}, "cannot read the file"},
       {"URL and token both set", {}, {{"ILERT_SUMO_TOKEN", "tok-SECRET-4f8a1c"}}, "is set too"},
       // A URL with a wrong path or no scheme is refused, and its code never printed.
-      {"wrong path", {}, {{"ILERT_SUMO_URL", "https://h.example/receiver/v2/http/ZaSECRETcode0123456789"}}, "h.example"},
+      {"wrong path",
+       {},
+       {{"ILERT_SUMO_URL", "https://h.example/receiver/v2/http/ZaSECRETcode0123456789"}},
+       "h.example"},
       {"no scheme", {}, {{"ILERT_SUMO_URL", "h.example/receiver/v1/http/ZaSECRETcode0123456789"}}, "h.example"},
   };
   ilert_sumo::test::check_config_errors(cases, err);

@@ -37,13 +37,13 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using ilert_sumo::test::ChildProcess;
-using ilert_sumo::test::RawResponse;
-using ilert_sumo::test::SumoEmulator;
 using ilert_sumo::test::raw_connect;
 using ilert_sumo::test::raw_peer_closed;
 using ilert_sumo::test::raw_read_response;
 using ilert_sumo::test::raw_send;
 using ilert_sumo::test::raw_wait_closed;
+using ilert_sumo::test::RawResponse;
+using ilert_sumo::test::SumoEmulator;
 using ilert_sumo::test::wait_until;
 
 using ilert_sumo::test::TempDir;
@@ -80,8 +80,8 @@ long rss_kib(pid_t pid) {
 }
 
 std::string webhook_body(long id) {
-  return "{\"id\":\"" + std::to_string(id) +
-         "\",\"eventType\":\"alert-created\",\"summary\":\"hostile test " + std::to_string(id) +
+  return "{\"id\":\"" + std::to_string(id) + "\",\"eventType\":\"alert-created\",\"summary\":\"hostile test " +
+         std::to_string(id) +
          "\",\"status\":\"PENDING\",\"priority\":\"HIGH\",\"reportTime\":\"2024-03-14T09:26:53.589Z\","
          "\"alertSource\":{\"id\":7,\"name\":\"hostile\"}}";
 }
@@ -168,8 +168,10 @@ class Probe {
         std::optional<RawResponse> r;
         if (raw_send(fd, webhook_request(++id), 1s)) r = raw_read_response(fd, buffer, 1s);
         ::close(fd);
-        if (!r) why = "no answer within 1 s";
-        else if (r->status != 202) why = "status " + std::to_string(r->status);
+        if (!r)
+          why = "no answer within 1 s";
+        else if (r->status != 202)
+          why = "status " + std::to_string(r->status);
       }
       const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
       if (took > 1s && why.empty()) why = "answered after " + std::to_string(took.count()) + " ms";
@@ -297,16 +299,17 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][rela
     //    header (> --max-header-bytes 8k: the relay's 431), and 40 headers (> --max-headers 32).
     {
       Fd c;
-      const auto r = one_shot(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(1024 * 1024, 'b') +
-                                        "\r\n\r\n", c.fd);
+      const auto r = one_shot(
+          port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(1024 * 1024, 'b') + "\r\n\r\n",
+          c.fd);
       REQUIRE(r.has_value());
       CHECK(r->status == 431);
       CHECK(raw_wait_closed(c.fd, 3s));
     }
     {
       Fd c;
-      const auto r = one_shot(port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(9 * 1024, 'b') +
-                                        "\r\n\r\n", c.fd);
+      const auto r = one_shot(
+          port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(9 * 1024, 'b') + "\r\n\r\n", c.fd);
       REQUIRE(r.has_value());
       CHECK(r->status == 431);
       CHECK(raw_wait_closed(c.fd, 3s));
@@ -324,8 +327,8 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][rela
     //    body unread, the connection closed. With Expect: 100-continue no 100 is sent.
     {
       Fd c;
-      const std::string req = "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n" +
-                              std::string(256 * 1024, 'x');
+      const std::string req =
+          "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 104857600\r\n\r\n" + std::string(256 * 1024, 'x');
       const auto r = one_shot(port, req, c.fd);
       REQUIRE(r.has_value());
       CHECK(r->status == 413);
@@ -333,7 +336,9 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][rela
     }
     {
       Fd c;
-      const auto r = one_shot(port, "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 104857600\r\n\r\n", c.fd);
+      const auto r = one_shot(
+          port, "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 104857600\r\n\r\n",
+          c.fd);
       REQUIRE(r.has_value());
       CHECK(r->status == 413);
       CHECK(raw_wait_closed(c.fd, 3s));
@@ -365,8 +370,11 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][rela
       const std::string body = webhook_body(2);
       const std::size_t half = body.size() / 2;
       std::ostringstream req;
-      req << "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" << std::hex << half << "\r\n"
-          << body.substr(0, half) << "\r\n" << (body.size() - half) << "\r\n" << body.substr(half) << "\r\n0\r\n\r\n";
+      req << "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+          << std::hex << half << "\r\n"
+          << body.substr(0, half) << "\r\n"
+          << (body.size() - half) << "\r\n"
+          << body.substr(half) << "\r\n0\r\n\r\n";
       REQUIRE(raw_send(c.fd, req.str(), 1s));
       std::string buffer;
       const auto r = raw_read_response(c.fd, buffer, 3s);
@@ -400,8 +408,9 @@ TEST_CASE("relay: hostile clients never starve a valid webhook", "[program][rela
     //    and the connection closed (nothing after it can be misread as a request).
     for (const std::string& framing :
          {std::string("Content-Length: 5\r\nContent-Length: 6\r\n"), std::string("Content-Length: +5\r\n"),
-          std::string("Content-Length: -5\r\n"), std::string("Content-Length: 5x\r\n"), std::string("Content-Length: 0x5\r\n"),
-          std::string("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"), std::string("Transfer-Encoding: gzip\r\n")}) {
+          std::string("Content-Length: -5\r\n"), std::string("Content-Length: 5x\r\n"),
+          std::string("Content-Length: 0x5\r\n"), std::string("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
+          std::string("Transfer-Encoding: gzip\r\n")}) {
       INFO("framing: " << framing);
       Fd c;
       const auto r = one_shot(port, "POST /ilert HTTP/1.1\r\nHost: 127.0.0.1\r\n" + framing + "\r\nabcdef", c.fd);

@@ -45,7 +45,8 @@ using ilert_sumo::test::TempDir;
 
 namespace {
 
-constexpr std::array<std::int64_t, 13> kBuckets = {30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400};
+constexpr std::array<std::int64_t, 13> kBuckets = {30,   60,   120,   300,   600,   900,  1800,
+                                                   3600, 7200, 14400, 28800, 43200, 86400};
 const std::array<const char*, 4> kPriorities = {"HIGH", "LOW", "other", "none"};
 const char* const kTta = "ilert_sumo_relay_time_to_accept_seconds";
 const char* const kTtr = "ilert_sumo_relay_time_to_resolve_seconds";
@@ -159,7 +160,8 @@ TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and
   // Every series is there before the first webhook, at 0.
   const std::string before = scrape(relay);
   for (const auto& row : ilert_sumo::event_type_table()) {
-    CHECK(prometheus_value(before, "ilert_sumo_relay_events_total{event_type=\"" + std::string(row.canonical_name) + "\"}") == 0.0);
+    CHECK(prometheus_value(
+              before, "ilert_sumo_relay_events_total{event_type=\"" + std::string(row.canonical_name) + "\"}") == 0.0);
   }
   CHECK(prometheus_value(before, "ilert_sumo_relay_events_total{event_type=\"unknown\"}") == 0.0);
   CHECK(prometheus_value(before, "ilert_sumo_relay_events_total{event_type=\"invalid\"}") == 0.0);
@@ -193,13 +195,15 @@ TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and
            R"(,"resolvedOn":"2024-03-14T09:00:30.000Z"})",
        std::nullopt, 30000},
       // A priority of the wrong JSON type: "other", and a type mismatch on `priority`; 600.001 s: le=900.
-      {R"({"id":"5","eventType":"alert-resolved","priority":1,)" + report + R"(,"resolvedOn":"2024-03-14T09:10:00.001Z"})",
+      {R"({"id":"5","eventType":"alert-resolved","priority":1,)" + report +
+           R"(,"resolvedOn":"2024-03-14T09:10:00.001Z"})",
        std::nullopt, 600001},
       // No reportTime: nothing to measure.
       {R"({"id":"6","eventType":"alert-acknowledged","priority":"HIGH","timestamp":"2024-03-14T09:05:00.000Z"})",
        std::nullopt, std::nullopt},
       // Resolved before it was created (skew): never a negative observation.
-      {R"({"id":"7","eventType":"alert-resolved","priority":"HIGH",)" + report + R"(,"resolvedOn":"2024-03-14T08:59:00.000Z"})",
+      {R"({"id":"7","eventType":"alert-resolved","priority":"HIGH",)" + report +
+           R"(,"resolvedOn":"2024-03-14T08:59:00.000Z"})",
        std::nullopt, std::nullopt},
       // Created, with two type mismatches (severity as text, comment in iLert's REST object shape).
       {R"({"id":"8","eventType":"alert-created","priority":"HIGH",)" + report +
@@ -274,7 +278,8 @@ TEST_CASE("relay metrics: hand-computed lifecycle histograms, events by kind and
   relay.terminate(15s);
 }
 
-TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines that reached Sumo say", "[program][relay][metrics]") {
+TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines that reached Sumo say",
+          "[program][relay][metrics]") {
   TempDir tmp("ilert-sumo-relay-metrics");
   SumoEmulator emulator;
   emulator.start();
@@ -340,7 +345,8 @@ TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines
   // What /metrics says: exactly the same.
   for (const auto& [label, n] : events) {
     INFO("event_type " << label);
-    CHECK(prometheus_value(page, "ilert_sumo_relay_events_total{event_type=\"" + label + "\"}") == static_cast<double>(n));
+    CHECK(prometheus_value(page, "ilert_sumo_relay_events_total{event_type=\"" + label + "\"}") ==
+          static_cast<double>(n));
   }
   for (std::size_t p = 0; p < kPriorities.size(); ++p) {
     check_histogram(page, kTta, kPriorities[p], tta[p]);
@@ -348,7 +354,8 @@ TEST_CASE("relay metrics: every fixture and sample, counted exactly as the lines
   }
   for (const auto& [field, n] : mismatches) {
     INFO("mismatch field " << field);
-    CHECK(prometheus_value(page, "ilert_sumo_relay_type_mismatches_total{field=\"" + field + "\"}") == static_cast<double>(n));
+    CHECK(prometheus_value(page, "ilert_sumo_relay_type_mismatches_total{field=\"" + field + "\"}") ==
+          static_cast<double>(n));
   }
   CHECK(prometheus_value(page, "ilert_sumo_relay_type_mismatches_total{field=\"other\"}") == 0.0);
 

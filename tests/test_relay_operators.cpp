@@ -29,8 +29,8 @@ using ilert_sumo::test::TempDir;
 namespace {
 
 const char* const kRefusals[] = {"queue_full", "too_large", "bad_metadata", "spool_full", "spool_error"};
-const char* const kDrops[] = {"oldest", "permanent_error", "budget_exhausted", "spool_evicted",
-                              "spool_corrupt", "at_shutdown", "spool_error"};
+const char* const kDrops[] = {"oldest",        "permanent_error", "budget_exhausted", "spool_evicted",
+                              "spool_corrupt", "at_shutdown",     "spool_error"};
 
 double value(const std::string& page, const std::string& series) {
   const auto v = prometheus_value(page, series);
@@ -46,9 +46,11 @@ double check_identity(RelayProcess& relay) {
   REQUIRE(res->status == 200);
   const std::string& page = res->body;
   double refused = 0;
-  for (const char* r : kRefusals) refused += value(page, std::string("ilert_sumo_sender_refused_total{reason=\"") + r + "\"}");
+  for (const char* r : kRefusals)
+    refused += value(page, std::string("ilert_sumo_sender_refused_total{reason=\"") + r + "\"}");
   double dropped = 0;
-  for (const char* r : kDrops) dropped += value(page, std::string("ilert_sumo_sender_dropped_total{reason=\"") + r + "\"}");
+  for (const char* r : kDrops)
+    dropped += value(page, std::string("ilert_sumo_sender_dropped_total{reason=\"") + r + "\"}");
   const double enqueued = value(page, "ilert_sumo_sender_enqueued_total");
   const double recovered = value(page, "ilert_sumo_sender_recovered_total");
   const double delivered = value(page, "ilert_sumo_sender_delivered_events_total");
@@ -69,12 +71,14 @@ std::optional<bool> sumo_failing(RelayProcess& relay) {
 
 }  // namespace
 
-TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, and the counts add up", "[program][relay][operators]") {
+TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, and the counts add up",
+          "[program][relay][operators]") {
   SumoEmulator emu;
   emu.start();
   TempDir dir("ilert-sumo-operators");
   RelayProcess relay(emu.url(), {}, {}, dir.path());
-  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
+  const std::string body =
+      ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
 
   CHECK(sumo_failing(relay) == std::optional<bool>(false));
   emu.fail_for({503}, 3000ms);  // from the relay's first request: 3 s of 503, then Sumo is back
@@ -89,7 +93,7 @@ TEST_CASE("relay operators: a failing Sumo is in the log and /healthz at once, a
       [&] { return relay.read_stderr().find("delivery attempt failed (status 503)") != std::string::npos; }, 2500ms));
   CHECK(emu.count() == 0);
   CHECK(sumo_failing(relay) == std::optional<bool>(true));  // /healthz agrees with the log
-  CHECK(check_identity(relay) == 0);                // nothing delivered yet, every event accounted for
+  CHECK(check_identity(relay) == 0);                        // nothing delivered yet, every event accounted for
   CHECK(relay.read_stderr().find("emulator-test-code") == std::string::npos);  // the URL's secret
 
   // Sumo is back: delivered, "recovered" in the log, /healthz no longer failing.
@@ -108,7 +112,8 @@ TEST_CASE("relay: --category '' sends no X-Sumo-Category (the source's own appli
   emu.start();
   TempDir dir("ilert-sumo-operators");
   RelayProcess relay(emu.url(), {"--category", ""}, {}, dir.path());
-  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
+  const std::string body =
+      ilert_sumo::test::read_file(ilert_sumo::test::repo_path("examples/samples/01-alert-created.json"));
   const auto res = relay.client()->Post("/ilert", body, "application/json");
   REQUIRE(res);
   REQUIRE(res->status == 202);

@@ -34,9 +34,8 @@ using ilert_sumo::test::wait_until;
 namespace {
 
 std::string webhook(int id) {
-  return "{\"id\":\"" + std::to_string(id) +
-         "\",\"eventType\":\"alert-created\",\"summary\":\"overflow test alert " + std::to_string(id) +
-         "\",\"details\":\"" + std::string(200, 'd') +
+  return "{\"id\":\"" + std::to_string(id) + "\",\"eventType\":\"alert-created\",\"summary\":\"overflow test alert " +
+         std::to_string(id) + "\",\"details\":\"" + std::string(200, 'd') +
          "\",\"status\":\"PENDING\",\"priority\":\"LOW\",\"reportTime\":\"2024-03-14T09:26:53.589Z\"}";
 }
 
@@ -127,8 +126,8 @@ TEST_CASE("relay overflow: memory and spool both full: 503 + Retry-After, refuse
   SumoEmulator emulator;
   emulator.start();
   emulator.fail_for({503}, 10min);
-  RelayProcess relay(emulator.url(), {"--spool-dir", tmp / "spool", "--queue-bytes", "4k", "--spool-max-bytes", "64k"}, {},
-                     tmp.path());
+  RelayProcess relay(emulator.url(), {"--spool-dir", tmp / "spool", "--queue-bytes", "4k", "--spool-max-bytes", "64k"},
+                     {}, tmp.path());
   auto client = relay.client();
   std::set<std::string> accepted;
   std::set<std::string> refused;
@@ -161,14 +160,16 @@ TEST_CASE("relay overflow: memory and spool both full: 503 + Retry-After, refuse
   emulator.clear_faults();
   if (!wait_until([&] { return has_all(emulator, accepted); }, 90s)) {
     FAIL("the emulator holds " << received_ids(emulator).size() << " of " << accepted.size()
-                               << " accepted events; relay stderr:\n" << relay.read_stderr());
+                               << " accepted events; relay stderr:\n"
+                               << relay.read_stderr());
   }
   relay.terminate(15s);
   const auto ids = received_ids(emulator);
   CHECK(std::set<std::string>(ids.begin(), ids.end()) == accepted);  // nothing refused was kept
 }
 
-TEST_CASE("relay overflow: --overflow drop_newest with a spool still refuses at a full memory queue", "[program][relay][overflow]") {
+TEST_CASE("relay overflow: --overflow drop_newest with a spool still refuses at a full memory queue",
+          "[program][relay][overflow]") {
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();
@@ -194,7 +195,8 @@ TEST_CASE("relay overflow: --invalid-status decides what an unparseable body get
   TempDir tmp("ilert-sumo-relay-overflow");
   SumoEmulator emulator;
   emulator.start();
-  const std::string body = ilert_sumo::test::read_file(ilert_sumo::test::fixture_path("../../examples/samples/14-malformed-truncated.json"));
+  const std::string body =
+      ilert_sumo::test::read_file(ilert_sumo::test::fixture_path("../../examples/samples/14-malformed-truncated.json"));
 
   struct Way {
     std::vector<std::string> args;
@@ -215,8 +217,8 @@ TEST_CASE("relay overflow: --invalid-status decides what an unparseable body get
     CHECK(std::string(d["error"].GetString()) == "syntax");  // the parse error is reported both ways
     CHECK(d.HasMember("status") == (way.status == 202));
     const std::string page = scrape(relay);
-    CHECK(metric(page, "ilert_sumo_relay_webhook_requests_total{outcome=\"invalid\",code=\"" + std::to_string(way.status) +
-                           "\"}") == 1.0);
+    CHECK(metric(page, "ilert_sumo_relay_webhook_requests_total{outcome=\"invalid\",code=\"" +
+                           std::to_string(way.status) + "\"}") == 1.0);
     CHECK(metric(page, "ilert_sumo_relay_events_total{event_type=\"invalid\"}") == 1.0);
     // (clear_records() keeps the emulator's counters, so wait on what it holds now.)
     REQUIRE(wait_until([&] { return !emulator.message_texts().empty(); }, 20s));
@@ -224,7 +226,8 @@ TEST_CASE("relay overflow: --invalid-status decides what an unparseable body get
     REQUIRE(texts.size() == 1);
     CHECK(texts[0].find("\"eventType\":\"ilert-sumo-invalid-payload\"") != std::string::npos);
     relay.terminate(15s);
-    CHECK(relay.read_stderr().find("status=" + std::to_string(way.status) + " event_type=invalid") != std::string::npos);
+    CHECK(relay.read_stderr().find("status=" + std::to_string(way.status) + " event_type=invalid") !=
+          std::string::npos);
   }
 
   // Anything else is a configuration error, and so is spilling without a spool.

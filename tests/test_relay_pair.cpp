@@ -116,7 +116,7 @@ struct Webhook {
 };
 
 Webhook make_webhook(int i) {
-  static const char* const kTypes[] = {"alert-created", "alert-acknowledged", "alert-resolved",
+  static const char* const kTypes[] = {"alert-created",       "alert-acknowledged",    "alert-resolved",
                                        "alert-comment-added", "incident-acknowledged", "alert-auto-resolved"};
   Webhook w;
   w.id = std::to_string(700000 + i);
@@ -179,9 +179,10 @@ struct Outcome {
 
 }  // namespace
 
-TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and restarted: every 202 arrives, "
-          "the same webhook gives the same line on either relay",
-          "[program][relay][pair]") {
+TEST_CASE(
+    "relay pair: two relays with their own spools, one SIGKILLed and restarted: every 202 arrives, "
+    "the same webhook gives the same line on either relay",
+    "[program][relay][pair]") {
   constexpr int kWebhooks = 400;
   TempDir tmp("ilert-sumo-relay-pair");
   SumoEmulator emulator;
@@ -195,7 +196,8 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   {
     httplib::Client warm("127.0.0.1", emulator.port());
     warm.set_keep_alive(false);
-    const httplib::Headers headers = {{"Content-Encoding", "gzip"}, {"X-Sumo-Name", "warm-up"}, {"Connection", "close"}};
+    const httplib::Headers headers = {
+        {"Content-Encoding", "gzip"}, {"X-Sumo-Name", "warm-up"}, {"Connection", "close"}};
     auto res = warm.Post(("/receiver/v1/http/" + emulator.config().code).c_str(), headers,
                          ilert_sumo::test::gzip_compress("{\"warmUp\":true}\n"), "application/json");
     REQUIRE(res);
@@ -208,7 +210,8 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   for (int i = 0; i < kWebhooks; ++i) hooks.push_back(make_webhook(i));
 
   PairRelay relay_a(emulator.url(), "relay-a", fs::path(tmp / "spool-a"), 0, fs::path(tmp / "a.stderr"));
-  auto relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), 0, fs::path(tmp / "b1.stderr"));
+  auto relay_b =
+      std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), 0, fs::path(tmp / "b1.stderr"));
   const int port_a = relay_a.port;
   const int port_b = relay_b->port;
   REQUIRE(port_a != port_b);
@@ -280,13 +283,14 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
   // The stream notices (a refused connection, or the request in flight at the kill).
   const bool noticed = wait_until([&] { return b_failures.load() > 0; }, 20s);
   CHECK(noticed);
-  relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), port_b, fs::path(tmp / "b2.stderr"));
+  relay_b = std::make_unique<PairRelay>(emulator.url(), "relay-b", fs::path(tmp / "spool-b"), port_b,
+                                        fs::path(tmp / "b2.stderr"));
   CHECK(relay_b->port == port_b);
   b_restarted.store(true);
   stream_a.join();
   stream_b.join();
-  INFO("A had posted " << a_at_kill << " of " << kWebhooks / 2 << " when B was killed; B had failed " << b_failures.load()
-                       << " post(s)");
+  INFO("A had posted " << a_at_kill << " of " << kWebhooks / 2 << " when B was killed; B had failed "
+                       << b_failures.load() << " post(s)");
   CHECK(a_at_kill < kWebhooks / 2);  // the kill was mid-stream for A too
 
   // What must arrive: every webhook with a 202.
@@ -296,7 +300,7 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
     std::lock_guard<std::mutex> lock(mu);
     for (int i = 0; i < kWebhooks; ++i) {
       INFO("webhook " << i);
-      CHECK(outcomes[i].statuses.empty());  // only 202s or no answer at all
+      CHECK(outcomes[i].statuses.empty());           // only 202s or no answer at all
       CHECK_FALSE(outcomes[i].accepted_by.empty());  // each one got a 202 somewhere
       if (!outcomes[i].accepted_by.empty()) expected.insert(hooks[i].id);
       if (outcomes[i].accepted_by.size() == 2) ++accepted_by_both;
@@ -387,9 +391,10 @@ TEST_CASE("relay pair: two relays with their own spools, one SIGKILLed and resta
     }
     if (relays.size() == 2) ++compared_across_relays;
   }
-  INFO("lines: " << emulator.count() << ", webhooks with a 202: " << expected.size() << ", accepted by both relays: "
-                 << accepted_by_both << ", copies: " << duplicates << ", webhooks seen from both relays: "
-                 << compared_across_relays << ", content-hash dedupIds: " << hash_ids);
+  INFO("lines: " << emulator.count() << ", webhooks with a 202: " << expected.size()
+                 << ", accepted by both relays: " << accepted_by_both << ", copies: " << duplicates
+                 << ", webhooks seen from both relays: " << compared_across_relays
+                 << ", content-hash dedupIds: " << hash_ids);
   CHECK(lines_by_id.size() == expected.size());
   // The comparison really was across relays, for bodies with and without eventId.
   CHECK(compared_across_relays >= static_cast<std::size_t>(kWebhooks / 8));

@@ -79,13 +79,14 @@ TEST_CASE("ilert-sumo-report: the core table by source, policy, priority", "[pro
   SECTION("--json, milliseconds") {
     const Run r = run("--json " + fixture());
     CHECK(r.status == 0);
-    CHECK(r.out ==
-          R"J({"by":"source","rows":[)J"
-          R"J({"key":"Heartbeat","created":1,"accepted":1,"mttaMeanMs":10000,"mttaP90Ms":10000,"resolved":1,"mttrMeanMs":20000,"mttrP90Ms":20000},)J"
-          R"J({"key":"Prometheus","created":3,"accepted":2,"mttaMeanMs":45000,"mttaP90Ms":60000,"resolved":3,"mttrMeanMs":150000,"mttrP90Ms":300000},)J"
-          R"J({"key":"(all)","created":4,"accepted":3,"mttaMeanMs":33333,"mttaP90Ms":60000,"resolved":4,"mttrMeanMs":117500,"mttrP90Ms":300000}],)J"
-          R"J("lines":{"read":16,"counted":12,"duplicates":2,"invalid":1,"skipped":1}})J"
-          "\n");
+    CHECK(
+        r.out ==
+        R"J({"by":"source","rows":[)J"
+        R"J({"key":"Heartbeat","created":1,"accepted":1,"mttaMeanMs":10000,"mttaP90Ms":10000,"resolved":1,"mttrMeanMs":20000,"mttrP90Ms":20000},)J"
+        R"J({"key":"Prometheus","created":3,"accepted":2,"mttaMeanMs":45000,"mttaP90Ms":60000,"resolved":3,"mttrMeanMs":150000,"mttrP90Ms":300000},)J"
+        R"J({"key":"(all)","created":4,"accepted":3,"mttaMeanMs":33333,"mttaP90Ms":60000,"resolved":4,"mttrMeanMs":117500,"mttrP90Ms":300000}],)J"
+        R"J("lines":{"read":16,"counted":12,"duplicates":2,"invalid":1,"skipped":1}})J"
+        "\n");
   }
   SECTION("usage errors and unreadable files") {
     CHECK(run("--by team " + fixture()).status == 2);

@@ -159,8 +159,10 @@ TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[program][cli-
   const auto a = dir.write("a.json", kValid1);
   const auto b = dir.write("b.json", kValid2);
 
-  const Run r = run_send(dir, "--url '" + emu.url() + "' --category prod/ilert --name webhooks --host relay-1 "
-                              "--fields team=sre,env=prod --compression deflate '" + a + "' '" + b + "'");
+  const Run r = run_send(dir, "--url '" + emu.url() +
+                                  "' --category prod/ilert --name webhooks --host relay-1 "
+                                  "--fields team=sre,env=prod --compression deflate '" +
+                                  a + "' '" + b + "'");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(has_line(r.out, "events read", "2"));
@@ -185,7 +187,8 @@ TEST_CASE("ilert-sumo-send delivers files and prints a summary", "[program][cli-
   CHECK(msgs[0].encoding == "deflate");
 }
 
-TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, --ndjson from stdin", "[program][cli-send]") {
+TEST_CASE("ilert-sumo-send: the URL from an env var, the endpoint + token form, --ndjson from stdin",
+          "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -271,7 +274,8 @@ TEST_CASE("ilert-sumo-send exits 1 when Sumo refuses (401), without leaking the 
   }
   SECTION("wrong token") {
     ::setenv("ILERT_SUMO_TEST_BAD_TOKEN", (std::string(kToken) + "-nope").c_str(), 1);
-    const Run r = run_send(dir, "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_BAD_TOKEN '" + a + "'");
+    const Run r =
+        run_send(dir, "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_BAD_TOKEN '" + a + "'");
     INFO(r.out << r.err);
     CHECK(r.status == 1);
     CHECK(r.err.find("401") != std::string::npos);
@@ -303,7 +307,8 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[program][cli
       {"unknown flag", url + "--bogus '" + a + "'"},
       {"flag without value", url + "--category"},
       {"no destination", "'" + a + "'"},
-      {"both --url and --endpoint", url + "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_TOKEN '" + a + "'"},
+      {"both --url and --endpoint",
+       url + "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_TOKEN '" + a + "'"},
       {"--url twice", url + url + "'" + a + "'"},
       {"--endpoint without --token-env", "--endpoint '" + emu.endpoint() + "' '" + a + "'"},
       {"missing token env var", "--endpoint '" + emu.endpoint() + "' --token-env ILERT_SUMO_TEST_UNSET '" + a + "'"},
@@ -313,8 +318,10 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[program][cli
       {"too many fields (finalize)", url + "--fields " + many_fields + " '" + a + "'"},
       {"bad category (finalize)", url + "--category \"$(printf 'a\\001b')\" '" + a + "'"},
       {"bad compression", url + "--compression brotli '" + a + "'"},
-      {"http to a non-loopback host", std::string("--url http://example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
-      {"http to a look-alike host", std::string("--url http://127.0.0.1.example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
+      {"http to a non-loopback host",
+       std::string("--url http://example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
+      {"http to a look-alike host",
+       std::string("--url http://127.0.0.1.example.com/receiver/v1/http/") + kCode + " '" + a + "'"},
       {"not a URL", std::string("--url ftp://host/receiver/v1/http/") + kCode + " '" + a + "'"},
       {"missing input file", url + "'" + (dir.path / "nope.json").string() + "'"},
       {"bad --retry-budget", url + "--retry-budget -1 '" + a + "'"},
@@ -322,8 +329,10 @@ TEST_CASE("ilert-sumo-send usage errors exit 2 and send nothing", "[program][cli
       // --shutdown-timeout without --spool-dir is valid: it bounds the wait after SIGINT/SIGTERM.
       {"bad --shutdown-timeout without --spool-dir", url + "--shutdown-timeout 0 '" + a + "'"},
       {"--spool-max-bytes without --spool-dir", url + "--spool-max-bytes 1G '" + a + "'"},
-      {"bad --shutdown-timeout", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 0 '" + a + "'"},
-      {"--shutdown-timeout not a number", url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 1s '" + a + "'"},
+      {"bad --shutdown-timeout",
+       url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 0 '" + a + "'"},
+      {"--shutdown-timeout not a number",
+       url + "--spool-dir '" + (dir.path / "spool").string() + "' --shutdown-timeout 1s '" + a + "'"},
       {"--spool-dir without value", url + "'" + a + "' --spool-dir"},
       {"--spool-dir is a file", url + "--spool-dir '" + a + "' '" + a + "'"},
   };
@@ -395,8 +404,8 @@ TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeo
   CHECK(has_line(r1.out, "events read", std::to_string(kLines)));
   CHECK(has_line(r1.out, "sent", "0"));
   CHECK(has_line(r1.out, "replayed", "0"));
-  CHECK(has_line(r1.out, "spooled", std::to_string(kLines) + " (will be sent by the next run with --spool-dir " +
-                                        spool.string() + ")"));
+  CHECK(has_line(r1.out, "spooled",
+                 std::to_string(kLines) + " (will be sent by the next run with --spool-dir " + spool.string() + ")"));
   CHECK(has_line(r1.out, "dropped", "0"));
   CHECK(r1.err.find("not delivered within --shutdown-timeout") != std::string::npos);
   check_no_secret(r1);
@@ -414,9 +423,9 @@ TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeo
 
   SECTION("no FILE: only the spool is sent, stdin is not read") {
     const auto unread = dir.write("stdin.json", alert_body(9100));
-    const Run r2 = run_send(dir, "--url '" + emu.url() + "' --category run2/cat --spool-dir '" + spool.string() +
-                                     "' --shutdown-timeout 10",
-                            unread);
+    const Run r2 = run_send(
+        dir, "--url '" + emu.url() + "' --category run2/cat --spool-dir '" + spool.string() + "' --shutdown-timeout 10",
+        unread);
     INFO("run 2: " << r2.out << r2.err);
     CHECK(r2.status == 0);
     CHECK(has_line(r2.out, "replayed", std::to_string(kLines)));
@@ -456,7 +465,8 @@ TEST_CASE("ilert-sumo-send --spool-dir: Sumo down spools within --shutdown-timeo
   }
 }
 
-TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leaves no segment behind", "[program][cli-send]") {
+TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leaves no segment behind",
+          "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -465,9 +475,9 @@ TEST_CASE("ilert-sumo-send --spool-dir: a good run delivers everything and leave
   const auto b = dir.write("b.json", kInvalid);
   const auto c = dir.write("c.json", kValid2);
 
-  const Run r = run_send(dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "' '" + a + "' '" + b +
-                                  "' - '" + c + "'",
-                         dir.write("stdin.json", alert_body(9300)));
+  const Run r = run_send(
+      dir, "--url '" + emu.url() + "' --spool-dir '" + spool.string() + "' '" + a + "' '" + b + "' - '" + c + "'",
+      dir.write("stdin.json", alert_body(9300)));
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(has_line(r.out, "spool dir", spool.string()));
@@ -533,7 +543,8 @@ TEST_CASE("ilert-sumo-send refuses directories and special files (exit 2, the pa
   CHECK(r.err.find("body limit") != std::string::npos);
 }
 
-TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error, in bounded memory", "[program][cli-send]") {
+TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error, in bounded memory",
+          "[program][cli-send]") {
   SumoEmulator emu;
   emu.start(emulator_config());
   TempDir dir;
@@ -564,7 +575,8 @@ TEST_CASE("ilert-sumo-send: an endless stdin (/dev/zero) ends with a clear error
   CHECK(emu.request_count() == 0);
 }
 
-TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, exit 1), never evicts", "[program][cli-send]") {
+TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, exit 1), never evicts",
+          "[program][cli-send]") {
   TempDir dir;
   const fs::path spool = dir.path / "spool";
   std::string ndjson;
@@ -581,8 +593,8 @@ TEST_CASE("ilert-sumo-send --spool-max-bytes: a full spool refuses (reported, ex
   {
     const Run bad = run_send(dir, "--url '" + down_url + "' --spool-max-bytes 64k '" + in + "'");
     CHECK(bad.status == 2);  // needs --spool-dir
-    const Run small = run_send(dir, "--url '" + down_url + "' --spool-dir '" + spool.string() +
-                                        "' --spool-max-bytes 1000 '" + in + "'");
+    const Run small = run_send(
+        dir, "--url '" + down_url + "' --spool-dir '" + spool.string() + "' --spool-max-bytes 1000 '" + in + "'");
     CHECK(small.status == 2);
   }
   const Run r1 = run_send(dir, "--url '" + down_url + "' --ndjson --spool-dir '" + spool.string() +

@@ -185,9 +185,8 @@ TEST_CASE("sender: a request never mixes metadata sets, equal sets share an id",
   }
   CHECK(sender->enqueue_line("x", 999) == EnqueueStatus::dropped_bad_metadata);
   REQUIRE(sender->flush(10s).completed);
-  std::map<std::string, std::string> category_of_set{{"0", "default/cat"},
-                                                     {std::to_string(*ia), "cat/a"},
-                                                     {std::to_string(*ib), "cat/b"}};
+  std::map<std::string, std::string> category_of_set{
+      {"0", "default/cat"}, {std::to_string(*ia), "cat/a"}, {std::to_string(*ib), "cat/b"}};
   std::size_t lines = 0;
   for (const auto& req : http->requests()) {
     const std::string cat = req.header("X-Sumo-Category");
@@ -291,7 +290,8 @@ TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up",
     auto sender = make_sender(cfg(OverflowPolicy::drop_oldest, 0ms), http);
     REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
     REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
-    for (int i = 1; i < 100; ++i) CHECK(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    for (int i = 1; i < 100; ++i)
+      CHECK(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
     SenderStats s = sender->stats();
     CHECK(s.dropped_oldest == 80);
     CHECK(s.queue_events == 20);
@@ -308,7 +308,8 @@ TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up",
     auto sender = make_sender(cfg(OverflowPolicy::block, 60ms), http);
     REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
     REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
-    for (int i = 1; i < 20; ++i) REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    for (int i = 1; i < 20; ++i)
+      REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
     const auto t0 = Clock::now();
     CHECK(sender->enqueue_line(all[20]) == EnqueueStatus::dropped_queue_full);
     const auto waited = Clock::now() - t0;
@@ -326,7 +327,8 @@ TEST_CASE("sender: overflow policies with a tiny byte bound, the counts add up",
     auto sender = make_sender(cfg(OverflowPolicy::block, 20s), http);
     REQUIRE(sender->enqueue_line(all[0]) == EnqueueStatus::accepted);
     REQUIRE(wait_until([&] { return http->request_count() == 1; }, 5s));
-    for (int i = 1; i < 20; ++i) REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
+    for (int i = 1; i < 20; ++i)
+      REQUIRE(sender->enqueue_line(all[static_cast<std::size_t>(i)]) == EnqueueStatus::accepted);
     std::atomic<int> status{-1};
     std::thread producer([&] { status = static_cast<int>(sender->enqueue_line(all[20])); });
     const auto t0 = Clock::now();
@@ -803,7 +805,8 @@ TEST_CASE("sender: overflow-mode spool evictions are logged and counted per even
                                    }),
                                    http, notices);
   for (int i = 0; i < 1000; ++i) REQUIRE(sender->enqueue_line(line(i)) == EnqueueStatus::accepted);
-  REQUIRE(wait_until([&] { return sender->stats().queue_events == 0 && sender->stats().dropped_spool_evicted > 0; }, 20s));
+  REQUIRE(
+      wait_until([&] { return sender->stats().queue_events == 0 && sender->stats().dropped_spool_evicted > 0; }, 20s));
   REQUIRE(wait_until([&] { return notices.count("spool_evicted") > 0; }, 5s));
   const FlushResult r = sender->shutdown(100ms);
   const SenderStats s = sender->stats();
@@ -816,7 +819,8 @@ TEST_CASE("sender: overflow-mode spool evictions are logged and counted per even
     std::lock_guard<std::mutex> lk(notices.mu);
     for (const auto& e : notices.list) {
       const auto at = e.message.find("): ");
-      if (e.message.rfind("spool_evicted", 0) == 0 && at != std::string::npos) logged += std::stoull(e.message.substr(at + 3));
+      if (e.message.rfind("spool_evicted", 0) == 0 && at != std::string::npos)
+        logged += std::stoull(e.message.substr(at + 3));
     }
   }
   CHECK(logged == s.dropped_spool_evicted);

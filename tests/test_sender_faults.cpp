@@ -156,7 +156,8 @@ TEST_CASE("faults: emulator down: shutdown(2s) holds its deadline and spools, th
   INFO("spool mode " << (mode == SpoolMode::overflow ? "overflow" : "write_ahead"));
   TempDir dir("ilert-sumo-faults");
   // A loopback port nobody listens on: connection refused.
-  const std::string down_url = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) + "/receiver/v1/http/emulator-test-code";
+  const std::string down_url = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) +
+                               "/receiver/v1/http/emulator-test-code";
   constexpr int kEvents = 1000;
   {
     SumoConfig c = base_config(down_url);

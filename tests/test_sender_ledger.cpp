@@ -102,7 +102,9 @@ TEST_CASE("sender ledger: a random sequence of 20000 transitions keeps the ident
   } m;
   Ledger l;
   std::mt19937_64 rng(20240613);  // fixed: the same sequence every run
-  auto pick = [&rng](std::uint64_t max) { return max == 0 ? 0 : std::uniform_int_distribution<std::uint64_t>(0, max)(rng); };
+  auto pick = [&rng](std::uint64_t max) {
+    return max == 0 ? 0 : std::uniform_int_distribution<std::uint64_t>(0, max)(rng);
+  };
   int transitions_seen[18] = {};
   for (int step = 0; step < 20000; ++step) {
     const int t = static_cast<int>(rng() % 18);
@@ -116,13 +118,18 @@ TEST_CASE("sender ledger: a random sequence of 20000 transitions keeps the ident
         m.dropped += corrupt;
         break;
       }
-      case 1: case 2: case 3: case 4: case 5:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 5:
         l.refuse(static_cast<Refusal>(t - 1));
         ++m.enqueued;
         ++m.dropped;
         ++m.refused;
         break;
-      case 6: case 7: {
+      case 6:
+      case 7: {
         const bool ahead = t == 7;
         l.admit(ahead);
         ++m.enqueued;
@@ -143,7 +150,8 @@ TEST_CASE("sender ledger: a random sequence of 20000 transitions keeps the ident
         m.delivered += n;
         break;
       }
-      case 10: case 11: {
+      case 10:
+      case 11: {
         const std::uint64_t n = pick(m.pending);
         if (t == 10) {
           l.evict_oldest(n);
@@ -190,7 +198,8 @@ TEST_CASE("sender ledger: a random sequence of 20000 transitions keeps the ident
         m.replayed += n;
         break;
       }
-      case 16: case 17: {
+      case 16:
+      case 17: {
         const std::uint64_t n = pick(m.backlog);
         if (t == 16) {
           l.evict_from_spool(n);

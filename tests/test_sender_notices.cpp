@@ -40,7 +40,8 @@ Event event(int n) {
 
 }  // namespace
 
-TEST_CASE("sender notices: the first failed attempt at once, then one 'recovered' with the count", "[integration][sender][notices]") {
+TEST_CASE("sender notices: the first failed attempt at once, then one 'recovered' with the count",
+          "[integration][sender][notices]") {
   SumoEmulator emu;
   emu.start();
   emu.fail_for({503}, 3000ms);  // every request fails for 3 s (from the first one), then Sumo is back

@@ -53,8 +53,13 @@ TEST_CASE("sender throttle: the floor is 1/16 of batch.max_bytes, at least 16 Ki
   struct {
     std::size_t max_bytes, floor;
   } table[] = {
-      {1 * MiB, 64 * KiB}, {512 * KiB, 32 * KiB}, {256 * KiB, 16 * KiB}, {128 * KiB, 16 * KiB},
-      {16 * KiB, 16 * KiB}, {10 * KiB, 10 * KiB},  {1, 1},
+      {1 * MiB, 64 * KiB},
+      {512 * KiB, 32 * KiB},
+      {256 * KiB, 16 * KiB},
+      {128 * KiB, 16 * KiB},
+      {16 * KiB, 16 * KiB},
+      {10 * KiB, 10 * KiB},
+      {1, 1},
   };
   for (const auto& row : table) {
     INFO("max_bytes " << row.max_bytes);
@@ -64,7 +69,7 @@ TEST_CASE("sender throttle: the floor is 1/16 of batch.max_bytes, at least 16 Ki
 
 TEST_CASE("sender throttle: 429 drops the cap, delivered batches double it back", "[unit][sender]") {
   run(1 * MiB, {
-                   {{{200, false}}, Outcome::delivered, 1 * MiB},                          // nothing throttled
+                   {{{200, false}}, Outcome::delivered, 1 * MiB},                              // nothing throttled
                    {{{429, true}, {429, false}, {200, false}}, Outcome::delivered, 64 * KiB},  // throttled, then ok
                    {{{200, false}}, Outcome::delivered, 128 * KiB},
                    {{{200, false}}, Outcome::delivered, 256 * KiB},
@@ -82,14 +87,15 @@ TEST_CASE("sender throttle: 503 throttles only with Retry-After", "[unit][sender
                });
 }
 
-TEST_CASE("sender throttle: a failed throttled batch drops the cap, a failed plain one keeps it, an aborted one "
-          "changes nothing",
-          "[unit][sender]") {
+TEST_CASE(
+    "sender throttle: a failed throttled batch drops the cap, a failed plain one keeps it, an aborted one "
+    "changes nothing",
+    "[unit][sender]") {
   run(1 * MiB, {
                    {{{429, true}, {429, true}}, Outcome::failed, 64 * KiB},  // budget ran out while throttled
                    {{{200, false}}, Outcome::delivered, 128 * KiB},
                    {{{500, false}, {0, false}}, Outcome::failed, 128 * KiB},  // failed, not throttled: kept
-                   {{{429, true}}, Outcome::aborted, 128 * KiB},             // shutdown cut it off
+                   {{{429, true}}, Outcome::aborted, 128 * KiB},              // shutdown cut it off
                    {{{200, false}}, Outcome::delivered, 256 * KiB},
                    {{{429, true}}, Outcome::failed, 64 * KiB},
                });

@@ -47,7 +47,6 @@ using ilert_sumo::test::SumoEmulator;
 
 namespace {
 
-
 std::vector<std::string> doc_lines() {
   const std::string text = ilert_sumo::test::read_file(repo_path("docs/SUMO_SETUP.md"));
   std::vector<std::string> lines;
@@ -331,7 +330,7 @@ TEST_CASE("SUMO_SETUP.md: the category it sets is the one sumo/ and the demo rea
   const auto category = flag_value(cmd.args, "--category");
   REQUIRE(category.has_value());
   CHECK(*category == table_value(lines, "Source Category"));  // the source and the relay agree
-  CHECK(category->find('{') == std::string::npos);             // no per-event category
+  CHECK(category->find('{') == std::string::npos);            // no per-event category
 
   const std::string scope = "_sourceCategory=" + *category;
   std::size_t queries = 0;
@@ -472,6 +471,7 @@ TEST_CASE("SUMO_SETUP.md: its relay command delivers lines its Sumo settings rea
   static const std::regex prometheus_row(
       R"((^|\n)Prometheus Alertmanager \(production\) +1 +1 +138\.415s +138\.415s +1 +2154\.787s +2154\.787s\n)");
   CHECK(std::regex_search(table, prometheus_row));
-  static const std::regex lines_row(R"(lines: [0-9]+ read, [0-9]+ counted, 0 duplicates, 1 invalid payloads, 0 skipped\n)");
+  static const std::regex lines_row(
+      R"(lines: [0-9]+ read, [0-9]+ counted, 0 duplicates, 1 invalid payloads, 0 skipped\n)");
   CHECK(std::regex_search(table, lines_row));
 }

@@ -43,9 +43,8 @@ struct Fixture {
     return o;
   }
   std::unique_ptr<Spool> open(SpoolOptions o) {
-    auto s = Spool::open(o, [this](std::uint32_t id) -> const SumoMetadata* {
-      return id < sets.size() ? &sets[id] : nullptr;
-    });
+    auto s = Spool::open(
+        o, [this](std::uint32_t id) -> const SumoMetadata* { return id < sets.size() ? &sets[id] : nullptr; });
     REQUIRE(s.has_value());
     return std::move(s.value());
   }
@@ -143,7 +142,8 @@ TEST_CASE("spool: segments rotate at segment_bytes and append_many writes in bul
     std::vector<std::string> lines;
     for (int i = 0; i < 200; ++i) lines.push_back(line(i));
     std::vector<SpoolItem> items;
-    for (int i = 0; i < 200; ++i) items.push_back(SpoolItem{static_cast<std::uint32_t>(i % 2), lines[static_cast<std::size_t>(i)], 3});
+    for (int i = 0; i < 200; ++i)
+      items.push_back(SpoolItem{static_cast<std::uint32_t>(i % 2), lines[static_cast<std::size_t>(i)], 3});
     TagCounts evicted;
     Error err;
     CHECK(s->append_many(items.data(), items.size(), evicted, &err) == 200);
@@ -570,7 +570,8 @@ TEST_CASE("spool: a stray seg-9999999999999999.spool cannot hide later segments"
       TagCounts evicted;
       REQUIRE(s->append(0, line(-1), false, 0, evicted).has_value());
     }
-    REQUIRE(::rename((dir + "/seg-0000000000000001.spool").c_str(), (dir + "/seg-9999999999999999.spool").c_str()) == 0);
+    REQUIRE(::rename((dir + "/seg-0000000000000001.spool").c_str(), (dir + "/seg-9999999999999999.spool").c_str()) ==
+            0);
   }
   SECTION("a stray file with garbage") {
     spit(dir + "/seg-9999999999999999.spool", "garbage garbage garbage");

@@ -47,8 +47,8 @@ TEST_CASE("spool: a line delivered after an outage keeps its original time and r
   SumoEmulator emu;
   emu.start();
   // An hour before "now": what a long outage looks like when the spool is finally drained.
-  const UtcTime received = std::chrono::time_point_cast<std::chrono::milliseconds>(
-      UtcTime(std::chrono::system_clock::now()) - 1h);
+  const UtcTime received =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(UtcTime(std::chrono::system_clock::now()) - 1h);
   ParseOptions options;
   options.received_at = received;
   const std::string body =

@@ -24,10 +24,10 @@
 
 using namespace ilert_sumo;
 using namespace std::chrono_literals;
-using std::chrono::milliseconds;
 using ilert_sumo::test::FakeHttp;
 using ilert_sumo::test::keys_of;
 using ilert_sumo::test::str;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -53,7 +53,8 @@ const std::string* find_header(const std::vector<HttpHeader>& headers, std::stri
 
 struct FakeWorld {
   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::time_point(std::chrono::hours(1000));
-  std::chrono::system_clock::time_point wall = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+  std::chrono::system_clock::time_point wall =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
   std::vector<milliseconds> sleeps;
   double random = 1.0;
   bool interrupt = false;
@@ -218,7 +219,7 @@ TEST_CASE("an oversized pre-built line is wrapped, marked and fits", "[unit][cli
     CHECK(keys_of(marker) == std::vector<std::string>{"rawLine"});
     CHECK(original_bytes(d, "rawLine") == original.size());
     const std::string prefix = str(member(d, "rawLine"));
-    CHECK(prefix.size() >= 64);  // carries a real part of the line
+    CHECK(prefix.size() >= 64);                              // carries a real part of the line
     CHECK(original.compare(0, prefix.size(), prefix) == 0);  // a prefix, whole characters
   }
   // A line without a leading time gets the current time; a cap too small even for the wrapper
@@ -244,7 +245,8 @@ TEST_CASE("an oversized event has its details truncated and marked", "[unit][cli
   REQUIRE(to_sumo_line(event).size() <= kDefaultMaxLineBytes);  // the writer's default cap
   // Budgets as line_budget gives them (the line plus its '\n'): the default cap, the smallest
   // configurable cap, and batch caps below it (line_budget never exceeds batch.max_bytes).
-  for (const std::size_t budget : {kDefaultMaxLineBytes + 1, kMinMaxLineBytes + 1, std::size_t{2000}, std::size_t{777}}) {
+  for (const std::size_t budget :
+       {kDefaultMaxLineBytes + 1, kMinMaxLineBytes + 1, std::size_t{2000}, std::size_t{777}}) {
     INFO("budget " << budget);
     std::string out;
     REQUIRE(detail::append_event_line(out, event, budget) == detail::LineFit::truncated);
@@ -633,8 +635,8 @@ TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger"
   REQUIRE(world.sleeps.size() == 5);
   CHECK(world.sleeps[0] == 500ms);
   CHECK(world.sleeps[1] == 1000ms);
-  CHECK(world.sleeps[2] == 7000ms);  // Retry-After 7 s > backoff 2 s
-  CHECK(world.sleeps[3] == 4000ms);  // capped (8 s -> 4 s)
+  CHECK(world.sleeps[2] == 7000ms);   // Retry-After 7 s > backoff 2 s
+  CHECK(world.sleeps[3] == 4000ms);   // capped (8 s -> 4 s)
   CHECK(world.sleeps[4] == 27500ms);  // HTTP-date Retry-After, 27.5 s ahead > backoff 4 s
   CHECK(r.elapsed == 40000ms);
   const auto seen = http->requests();
@@ -738,16 +740,16 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[uni
   }
   SECTION("an aborted transfer is not retried") {
     http->script({Reply::failure(ErrorCode::aborted, "transfer aborted at the deadline")});
-    const DeliveryReport r = detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()),
-                                             world.env());
+    const DeliveryReport r =
+        detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
     CHECK(r.attempts == 1);
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::aborted);
   }
   SECTION("the sleeper can interrupt a wait") {
     world.interrupt = true;
-    const DeliveryReport r = detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()),
-                                             world.env());
+    const DeliveryReport r =
+        detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
     CHECK(r.attempts == 1);
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::aborted);
@@ -758,7 +760,8 @@ TEST_CASE("an HttpClient that throws counts as a transport error", "[unit][clien
   FakeHttp http;
   http.script({Reply::throwing("boom")});  // then 200
   FakeWorld world;
-  const DeliveryReport r = detail::deliver(http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
+  const DeliveryReport r =
+      detail::deliver(http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
   CHECK(r.delivered);
   CHECK(r.attempts == 2);
 }
@@ -769,10 +772,10 @@ TEST_CASE("an HttpClient that throws counts as a transport error", "[unit][clien
 TEST_CASE("no secret reaches a report, whatever the client or server says", "[unit][client]") {
   const std::string leaky = "could not POST " + url() + " with x-sumo-token: " + kToken;
   auto http = std::make_shared<FakeHttp>();
-  http->script({Reply::failure(ErrorCode::transport, leaky),                          // request 1: retried
+  http->script({Reply::failure(ErrorCode::transport, leaky),                                 // request 1: retried
                 Reply::http(401, std::string("invalid token ") + kToken + " for " + kCode),  // permanent
-                Reply::http(200, std::string("warning about ") + kToken),           // request 2
-                Reply::failure(ErrorCode::timeout, leaky)});                        // request 3, then budget
+                Reply::http(200, std::string("warning about ") + kToken),                    // request 2
+                Reply::failure(ErrorCode::timeout, leaky)});                                 // request 3, then budget
   http->otherwise(Reply::http(503, leaky));
   SumoClient client(make_config([](SumoConfig& c) {
                       c.token = kToken;

@@ -98,10 +98,10 @@ const std::set<std::string>& line_paths() {
 // The extractor.
 
 struct QueryFields {
-  std::vector<std::string> json_paths;     // key paths read with `json` (array indexes removed)
-  std::vector<std::string> undefined;      // identifiers read but never defined
-  std::vector<std::string> dedup_keys;     // by-fields of the first aggregation
-  std::vector<std::string> errors;         // unsupported constructs
+  std::vector<std::string> json_paths;  // key paths read with `json` (array indexes removed)
+  std::vector<std::string> undefined;   // identifiers read but never defined
+  std::vector<std::string> dedup_keys;  // by-fields of the first aggregation
+  std::vector<std::string> errors;      // unsupported constructs
 };
 
 std::string trim(const std::string& s) {
@@ -121,13 +121,18 @@ std::vector<std::string> split_top(const std::string& s, char sep) {
     const char c = s[i];
     if (in_str) {
       cur += c;
-      if (c == '\\' && i + 1 < s.size()) cur += s[++i];
-      else if (c == '"') in_str = false;
+      if (c == '\\' && i + 1 < s.size())
+        cur += s[++i];
+      else if (c == '"')
+        in_str = false;
       continue;
     }
-    if (c == '"') in_str = true;
-    else if (c == '(') ++depth;
-    else if (c == ')') --depth;
+    if (c == '"')
+      in_str = true;
+    else if (c == '(')
+      ++depth;
+    else if (c == ')')
+      --depth;
     if (c == sep && depth == 0) {
       out.push_back(trim(cur));
       cur.clear();
@@ -149,8 +154,8 @@ bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) 
 
 // Identifiers an expression reads: outside strings, not followed by '(' (functions), not keywords.
 std::vector<std::string> expr_identifiers(const std::string& e) {
-  static const std::set<std::string> kKeywords = {"and", "or", "not", "in", "matches", "true",
-                                                  "false", "null", "asc", "desc"};
+  static const std::set<std::string> kKeywords = {"and",  "or",    "not",  "in",  "matches",
+                                                  "true", "false", "null", "asc", "desc"};
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < e.size();) {
     const char c = e[i];
@@ -208,14 +213,20 @@ bool split_as(const std::string& s, std::string& expr, std::string& name) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_str = false;
       continue;
     }
-    if (c == '"') in_str = true;
-    else if (c == '(') ++depth;
-    else if (c == ')') --depth;
-    else if (depth == 0 && s.compare(i, 4, " as ") == 0) found = i;
+    if (c == '"')
+      in_str = true;
+    else if (c == '(')
+      ++depth;
+    else if (c == ')')
+      --depth;
+    else if (depth == 0 && s.compare(i, 4, " as ") == 0)
+      found = i;
   }
   if (found == std::string::npos) return false;
   expr = trim(s.substr(0, found));
@@ -224,11 +235,11 @@ bool split_as(const std::string& s, std::string& expr, std::string& name) {
 }
 
 QueryFields extract(const std::string& query) {
-  static const std::set<std::string> kAggregates = {"count", "count_distinct", "sum", "avg", "min",
-                                                    "max",   "pct",            "first", "last"};
-  static const std::set<std::string> kBuiltins = {"_raw", "_messagetime", "_receipttime",
-                                                  "_sourceCategory", "_sourceHost", "_sourceName"};
-  static const std::set<std::string> kOperators = {"json", "parse", "where", "timeslice", "sort",
+  static const std::set<std::string> kAggregates = {"count", "count_distinct", "sum", "avg", "min", "max",
+                                                    "pct",   "first",          "last"};
+  static const std::set<std::string> kBuiltins = {"_raw",        "_messagetime", "_receipttime", "_sourceCategory",
+                                                  "_sourceHost", "_sourceName"};
+  static const std::set<std::string> kOperators = {"json",  "parse", "where",  "timeslice", "sort",
                                                    "order", "limit", "fields", "transpose"};
   QueryFields out;
   std::set<std::string> defined(kBuiltins.begin(), kBuiltins.end());
@@ -265,12 +276,15 @@ QueryFields extract(const std::string& query) {
       std::vector<std::string> paths;
       while (true) {
         while (i < st.size() && (st[i] == ' ' || st[i] == ',' || st[i] == '\n')) ++i;
-        if (i < st.size() && st[i] == '"') paths.push_back(read_quoted(st, i));
-        else break;
+        if (i < st.size() && st[i] == '"')
+          paths.push_back(read_quoted(st, i));
+        else
+          break;
       }
       if (paths.empty()) out.errors.push_back("json without quoted paths (json auto is not used): " + st);
       std::string rest = trim(st.substr(std::min(i, st.size())));
-      if (rest.size() >= 6 && rest.compare(rest.size() - 6, 6, "nodrop") == 0) rest = trim(rest.substr(0, rest.size() - 6));
+      if (rest.size() >= 6 && rest.compare(rest.size() - 6, 6, "nodrop") == 0)
+        rest = trim(rest.substr(0, rest.size() - 6));
       std::vector<std::string> names;
       if (starts_with_word(rest, "as")) {
         for (auto& x : split_top(rest.substr(2), ',')) names.push_back(x);
@@ -331,7 +345,8 @@ QueryFields extract(const std::string& query) {
       if (st.find("fields -") == std::string::npos) defined = kept;
     } else if (word == "transpose") {
       const std::vector<std::string> w = split_top(st, ' ');
-      if (w.size() != 5 || w[1] != "row" || w[3] != "column") out.errors.push_back("transpose row X column Y: " + st);
+      if (w.size() != 5 || w[1] != "row" || w[3] != "column")
+        out.errors.push_back("transpose row X column Y: " + st);
       else {
         use(w[2]);
         use(w[4]);
@@ -385,7 +400,7 @@ QueryFields extract(const std::string& query) {
 
 struct Query {
   std::string file;
-  std::string key;   // queryString, queryText, query, parseExpression
+  std::string key;  // queryString, queryText, query, parseExpression
   std::string text;
 };
 
@@ -441,7 +456,8 @@ TEST_CASE("content extractor: the constructs it knows, and what it rejects", "[u
     CHECK(f.undefined == std::vector<std::string>{"prio"});
   }
   SECTION("a field dropped by an aggregation is reported") {
-    const auto f = extract("_sourceCategory=x | json field=_raw \"id\", \"priority\" as id, p | count by id | count by p");
+    const auto f =
+        extract("_sourceCategory=x | json field=_raw \"id\", \"priority\" as id, p | count by id | count by p");
     CHECK(f.undefined == std::vector<std::string>{"p"});
   }
   SECTION("parse regex names, array paths") {
@@ -466,9 +482,9 @@ TEST_CASE("content extractor: the constructs it knows, and what it rejects", "[u
 
 TEST_CASE("real lines hold the keys the content relies on", "[unit][content]") {
   const auto& paths = line_paths();
-  for (const char* p : {"time", "eventType", "id", "alertSource.name", "escalationPolicy.name", "priority",
-                        "responders.user.username", "receivedAt", "ttaMs", "ttrMs", "dedupId", "error.code",
-                        "error.message", "summary"}) {
+  for (const char* p :
+       {"time", "eventType", "id", "alertSource.name", "escalationPolicy.name", "priority", "responders.user.username",
+        "receivedAt", "ttaMs", "ttrMs", "dedupId", "error.code", "error.message", "summary"}) {
     INFO(p);
     CHECK(paths.count(p));
   }

@@ -39,12 +39,25 @@ bool is_millis_iso(const std::string& s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     switch (i) {
-      case 4: case 7: if (c != '-') return false; break;
-      case 10: if (c != 'T') return false; break;
-      case 13: case 16: if (c != ':') return false; break;
-      case 19: if (c != '.') return false; break;
-      case 23: if (c != 'Z') return false; break;
-      default: if (c < '0' || c > '9') return false;
+      case 4:
+      case 7:
+        if (c != '-') return false;
+        break;
+      case 10:
+        if (c != 'T') return false;
+        break;
+      case 13:
+      case 16:
+        if (c != ':') return false;
+        break;
+      case 19:
+        if (c != '.') return false;
+        break;
+      case 23:
+        if (c != 'Z') return false;
+        break;
+      default:
+        if (c < '0' || c > '9') return false;
     }
   }
   return true;
@@ -81,7 +94,6 @@ Event must_parse(std::string_view body) {
 }
 
 UtcTime utc_ms(std::int64_t epoch_ms) { return UtcTime(std::chrono::milliseconds(epoch_ms)); }
-
 
 std::string base64_decode(const std::string& in) {
   auto value = [](char c) -> int {
@@ -165,8 +177,10 @@ TEST_CASE("every valid fixture round-trips through its Sumo line", "[unit][line]
       CHECK(d["alertSource"]["id"].IsInt64());
       CHECK(d["alertSource"]["id"].GetInt64() == *b.alert.alert_source->id);
     }
-    if (!b.alert.responders.empty()) CHECK(d["responders"].Size() == b.alert.responders.size());
-    else CHECK_FALSE(d.HasMember("responders"));
+    if (!b.alert.responders.empty())
+      CHECK(d["responders"].Size() == b.alert.responders.size());
+    else
+      CHECK_FALSE(d.HasMember("responders"));
 
     // Time: timestamp when it parses, else the receipt time (never reportTime).
     const Alert& a = b.alert;
@@ -224,10 +238,12 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
   const std::string line = to_sumo_line(e);
   const auto d = parse_json(line);
   const std::vector<std::string> expected = {
-      "time", "eventType", "receivedEventType", "id", "summary", "details", "status", "priority", "reportTime",
-      "alertKey", "alertSource", "escalationPolicy", "assignedTo", "responders", "resolvedOn", "links", "images",
-      "comment", "timestamp", "eventId", "correlationId", "mergeState", "mergedIntoId", "mergedOn", "severity",
-      "labels", "customDetails", "someFutureField", "receivedAt", "dedupId"};
+      "time",          "eventType",        "receivedEventType", "id",         "summary",
+      "details",       "status",           "priority",          "reportTime", "alertKey",
+      "alertSource",   "escalationPolicy", "assignedTo",        "responders", "resolvedOn",
+      "links",         "images",           "comment",           "timestamp",  "eventId",
+      "correlationId", "mergeState",       "mergedIntoId",      "mergedOn",   "severity",
+      "labels",        "customDetails",    "someFutureField",   "receivedAt", "dedupId"};
   CHECK(keys_of(d) == expected);
   CHECK(str(d["time"]) == "2024-03-14T09:30:00.123Z");
   CHECK(str(d["eventType"]) == "alert-comment-added");
@@ -242,7 +258,7 @@ TEST_CASE("a body with every field gives the documented key order and round-trip
   CHECK(d["responders"][1].IsObject());
   CHECK(d["responders"][1].MemberCount() == 0);
   CHECK(str(d["timestamp"]) == "2024-03-14T09:30:00.123456789Z");  // raw text kept
-  CHECK(str(d["dedupId"]) == "ev-1");                                // eventId wins
+  CHECK(str(d["dedupId"]) == "ev-1");                              // eventId wins
   CHECK(d["labels"].IsObject());
   CHECK(d["customDetails"]["n"].IsArray());
   CHECK(d["severity"].IsInt64());
@@ -305,7 +321,9 @@ TEST_CASE("event types: canonical name, received legacy name kept, unknown kept 
 
 TEST_CASE("unicode, NUL and control characters are escaped and preserved", "[unit][line]") {
   AlertCreated e = minimal_created(5);
-  const std::string tricky = std::string("a\0b", 3) + "\"q\" \\ / \n\r\t\b\f \x01\x1f\x7f caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8 \xE6\x97\xA5\xE6\x9C\xAC";
+  const std::string tricky =
+      std::string("a\0b", 3) +
+      "\"q\" \\ / \n\r\t\b\f \x01\x1f\x7f caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x80\xA8 \xE6\x97\xA5\xE6\x9C\xAC";
   e.alert.summary = tricky;
   e.alert.details = std::string(40, 'x') + tricky + std::string(40, 'y');  // crosses the 16-byte scan
   e.alert.comment = std::string("\0", 1);
@@ -335,10 +353,10 @@ TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays va
   };
   const std::vector<Case> cases = {
       {"ok\xFF", "ok" + fffd},
-      {"\xC3", fffd},                           // truncated 2-byte sequence at the end
-      {"\xE2\x82", fffd},                       // truncated 3-byte sequence: one replacement
-      {"\xED\xA0\x80", fffd + fffd + fffd},     // UTF-16 surrogate encoded in UTF-8
-      {"\xC0\xAF", fffd + fffd},                // overlong
+      {"\xC3", fffd},                                   // truncated 2-byte sequence at the end
+      {"\xE2\x82", fffd},                               // truncated 3-byte sequence: one replacement
+      {"\xED\xA0\x80", fffd + fffd + fffd},             // UTF-16 surrogate encoded in UTF-8
+      {"\xC0\xAF", fffd + fffd},                        // overlong
       {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
       {std::string(20, 'a') + "\x80" + std::string(20, 'b'), std::string(20, 'a') + fffd + std::string(20, 'b')},
   };
@@ -352,7 +370,8 @@ TEST_CASE("invalid UTF-8 in a hand-built event becomes U+FFFD, the line stays va
 TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC milliseconds", "[unit][line]") {
   AlertCreated e = minimal_created(1);
   SECTION("from timestamp, truncated to milliseconds") {
-    e.alert.timestamp = Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
+    e.alert.timestamp =
+        Timestamp{"ignored raw", UtcTime(std::chrono::seconds(1710408413) + std::chrono::nanoseconds(601999999))};
     e.alert.report_time = Timestamp{"x", utc_ms(0)};
     CHECK(str(parse_json(to_sumo_line(e))["time"]) == "2024-03-14T09:26:53.601Z");
   }
@@ -367,7 +386,8 @@ TEST_CASE("time: timestamp, else the receipt time (never reportTime), UTC millis
   SECTION("a body without timestamp, parsed with a receipt time") {
     ParseOptions options;
     options.received_at = utc_ms(1710408500250);
-    auto r = parse_event(R"({"id":"1","eventType":"alert-acknowledged","reportTime":"2024-03-14T09:26:53.589Z"})", options);
+    auto r =
+        parse_event(R"({"id":"1","eventType":"alert-acknowledged","reportTime":"2024-03-14T09:26:53.589Z"})", options);
     REQUIRE(r);
     const auto d = parse_json(to_sumo_line(*r));
     CHECK(str(d["time"]) == "2024-03-14T09:28:20.250Z");
@@ -483,8 +503,8 @@ TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text 
     e.alert.labels_json = R"({"team":"dba","esc":"\u00e9\n\u001f\/","n":[1,-2.5e+3,true,false,null],"o":{}})";
     e.alert.custom_details_json = R"("just a string")";
     const std::string line = to_sumo_line(e);
-    CHECK(line.find("\"labels\":{\"team\":\"dba\",\"esc\":\"\xC3\xA9\\n\\u001F/\",\"n\":[1,-2.5e+3,true,false,null],\"o\":{}}") !=
-          std::string::npos);
+    CHECK(line.find("\"labels\":{\"team\":\"dba\",\"esc\":\"\xC3\xA9\\n\\u001F/"
+                    "\",\"n\":[1,-2.5e+3,true,false,null],\"o\":{}}") != std::string::npos);
     CHECK(line.find(R"("customDetails":"just a string")") != std::string::npos);
     parse_json(line);
   }
@@ -495,8 +515,9 @@ TEST_CASE("labels and customDetails: raw JSON inserted compactly, non-JSON text 
     CHECK(line.find(R"("labels":{"a":[1,2],"b c":" x "})") != std::string::npos);
   }
   SECTION("text that is not one JSON value is carried as a JSON string") {
-    for (const std::string& bad : std::vector<std::string>{"", "{", "{\"a\":1,}", "[1 2]", "01", "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"", "{} {}",
-                                  "nul", "\"\xFF\"", "{\"a\":1,\"a\":2}", "[{\"k\":[{\"x\":1,\"x\":1}]}]",
+    for (const std::string& bad :
+         std::vector<std::string>{"", "{", "{\"a\":1,}", "[1 2]", "01", "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"",
+                                  "{} {}", "nul", "\"\xFF\"", "{\"a\":1,\"a\":2}", "[{\"k\":[{\"x\":1,\"x\":1}]}]",
                                   std::string(64, '[') + std::string(64, ']'), std::string("1\0", 2)}) {
       e.alert.labels_json = bad;
       const std::string line = to_sumo_line(e);
@@ -549,8 +570,14 @@ TEST_CASE("invalid payload line: non-UTF-8 bodies are kept losslessly as rawBody
   CHECK(base64_decode(str(d["rawBodyBase64"])) == body);
 
   // Every padding length.
-  for (const std::string& b : {std::string("\xFF"), std::string("\xFF" "a"), std::string("\xFF" "ab"),
-                              std::string("\xFF" "abc"), std::string("ab\xC3")}) {
+  for (const std::string& b : {std::string("\xFF"),
+                               std::string("\xFF"
+                                           "a"),
+                               std::string("\xFF"
+                                           "ab"),
+                               std::string("\xFF"
+                                           "abc"),
+                               std::string("ab\xC3")}) {
     const auto dd = parse_json(to_invalid_payload_line(b, r.error()));
     CHECK(base64_decode(str(dd["rawBodyBase64"])) == b);
   }
@@ -610,9 +637,18 @@ TEST_CASE("severity is an integer, type mismatches and extra fields are written 
   // Order: modelled keys in place (comment, severity), extras after them in body order, then
   // receivedAt, the mismatch list and dedupId.
   const auto keys = keys_of(d);
-  const std::vector<std::string> expected = {"time", "eventType", "id", "summary", "comment", "severity",
-                                             "nextEscalation", "linkedIncidentId", "nextEscalationUser",
-                                             "receivedAt", "ilertSumoTypeMismatches", "dedupId"};
+  const std::vector<std::string> expected = {"time",
+                                             "eventType",
+                                             "id",
+                                             "summary",
+                                             "comment",
+                                             "severity",
+                                             "nextEscalation",
+                                             "linkedIncidentId",
+                                             "nextEscalationUser",
+                                             "receivedAt",
+                                             "ilertSumoTypeMismatches",
+                                             "dedupId"};
   CHECK(keys == expected);
   auto back = reparse(line);
   REQUIRE(back);
@@ -631,22 +667,26 @@ TEST_CASE("hand-built mismatches and extras never override a key the line writes
   AlertCreated e = minimal_created(5);
   e.received_at = kReceived;
   e.alert.summary = "typed";
-  e.alert.extra_fields = {{"time", "1"}, {"receivedAt", "2"}, {"dedupId", "3"}, {"ttaMs", "4"}, {"ttrMs", "5"},
-                          {"ilertSumoTypeMismatches", "6"}, {"eventType", "7"}, {"receivedEventType", "8"},
-                          {"id", "9"}, {"summary", "10"}, {"labels", "11"}, {"custom", "{\"a\":1}"},
-                          {"custom", "12"}, {"ilertSumoTruncated", "{\"details\":{\"originalBytes\":9}}"}};
-  e.alert.type_mismatches = {{"dedupId", "dedupId", "13"}, {"severity", "severity", "\"high\""},
-                             {"weird", "weird", "[1]"}};
+  e.alert.extra_fields = {{"time", "1"},      {"receivedAt", "2"},
+                          {"dedupId", "3"},   {"ttaMs", "4"},
+                          {"ttrMs", "5"},     {"ilertSumoTypeMismatches", "6"},
+                          {"eventType", "7"}, {"receivedEventType", "8"},
+                          {"id", "9"},        {"summary", "10"},
+                          {"labels", "11"},   {"custom", "{\"a\":1}"},
+                          {"custom", "12"},   {"ilertSumoTruncated", "{\"details\":{\"originalBytes\":9}}"}};
+  e.alert.type_mismatches = {
+      {"dedupId", "dedupId", "13"}, {"severity", "severity", "\"high\""}, {"weird", "weird", "[1]"}};
   const std::string line = to_sumo_line(e);
   const auto d = parse_json(line);  // RapidJSON would keep duplicates: check them by key list
   const auto keys = keys_of(d);
-  const std::vector<std::string> expected = {"time", "eventType", "id", "summary", "severity", "custom",
-                                             "ilertSumoTruncated", "weird", "receivedAt",
-                                             "ilertSumoTypeMismatches", "dedupId"};
+  const std::vector<std::string> expected = {
+      "time",   "eventType",          "id",    "summary",    "severity",
+      "custom", "ilertSumoTruncated", "weird", "receivedAt", "ilertSumoTypeMismatches",
+      "dedupId"};
   CHECK(keys == expected);
   CHECK(str(d["summary"]) == "typed");
   CHECK(str(d["severity"]) == "high");
-  CHECK(d["custom"]["a"].GetInt() == 1);  // the first of two equal keys
+  CHECK(d["custom"]["a"].GetInt() == 1);                                     // the first of two equal keys
   CHECK(d["ilertSumoTruncated"]["details"]["originalBytes"].GetInt() == 9);  // passed through, not ours
   CHECK(str(d["time"]) == "2026-03-14T09:15:00.123Z");
   CHECK(str(d["receivedAt"]) == "2026-03-14T09:15:00.123Z");
@@ -709,8 +749,8 @@ TEST_CASE("ttaMs on accept events, from the one payload", "[unit][line]") {
   }
   SECTION("the earliest valid acceptedAt of several") {
     e.alert.responders = {responder(ts(kReport + 90000)), responder(std::nullopt),
-                          responder(Timestamp{"2024-03-14T09: 27: 00Z", std::nullopt}),
-                          responder(ts(kReport + 45250)), responder(ts(kReport + 300000))};
+                          responder(Timestamp{"2024-03-14T09: 27: 00Z", std::nullopt}), responder(ts(kReport + 45250)),
+                          responder(ts(kReport + 300000))};
     CHECK(measure(e, "ttaMs") == 45250);
   }
   SECTION("missing or unparseable reportTime: omitted") {

@@ -178,14 +178,15 @@ int main(int argc, char** argv) {
   ilert_sumo::LineOptions line_options;
   std::vector<std::string> inputs;
 
-  CLI::App app("Parses iLert webhook bodies and prints one line per payload:\n"
-               "  PATH: OK <StructName> <eventType> id=<id> [mismatches=<field>,...]\n"
-               "  PATH: UNKNOWN <eventType> id=<id> [mismatches=<field>,...]\n"
-               "  PATH: ERROR <code> at <json-path> (byte <offset>): <message>\n"
-               "  PATH: ERROR io: <reason>   (the file cannot be read)\n"
-               "Reads standard input (PATH '-') when no FILE is given or FILE is '-'. An eventType that\n"
-               "is empty or holds spaces, quotes or control characters is printed as a JSON-escaped\n"
-               "string in double quotes.");
+  CLI::App app(
+      "Parses iLert webhook bodies and prints one line per payload:\n"
+      "  PATH: OK <StructName> <eventType> id=<id> [mismatches=<field>,...]\n"
+      "  PATH: UNKNOWN <eventType> id=<id> [mismatches=<field>,...]\n"
+      "  PATH: ERROR <code> at <json-path> (byte <offset>): <message>\n"
+      "  PATH: ERROR io: <reason>   (the file cannot be read)\n"
+      "Reads standard input (PATH '-') when no FILE is given or FILE is '-'. An eventType that\n"
+      "is empty or holds spaces, quotes or control characters is printed as a JSON-escaped\n"
+      "string in double quotes.");
   ilert_sumo_cli::configure(app, kProgram, ilert_sumo::version());
   app.add_flag("--json", json,
                "Print one JSON object per payload and nothing else on stdout: the Sumo Logic line of a "
@@ -199,8 +200,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(ilert_sumo::kMinMaxLineBytes, std::size_t{1} << 30).description(""))
       ->capture_default_str();
   app.add_option("FILE", inputs, "Webhook bodies, one per file ('-': standard input; default: standard input)");
-  app.footer("Exit status: 0 every payload parsed (UNKNOWN counts as parsed), 1 some payload failed to\n"
-             "parse or a file could not be read, 2 usage error.");
+  app.footer(
+      "Exit status: 0 every payload parsed (UNKNOWN counts as parsed), 1 some payload failed to\n"
+      "parse or a file could not be read, 2 usage error.");
   if (const auto exit_code = ilert_sumo_cli::parse(app, argc, argv)) return *exit_code;
   if (inputs.empty()) inputs.emplace_back("-");
 

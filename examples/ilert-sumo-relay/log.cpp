@@ -25,11 +25,11 @@ struct LineLog::State {
   int fd = 2;
   std::size_t max_buffer = 0;
   std::mutex mutex;
-  std::condition_variable cv;        // wakes the writer
-  std::condition_variable done_cv;   // the writer finished
+  std::condition_variable cv;       // wakes the writer
+  std::condition_variable done_cv;  // the writer finished
   std::string buffer;
   std::size_t buffered_lines = 0;
-  std::size_t in_flight_lines = 0;   // taken by the writer, not yet written
+  std::size_t in_flight_lines = 0;  // taken by the writer, not yet written
   bool stopping = false;
   bool finished = false;
   bool stopped = false;

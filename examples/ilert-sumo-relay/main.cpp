@@ -9,8 +9,8 @@
 // hang-up never kills the relay unflushed.
 // Settings: flags, environment variables or a --config file (see --help and docs/RELAY.md);
 // secrets only from the environment or a file. Exit status: 0, 1 runtime failure, 2 usage or
-// configuration error (examples/common/cli.hpp's convention). This program uses only the public API of the ilert_sumo library; its
-// HTTP server is libmicrohttpd (server.cpp), the request handling is HTTP-free (relay.cpp).
+// configuration error (examples/common/cli.hpp's convention). This program uses only the public API of the ilert_sumo
+// library; its HTTP server is libmicrohttpd (server.cpp), the request handling is HTTP-free (relay.cpp).
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -124,33 +124,33 @@ int main(int argc, char** argv) {
     case relay::ParseResult::Action::error:
       return parsed.usage ? ilert_sumo_cli::usage_error("ilert-sumo-relay", parsed.error)
                           : ilert_sumo_cli::config_error("ilert-sumo-relay", parsed.error);
-    case relay::ParseResult::Action::run:
-      break;
+    case relay::ParseResult::Action::run: break;
   }
   const relay::RelayOptions& options = parsed.options;
 
   auto finalized = ilert_sumo::finalize(relay::make_sumo_config(options));
   if (!finalized) {
-    return ilert_sumo_cli::config_error("ilert-sumo-relay", "invalid Sumo configuration: " + finalized.error().to_string());
+    return ilert_sumo_cli::config_error("ilert-sumo-relay",
+                                        "invalid Sumo configuration: " + finalized.error().to_string());
   }
   const std::string sumo_target = finalized->redacted_url();
 
   relay::LineLog log(2);
-  auto sender_or = ilert_sumo::SumoSender::create(std::move(*finalized), nullptr,
-                                                  [&log](const ilert_sumo::DeliveryReport& report) {
-                                                    if (report.delivered && report.warning.empty()) return;
-                                                    std::string m = report.delivered ? "sumo warning: " : "sumo delivery failed: ";
-                                                    m += std::to_string(report.events) + " events, " +
-                                                         std::to_string(report.attempts) + " attempts, status " +
-                                                         std::to_string(report.final_status);
-                                                    if (report.error) m += ": " + report.error->to_string();
-                                                    if (!report.warning.empty()) m += ": " + relay::log_safe(report.warning, 300, /*keep_spaces=*/true);
-                                                    log.info(m);
-                                                  },
-                                                  // Spool damage, evictions, spool-full refusals, losses.
-                                                  [&log](const ilert_sumo::Error& notice) {
-                                                    log.info("sender: " + relay::log_safe(notice.to_string(), 500, /*keep_spaces=*/true));
-                                                  });
+  auto sender_or = ilert_sumo::SumoSender::create(
+      std::move(*finalized), nullptr,
+      [&log](const ilert_sumo::DeliveryReport& report) {
+        if (report.delivered && report.warning.empty()) return;
+        std::string m = report.delivered ? "sumo warning: " : "sumo delivery failed: ";
+        m += std::to_string(report.events) + " events, " + std::to_string(report.attempts) + " attempts, status " +
+             std::to_string(report.final_status);
+        if (report.error) m += ": " + report.error->to_string();
+        if (!report.warning.empty()) m += ": " + relay::log_safe(report.warning, 300, /*keep_spaces=*/true);
+        log.info(m);
+      },
+      // Spool damage, evictions, spool-full refusals, losses.
+      [&log](const ilert_sumo::Error& notice) {
+        log.info("sender: " + relay::log_safe(notice.to_string(), 500, /*keep_spaces=*/true));
+      });
   if (!sender_or) {
     std::cerr << "ilert-sumo-relay: cannot start the Sumo sender: " << sender_or.error().to_string() << "\n";
     log.stop();
@@ -214,8 +214,8 @@ int main(int argc, char** argv) {
     }
   }
   const auto deadline = Clock::now() + options.shutdown_timeout;
-  log.info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-           ", shutting down (deadline " + std::to_string(options.shutdown_timeout.count()) + " ms)");
+  log.info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + ", shutting down (deadline " +
+           std::to_string(options.shutdown_timeout.count()) + " ms)");
 
   // 1. Stop accepting; requests still in flight get 503 once the sender is closed, and every
   //    answer from now on closes its connection.
@@ -234,11 +234,11 @@ int main(int argc, char** argv) {
            std::to_string(stats.refused_spool_error) + ", too large " + std::to_string(stats.dropped_too_large) +
            "), dropped after acceptance " + std::to_string(stats.lost_total()) + " (permanent error " +
            std::to_string(stats.dropped_permanent_error) + ", budget exhausted " +
-           std::to_string(stats.dropped_budget_exhausted) + ", spool evicted " + std::to_string(stats.dropped_spool_evicted) +
-           ", spool damaged " + std::to_string(stats.dropped_spool_corrupt) + ", spool error " +
-           std::to_string(stats.dropped_spool_error) + ", at shutdown " + std::to_string(stats.dropped_at_shutdown) +
-           ", oldest " + std::to_string(stats.dropped_oldest) + ")" +
-           (result.completed ? "" : " (deadline reached)") +
+           std::to_string(stats.dropped_budget_exhausted) + ", spool evicted " +
+           std::to_string(stats.dropped_spool_evicted) + ", spool damaged " +
+           std::to_string(stats.dropped_spool_corrupt) + ", spool error " + std::to_string(stats.dropped_spool_error) +
+           ", at shutdown " + std::to_string(stats.dropped_at_shutdown) + ", oldest " +
+           std::to_string(stats.dropped_oldest) + ")" + (result.completed ? "" : " (deadline reached)") +
            "; webhooks accepted " + std::to_string(metrics.outcome_count(relay::Outcome::accepted)) + ", invalid " +
            std::to_string(metrics.outcome_count(relay::Outcome::invalid)) + "; log lines dropped " +
            std::to_string(log.dropped()));

@@ -83,7 +83,8 @@ Health HealthMonitor::evaluate(const ilert_sumo::SenderStats& stats, bool shutti
   const auto reference = stats.last_success.value_or(started_);
   Health h;
   h.seconds_since_success = std::chrono::duration<double>(now - reference).count();
-  h.failing = stats.last_failure.has_value() && (!stats.last_success.has_value() || *stats.last_failure > *stats.last_success);
+  h.failing =
+      stats.last_failure.has_value() && (!stats.last_success.has_value() || *stats.last_failure > *stats.last_success);
   if (shutting_down) {
     h.healthy = false;
     h.status = "shutting_down";
@@ -130,7 +131,8 @@ void Metrics::observe_webhook_latency(std::chrono::nanoseconds d) noexcept {
   std::size_t b = 0;
   while (b < kBucketsSeconds.size() && s > kBucketsSeconds[b]) ++b;
   latency_buckets_[b].fetch_add(1, std::memory_order_relaxed);
-  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count())), std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, d.count())),
+                            std::memory_order_relaxed);
   latency_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -296,8 +298,10 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   for (std::size_t b = 0; b < latency_buckets_.size(); ++b) {
     cumulative += latency_buckets_[b].load(std::memory_order_relaxed);
     char le[32];
-    if (b < kBucketsSeconds.size()) std::snprintf(le, sizeof le, "%g", kBucketsSeconds[b]);
-    else std::snprintf(le, sizeof le, "+Inf");
+    if (b < kBucketsSeconds.size())
+      std::snprintf(le, sizeof le, "%g", kBucketsSeconds[b]);
+    else
+      std::snprintf(le, sizeof le, "+Inf");
     sample(out, "ilert_sumo_relay_webhook_duration_seconds_bucket", std::string("le=\"") + le + "\"", cumulative);
   }
   sample(out, "ilert_sumo_relay_webhook_duration_seconds_sum", "",
@@ -325,7 +329,8 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   header(out, "ilert_sumo_sender_delivered_bytes_total", "counter", "Bytes acknowledged by Sumo (raw / on the wire).");
   sample(out, "ilert_sumo_sender_delivered_bytes_total", "kind=\"raw\"", s.delivered_raw_bytes);
   sample(out, "ilert_sumo_sender_delivered_bytes_total", "kind=\"compressed\"", s.delivered_compressed_bytes);
-  header(out, "ilert_sumo_sender_requests_total", "counter", "Requests to Sumo by HTTP status of each attempt (0 = transport error).");
+  header(out, "ilert_sumo_sender_requests_total", "counter",
+         "Requests to Sumo by HTTP status of each attempt (0 = transport error).");
   for (const auto& [status, n] : s.requests_by_status) {
     sample(out, "ilert_sumo_sender_requests_total", "code=\"" + std::to_string(status) + "\"", n);
   }
@@ -334,10 +339,8 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   header(out, "ilert_sumo_sender_refused_total", "counter",
          "Events refused at enqueue (the client got a 503/413 and nothing was accepted), by reason.");
   const std::pair<const char*, std::uint64_t> refusals[] = {
-      {"queue_full", s.dropped_queue_full},
-      {"too_large", s.dropped_too_large},
-      {"bad_metadata", s.dropped_bad_metadata},
-      {"spool_full", s.refused_spool_full},
+      {"queue_full", s.dropped_queue_full},     {"too_large", s.dropped_too_large},
+      {"bad_metadata", s.dropped_bad_metadata}, {"spool_full", s.refused_spool_full},
       {"spool_error", s.refused_spool_error},
   };
   for (const auto& [reason, n] : refusals) {
@@ -356,8 +359,9 @@ std::string Metrics::render_prometheus(const ilert_sumo::SenderStats& s, const H
   for (const auto& [reason, n] : drops) {
     sample(out, "ilert_sumo_sender_dropped_total", std::string("reason=\"") + reason + "\"", n);
   }
-  header(out, "ilert_sumo_sender_lost_at_deadline_total", "counter",
-         "Events still in memory at the shutdown deadline that could not be kept (no spool, or the spool write failed).");
+  header(
+      out, "ilert_sumo_sender_lost_at_deadline_total", "counter",
+      "Events still in memory at the shutdown deadline that could not be kept (no spool, or the spool write failed).");
   sample(out, "ilert_sumo_sender_lost_at_deadline_total", "", s.lost_at_deadline);
   header(out, "ilert_sumo_sender_spool_damaged_regions_total", "counter", "Damaged regions found in the spool.");
   sample(out, "ilert_sumo_sender_spool_damaged_regions_total", "", s.spool_damaged_regions);

@@ -4,8 +4,9 @@
 // outcomes, the known event types plus "unknown" and "invalid", HTTP status codes, the priorities
 // HIGH/LOW/other/none, at most kMaxMismatchFields field names), so a client cannot grow the
 // metrics. The lifecycle histograms (time to accept / resolve by priority) take their values from
-// the library's lifecycle_measures(), the same numbers the Sumo line carries as ttaMs/ttrMs. render_prometheus() adds the SumoSender's stats. HealthMonitor decides
-// /healthz: "degraded" when Sumo has failed and not succeeded for `degraded_after`.
+// the library's lifecycle_measures(), the same numbers the Sumo line carries as ttaMs/ttrMs. render_prometheus() adds
+// the SumoSender's stats. HealthMonitor decides /healthz: "degraded" when Sumo has failed and not succeeded for
+// `degraded_after`.
 #pragma once
 
 #include <array>

@@ -52,7 +52,8 @@ std::string lower(std::string s) {
 bool is_header_token(const std::string& name) {
   if (name.empty() || name.size() > 256) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
   });
 }
 
@@ -74,11 +75,16 @@ bool parse_size(const std::string& text, std::size_t& out) {
   if (!parse_u64(text.substr(0, i), n)) return false;
   const std::string suffix = lower(text.substr(i));
   std::uint64_t mult = 1;
-  if (suffix.empty() || suffix == "b") mult = 1;
-  else if (suffix == "k" || suffix == "kb" || suffix == "kib") mult = 1024;
-  else if (suffix == "m" || suffix == "mb" || suffix == "mib") mult = 1024 * 1024;
-  else if (suffix == "g" || suffix == "gb" || suffix == "gib") mult = 1024ull * 1024 * 1024;
-  else return false;
+  if (suffix.empty() || suffix == "b")
+    mult = 1;
+  else if (suffix == "k" || suffix == "kb" || suffix == "kib")
+    mult = 1024;
+  else if (suffix == "m" || suffix == "mb" || suffix == "mib")
+    mult = 1024 * 1024;
+  else if (suffix == "g" || suffix == "gb" || suffix == "gib")
+    mult = 1024ull * 1024 * 1024;
+  else
+    return false;
   if (n > (static_cast<std::uint64_t>(-1) / mult)) return false;
   out = static_cast<std::size_t>(n * mult);
   return true;
@@ -95,10 +101,14 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
   const double v = std::strtod(number.c_str(), &end);
   if (end == nullptr || *end != '\0' || !std::isfinite(v) || v < 0) return false;
   double ms = 0;
-  if (suffix.empty() || suffix == "s") ms = v * 1000.0;
-  else if (suffix == "ms") ms = v;
-  else if (suffix == "m" || suffix == "min") ms = v * 60000.0;
-  else return false;
+  if (suffix.empty() || suffix == "s")
+    ms = v * 1000.0;
+  else if (suffix == "ms")
+    ms = v;
+  else if (suffix == "m" || suffix == "min")
+    ms = v * 60000.0;
+  else
+    return false;
   if (ms > 1e12) return false;
   out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
   return true;
@@ -127,13 +137,15 @@ std::string parse_fields(const std::string& text, std::vector<ilert_sumo::SumoFi
 
 const std::vector<OptionSpec>& specs() {
   static const std::vector<OptionSpec> table = {
-      {"--listen", "ILERT_SUMO_RELAY_LISTEN", "HOST:PORT", "address to listen on (port 0: any free port) [127.0.0.1:8080]", false,
+      {"--listen", "ILERT_SUMO_RELAY_LISTEN", "HOST:PORT",
+       "address to listen on (port 0: any free port) [127.0.0.1:8080]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::string host;
          std::string port;
          if (!v.empty() && v[0] == '[') {  // [::1]:8080
            const auto close = v.find(']');
-           if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':') return "expected [IPV6]:PORT";
+           if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':')
+             return "expected [IPV6]:PORT";
            host = v.substr(1, close - 1);
            port = v.substr(close + 2);
          } else {
@@ -154,9 +166,11 @@ const std::vector<OptionSpec>& specs() {
          if (v.empty() || v[0] != '/') return "the path must start with '/'";
          for (char c : v) {
            const auto u = static_cast<unsigned char>(c);
-           if (u <= 0x20 || u >= 0x7F || c == '?' || c == '#') return "the path may hold printable ASCII only (no '?', '#', spaces)";
+           if (u <= 0x20 || u >= 0x7F || c == '?' || c == '#')
+             return "the path may hold printable ASCII only (no '?', '#', spaces)";
          }
-         if (v == "/healthz" || v == "/metrics") return "the path " + v + " is the relay's own endpoint; choose another";
+         if (v == "/healthz" || v == "/metrics")
+           return "the path " + v + " is the relay's own endpoint; choose another";
          o.path = v;
          return "";
        }},
@@ -167,33 +181,57 @@ const std::vector<OptionSpec>& specs() {
          o.max_body = n;
          return "";
        }},
-      {"--spool-dir", "ILERT_SUMO_RELAY_SPOOL_DIR", "DIR", "write-ahead spool: a 202 means the event is on disk [off]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.spool_dir = v; return ""; }},
-      {"--spool-max-bytes", "ILERT_SUMO_RELAY_SPOOL_MAX_BYTES", "BYTES", "spool cap; when full, new webhooks get 503 + Retry-After (nothing accepted is evicted) [1G]", false,
+      {"--spool-dir", "ILERT_SUMO_RELAY_SPOOL_DIR", "DIR", "write-ahead spool: a 202 means the event is on disk [off]",
+       false,
        [](RelayOptions& o, const std::string& v) -> std::string {
-         return parse_size(v, o.spool_max_bytes) && o.spool_max_bytes >= 65536 ? "" : "expected a size of at least 64k, such as 1G";
-       }},
-      {"--fsync", "ILERT_SUMO_RELAY_FSYNC", "never|per_batch|interval", "when spool appends are fsync'ed [interval]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string {
-         if (v == "never") o.fsync = FsyncPolicy::never;
-         else if (v == "per_batch") o.fsync = FsyncPolicy::per_batch;
-         else if (v == "interval") o.fsync = FsyncPolicy::interval;
-         else return "expected never, per_batch or interval";
+         o.spool_dir = v;
          return "";
        }},
-      {"--category", "ILERT_SUMO_RELAY_CATEGORY", "CATEGORY", "X-Sumo-Category; {eventType} is replaced per event; '' = the source's own [webhook/ilert]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.category = v; return ""; }},
+      {"--spool-max-bytes", "ILERT_SUMO_RELAY_SPOOL_MAX_BYTES", "BYTES",
+       "spool cap; when full, new webhooks get 503 + Retry-After (nothing accepted is evicted) [1G]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         return parse_size(v, o.spool_max_bytes) && o.spool_max_bytes >= 65536
+                    ? ""
+                    : "expected a size of at least 64k, such as 1G";
+       }},
+      {"--fsync", "ILERT_SUMO_RELAY_FSYNC", "never|per_batch|interval", "when spool appends are fsync'ed [interval]",
+       false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         if (v == "never")
+           o.fsync = FsyncPolicy::never;
+         else if (v == "per_batch")
+           o.fsync = FsyncPolicy::per_batch;
+         else if (v == "interval")
+           o.fsync = FsyncPolicy::interval;
+         else
+           return "expected never, per_batch or interval";
+         return "";
+       }},
+      {"--category", "ILERT_SUMO_RELAY_CATEGORY", "CATEGORY",
+       "X-Sumo-Category; {eventType} is replaced per event; '' = the source's own [webhook/ilert]", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         o.category = v;
+         return "";
+       }},
       {"--source-name", "ILERT_SUMO_RELAY_SOURCE_NAME", "NAME", "X-Sumo-Name [source default]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.source_name = v; return ""; }},
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         o.source_name = v;
+         return "";
+       }},
       {"--source-host", "ILERT_SUMO_RELAY_SOURCE_HOST", "HOST", "X-Sumo-Host [source default]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.source_host = v; return ""; }},
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         o.source_host = v;
+         return "";
+       }},
       {"--fields", "ILERT_SUMO_RELAY_FIELDS", "K=V,...", "static X-Sumo-Fields [none]", false,
        [](RelayOptions& o, const std::string& v) -> std::string { return parse_fields(v, o.fields); }},
-      {"--fields-from-event", "ILERT_SUMO_RELAY_FIELDS_FROM_EVENT", "", "add eventType, priority, alertSource to X-Sumo-Fields [off]", true,
+      {"--fields-from-event", "ILERT_SUMO_RELAY_FIELDS_FROM_EVENT", "",
+       "add eventType, priority, alertSource to X-Sumo-Fields [off]", true,
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_bool(v, o.fields_from_event) ? "" : "expected true or false";
        }},
-      {"--shutdown-timeout", "ILERT_SUMO_RELAY_SHUTDOWN_TIMEOUT", "SECONDS", "on SIGTERM/SIGINT: flush for at most this long, spool the rest [10]", false,
+      {"--shutdown-timeout", "ILERT_SUMO_RELAY_SHUTDOWN_TIMEOUT", "SECONDS",
+       "on SIGTERM/SIGINT: flush for at most this long, spool the rest [10]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_duration(v, o.shutdown_timeout) ? "" : "expected seconds, e.g. 10, 2.5 or 500ms";
        }},
@@ -217,80 +255,113 @@ const std::vector<OptionSpec>& specs() {
          return parse_size(v, o.queue_bytes) && o.queue_bytes > 0 ? "" : "expected a size such as 64M";
        }},
       {"--overflow", "ILERT_SUMO_RELAY_OVERFLOW", "drop_newest|block|drop_oldest|spill",
-       "when the memory queue is full: spill = to the spool, drop_newest = 503 + Retry-After [spill with --spool-dir, else drop_newest]", false,
+       "when the memory queue is full: spill = to the spool, drop_newest = 503 + Retry-After [spill with --spool-dir, "
+       "else drop_newest]",
+       false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          o.overflow_set = true;
-         if (v == "drop_newest") o.overflow = OverflowPolicy::drop_newest;
-         else if (v == "block") o.overflow = OverflowPolicy::block;
-         else if (v == "drop_oldest") o.overflow = OverflowPolicy::drop_oldest;
-         else if (v == "spill") o.overflow = OverflowPolicy::spill;
-         else return "expected drop_newest, block, drop_oldest or spill";
+         if (v == "drop_newest")
+           o.overflow = OverflowPolicy::drop_newest;
+         else if (v == "block")
+           o.overflow = OverflowPolicy::block;
+         else if (v == "drop_oldest")
+           o.overflow = OverflowPolicy::drop_oldest;
+         else if (v == "spill")
+           o.overflow = OverflowPolicy::spill;
+         else
+           return "expected drop_newest, block, drop_oldest or spill";
          return "";
        }},
-      {"--invalid-status", "ILERT_SUMO_RELAY_INVALID_STATUS", "400|202", "answer to a body that does not parse (forwarded to Sumo either way) [400]", false,
+      {"--invalid-status", "ILERT_SUMO_RELAY_INVALID_STATUS", "400|202",
+       "answer to a body that does not parse (forwarded to Sumo either way) [400]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
-         if (v == "400") o.invalid_status = 400;
-         else if (v == "202") o.invalid_status = 202;
-         else return "expected 400 or 202";
+         if (v == "400")
+           o.invalid_status = 400;
+         else if (v == "202")
+           o.invalid_status = 202;
+         else
+           return "expected 400 or 202";
          return "";
        }},
-      {"--auth-header", "ILERT_SUMO_RELAY_AUTH_HEADER", "NAME", "request header iLert must send; its value from ILERT_SUMO_RELAY_AUTH_HEADER_VALUE or --auth-header-file [none]", false,
+      {"--auth-header", "ILERT_SUMO_RELAY_AUTH_HEADER", "NAME",
+       "request header iLert must send; its value from ILERT_SUMO_RELAY_AUTH_HEADER_VALUE or --auth-header-file [none]",
+       false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          if (!is_header_token(v)) return "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)";
-         for (const char* reserved : {"content-length", "transfer-encoding", "connection", "host", "expect", "upgrade", "te",
-                                      "trailer", "keep-alive", "proxy-connection", "content-type", "content-encoding"}) {
-           if (lower(v) == reserved) return "the header " + v + " describes the request itself; choose another (e.g. Authorization or X-Ilert-Token)";
+         for (const char* reserved :
+              {"content-length", "transfer-encoding", "connection", "host", "expect", "upgrade", "te", "trailer",
+               "keep-alive", "proxy-connection", "content-type", "content-encoding"}) {
+           if (lower(v) == reserved)
+             return "the header " + v +
+                    " describes the request itself; choose another (e.g. Authorization or X-Ilert-Token)";
          }
          o.auth_header = v;
          return "";
        }},
-      {"--batch-age", "ILERT_SUMO_RELAY_BATCH_AGE", "SECONDS", "send a partly filled batch once it is this old [1]", false,
+      {"--batch-age", "ILERT_SUMO_RELAY_BATCH_AGE", "SECONDS", "send a partly filled batch once it is this old [1]",
+       false,
        [](RelayOptions& o, const std::string& v) -> std::string {
-         return parse_duration(v, o.batch_age) && o.batch_age.count() > 0 ? "" : "expected seconds > 0, e.g. 1 or 200ms";
+         return parse_duration(v, o.batch_age) && o.batch_age.count() > 0 ? ""
+                                                                          : "expected seconds > 0, e.g. 1 or 200ms";
        }},
       {"--retry-budget", "ILERT_SUMO_RELAY_RETRY_BUDGET", "SECONDS", "how long one batch is retried [600]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_duration(v, o.retry_budget) && o.retry_budget.count() > 0 ? "" : "expected seconds > 0";
        }},
-      {"--threads", "ILERT_SUMO_RELAY_THREADS", "N", "HTTP event-loop threads, each serving many connections [4]", false,
+      {"--threads", "ILERT_SUMO_RELAY_THREADS", "N", "HTTP event-loop threads, each serving many connections [4]",
+       false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
          if (!parse_u64(v, n) || n == 0 || n > 64) return "expected 1..64";
          o.threads = static_cast<std::size_t>(n);
          return "";
        }},
-      {"--keep-alive-timeout", "ILERT_SUMO_RELAY_KEEP_ALIVE_TIMEOUT", "SECONDS", "a connection silent this long is closed [5]", false,
+      {"--keep-alive-timeout", "ILERT_SUMO_RELAY_KEEP_ALIVE_TIMEOUT", "SECONDS",
+       "a connection silent this long is closed [5]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
          if (!parse_u64(v, n) || n == 0 || n > 3600) return "expected 1..3600 (whole seconds)";
          o.keep_alive_timeout_s = static_cast<int>(n);
          return "";
        }},
-      {"--read-timeout", "ILERT_SUMO_RELAY_READ_TIMEOUT", "SECONDS", "a request must arrive in full within this [10]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string {
-         return parse_duration(v, o.read_timeout) && o.read_timeout.count() >= 100 ? "" : "expected seconds >= 0.1, e.g. 10";
-       }},
-      {"--max-connections", "ILERT_SUMO_RELAY_MAX_CONNECTIONS", "N", "open connections in total; more are closed [1024]", false,
+      {"--read-timeout", "ILERT_SUMO_RELAY_READ_TIMEOUT", "SECONDS", "a request must arrive in full within this [10]",
+       false,
+       [](RelayOptions& o, const std::string& v) -> std::
+                                                     string {
+                                                       return parse_duration(v, o.read_timeout) &&
+                                                                      o.read_timeout.count() >= 100
+                                                                  ? ""
+                                                                  : "expected seconds >= 0.1, e.g. 10";
+                                                     }},
+      {"--max-connections", "ILERT_SUMO_RELAY_MAX_CONNECTIONS", "N",
+       "open connections in total; more are closed [1024]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
          if (!parse_u64(v, n) || n == 0 || n > 100000) return "expected 1..100000";
          o.max_connections = static_cast<std::size_t>(n);
          return "";
        }},
-      {"--max-connections-per-ip", "ILERT_SUMO_RELAY_MAX_CONNECTIONS_PER_IP", "N", "open connections per client address [256]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string {
-         std::uint64_t n = 0;
-         if (!parse_u64(v, n) || n == 0 || n > 100000) return "expected 1..100000";
-         o.max_connections_per_ip = static_cast<std::size_t>(n);
-         return "";
-       }},
-      {"--max-header-bytes", "ILERT_SUMO_RELAY_MAX_HEADER_BYTES", "BYTES", "request line + headers; larger -> 431 [16k]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string {
-         if (!parse_size(v, o.max_header_bytes) || o.max_header_bytes < 1024 || o.max_header_bytes > 1024 * 1024) {
-           return "expected a size from 1k to 1M";
-         }
-         return "";
-       }},
+      {"--max-connections-per-ip", "ILERT_SUMO_RELAY_MAX_CONNECTIONS_PER_IP", "N",
+       "open connections per client address [256]", false,
+       [](RelayOptions& o, const std::string& v) -> std::
+                                                     string {
+                                                       std::uint64_t n = 0;
+                                                       if (!parse_u64(v, n) || n == 0 || n > 100000)
+                                                         return "expected 1..100000";
+                                                       o.max_connections_per_ip = static_cast<std::size_t>(n);
+                                                       return "";
+                                                     }},
+      {"--max-header-bytes", "ILERT_SUMO_RELAY_MAX_HEADER_BYTES", "BYTES",
+       "request line + headers; larger -> 431 [16k]", false,
+       [](RelayOptions& o, const std::string& v) -> std::
+                                                     string {
+                                                       if (!parse_size(v, o.max_header_bytes) ||
+                                                           o.max_header_bytes < 1024 ||
+                                                           o.max_header_bytes > 1024 * 1024) {
+                                                         return "expected a size from 1k to 1M";
+                                                       }
+                                                       return "";
+                                                     }},
       {"--max-headers", "ILERT_SUMO_RELAY_MAX_HEADERS", "N", "header fields per request; more -> 431 [64]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          std::uint64_t n = 0;
@@ -298,7 +369,8 @@ const std::vector<OptionSpec>& specs() {
          o.max_headers = static_cast<std::size_t>(n);
          return "";
        }},
-      {"--max-body-memory", "ILERT_SUMO_RELAY_MAX_BODY_MEMORY", "BYTES", "request bodies in memory at once, all connections; over -> 503 [64M]", false,
+      {"--max-body-memory", "ILERT_SUMO_RELAY_MAX_BODY_MEMORY", "BYTES",
+       "request bodies in memory at once, all connections; over -> 503 [64M]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_size(v, o.max_body_memory) && o.max_body_memory > 0 ? "" : "expected a size such as 64M";
        }},
@@ -306,7 +378,8 @@ const std::vector<OptionSpec>& specs() {
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_bool(v, o.access_log) ? "" : "expected on or off";
        }},
-      {"--degraded-after", "ILERT_SUMO_RELAY_DEGRADED_AFTER", "SECONDS", "/healthz is 503 when Sumo failed and had no success for this long [60]", false,
+      {"--degraded-after", "ILERT_SUMO_RELAY_DEGRADED_AFTER", "SECONDS",
+       "/healthz is 503 when Sumo failed and had no success for this long [60]", false,
        [](RelayOptions& o, const std::string& v) -> std::string {
          return parse_duration(v, o.degraded_after) ? "" : "expected seconds";
        }},
@@ -318,16 +391,34 @@ const std::vector<OptionSpec>& specs() {
          return "";
        }},
       {"--ca-file", "ILERT_SUMO_RELAY_CA_FILE", "FILE", "CA bundle for TLS to Sumo [system]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.ca_file = v; return ""; }},
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         o.ca_file = v;
+         return "";
+       }},
       {"--proxy", "ILERT_SUMO_RELAY_PROXY", "URL",
        "proxy to Sumo, scheme://host:port (http, https, socks4, socks4a, socks5, socks5h); user:password@ only in the "
-       "environment [libcurl's https_proxy/HTTPS_PROXY, ALL_PROXY]", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.proxy = v; return ""; }},
+       "environment [libcurl's https_proxy/HTTPS_PROXY, ALL_PROXY]",
+       false,
+       [](RelayOptions& o, const std::string& v) -> std::
+                                                     string {
+                                                       o.proxy = v;
+                                                       return "";
+                                                     }},
       {"--no-proxy", "ILERT_SUMO_RELAY_NO_PROXY", "LIST",
-       "hosts reached without a proxy: comma-separated names, domains, addresses; * = never a proxy [no_proxy/NO_PROXY]",
-       false, [](RelayOptions& o, const std::string& v) -> std::string { o.no_proxy = v; return ""; }},
-      {"--endpoint", "ILERT_SUMO_ENDPOINT", "URL", "Sumo endpoint URL used with ILERT_SUMO_TOKEN (instead of ILERT_SUMO_URL)", false,
-       [](RelayOptions& o, const std::string& v) -> std::string { o.sumo_endpoint = v; return ""; }},
+       "hosts reached without a proxy: comma-separated names, domains, addresses; * = never a proxy "
+       "[no_proxy/NO_PROXY]",
+       false,
+       [](RelayOptions& o, const std::string& v) -> std::
+                                                     string {
+                                                       o.no_proxy = v;
+                                                       return "";
+                                                     }},
+      {"--endpoint", "ILERT_SUMO_ENDPOINT", "URL",
+       "Sumo endpoint URL used with ILERT_SUMO_TOKEN (instead of ILERT_SUMO_URL)", false,
+       [](RelayOptions& o, const std::string& v) -> std::string {
+         o.sumo_endpoint = v;
+         return "";
+       }},
   };
   return table;
 }
@@ -347,8 +438,8 @@ const std::vector<SecretSpec>& secret_specs() {
       {"ILERT_SUMO_URL", "--url-file", "--url", &RelayOptions::sumo_url, nullptr},
       {"ILERT_SUMO_TOKEN", "--token-file", "--token", &RelayOptions::sumo_token, nullptr},
       {"ILERT_SUMO_RELAY_BASIC_AUTH", "--basic-auth-file", "--basic-auth", &RelayOptions::basic_auth, "user:password"},
-      {"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "--auth-header-file", "--auth-header-value", &RelayOptions::auth_header_value,
-       "the header's value"},
+      {"ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "--auth-header-file", "--auth-header-value",
+       &RelayOptions::auth_header_value, "the header's value"},
   };
   return table;
 }
@@ -448,7 +539,8 @@ std::string proxy_credentials_refused(const std::string& where, const std::strin
 }
 
 std::string secret_refused(const std::string& where, const SecretSpec& s) {
-  return where + ": secrets are not accepted " + (where.rfind("--config", 0) == 0 ? "in a config file" : "on the command line") +
+  return where + ": secrets are not accepted " +
+         (where.rfind("--config", 0) == 0 ? "in a config file" : "on the command line") +
          " (other users can read it); set " + s.env + " or use " + s.file_flag;
 }
 
@@ -474,9 +566,9 @@ bool apply_config_file(const std::string& path, RelayOptions& o, std::string& er
   for (std::size_t i = 0; i < secret_specs().size(); ++i) {
     const auto& s = secret_specs()[i];
     if (d.secret_values[i]->count() > 0) {
-      error = where + ": '" + std::string(s.forbidden_flag + 2) + "': " +
-              "secrets are not read from a config file (it may be readable by others); set " + s.env + " or use " +
-              (s.file_flag + 2) + " = FILE";
+      error = where + ": '" + std::string(s.forbidden_flag + 2) +
+              "': " + "secrets are not read from a config file (it may be readable by others); set " + s.env +
+              " or use " + (s.file_flag + 2) + " = FILE";
       return false;
     }
   }
@@ -495,7 +587,8 @@ bool apply_config_file(const std::string& path, RelayOptions& o, std::string& er
     if (d.secret_files[i]->count() == 0) continue;
     const std::string err = read_secret_file(first_result(d.secret_files[i]), o.*(s.field));
     if (!err.empty() || (s.must_hold != nullptr && (o.*(s.field)).empty())) {
-      error = where + ": " + (s.file_flag + 2) + ": " + (err.empty() ? std::string("the file is empty; it must hold ") + s.must_hold : err);
+      error = where + ": " + (s.file_flag + 2) + ": " +
+              (err.empty() ? std::string("the file is empty; it must hold ") + s.must_hold : err);
       return false;
     }
   }
@@ -515,22 +608,26 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
   };
 
   // 0. The command line, parsed (not yet applied).
-  CLI::App app("Receives iLert webhook alert actions (POST), validates them and forwards them to a Sumo Logic HTTP "
-               "Logs source. Every option can also be set with the environment variable shown, or in the --config "
-               "file; a flag wins over the environment, which wins over the config file. Secrets (ILERT_SUMO_URL, "
-               "ILERT_SUMO_TOKEN, ILERT_SUMO_RELAY_BASIC_AUTH, ILERT_SUMO_RELAY_AUTH_HEADER_VALUE) come only from the "
-               "environment or a file (the *_FILE variables, the --*-file flags); http:// is accepted only for a "
-               "loopback Sumo host. With --auth-header NAME, iLert must send that header with the value of "
-               "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE.");
+  CLI::App app(
+      "Receives iLert webhook alert actions (POST), validates them and forwards them to a Sumo Logic HTTP "
+      "Logs source. Every option can also be set with the environment variable shown, or in the --config "
+      "file; a flag wins over the environment, which wins over the config file. Secrets (ILERT_SUMO_URL, "
+      "ILERT_SUMO_TOKEN, ILERT_SUMO_RELAY_BASIC_AUTH, ILERT_SUMO_RELAY_AUTH_HEADER_VALUE) come only from the "
+      "environment or a file (the *_FILE variables, the --*-file flags); http:// is accepted only for a "
+      "loopback Sumo host. With --auth-header NAME, iLert must send that header with the value of "
+      "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE.");
   ilert_sumo_cli::configure(app, kProgram, ilert_sumo::kVersion);
   std::string config_path;
   app.add_option("--config", config_path)
-      ->description("read settings from this INI/TOML file (keys: the long flag names without dashes, e.g. "
-                    "`spool-dir = /var/lib/ilert-sumo-relay`; secrets refused); env " + std::string(kConfigEnv))
+      ->description(
+          "read settings from this INI/TOML file (keys: the long flag names without dashes, e.g. "
+          "`spool-dir = /var/lib/ilert-sumo-relay`; secrets refused); env " +
+          std::string(kConfigEnv))
       ->type_name("FILE");
   const Declared d = declare(app);
-  app.footer("Endpoints: POST <path> (webhook), GET /healthz, GET /metrics (Prometheus). SIGHUP flushes the queue "
-             "and keeps running; SIGTERM/SIGINT shut down within --shutdown-timeout. See docs/RELAY.md.");
+  app.footer(
+      "Endpoints: POST <path> (webhook), GET /healthz, GET /metrics (Prometheus). SIGHUP flushes the queue "
+      "and keeps running; SIGTERM/SIGINT shut down within --shutdown-timeout. See docs/RELAY.md.");
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
     app.parse(reversed);
@@ -551,7 +648,8 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
   }
   // A secret on the command line is refused before anything is read.
   for (std::size_t i = 0; i < secret_specs().size(); ++i) {
-    if (d.secret_values[i]->count() > 0) return fail(secret_refused(secret_specs()[i].forbidden_flag, secret_specs()[i]), true);
+    if (d.secret_values[i]->count() > 0)
+      return fail(secret_refused(secret_specs()[i].forbidden_flag, secret_specs()[i]), true);
   }
 
   // 1. The config file (--config, else ILERT_SUMO_RELAY_CONFIG).
@@ -612,13 +710,15 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
 
   // 4. Cross-checks.
   if (!o.sumo_endpoint.empty()) {
-    if (!o.sumo_url.empty()) return fail("set either ILERT_SUMO_URL or ILERT_SUMO_ENDPOINT (+ ILERT_SUMO_TOKEN), not both");
+    if (!o.sumo_url.empty())
+      return fail("set either ILERT_SUMO_URL or ILERT_SUMO_ENDPOINT (+ ILERT_SUMO_TOKEN), not both");
     if (o.sumo_token.empty()) return fail("ILERT_SUMO_ENDPOINT needs ILERT_SUMO_TOKEN (or ILERT_SUMO_TOKEN_FILE)");
     o.sumo_url = o.sumo_endpoint;
   } else if (!o.sumo_url.empty() && !o.sumo_token.empty()) {
     // A presigned URL carries its own credential: a token beside it would be silently ignored.
-    return fail("ILERT_SUMO_URL (--url) is a presigned URL and ILERT_SUMO_TOKEN (--token) is set too: use "
-                "ILERT_SUMO_URL alone, or ILERT_SUMO_ENDPOINT with ILERT_SUMO_TOKEN");
+    return fail(
+        "ILERT_SUMO_URL (--url) is a presigned URL and ILERT_SUMO_TOKEN (--token) is set too: use "
+        "ILERT_SUMO_URL alone, or ILERT_SUMO_ENDPOINT with ILERT_SUMO_TOKEN");
   }
   if (o.sumo_url.empty()) {
     return fail("no Sumo source: set ILERT_SUMO_URL (presigned URL) or ILERT_SUMO_ENDPOINT + ILERT_SUMO_TOKEN");
@@ -634,8 +734,9 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
                 " needs its value: set ILERT_SUMO_RELAY_AUTH_HEADER_VALUE or use --auth-header-file FILE");
   }
   if (o.auth_header.empty() && !o.auth_header_value.empty()) {
-    return fail("ILERT_SUMO_RELAY_AUTH_HEADER_VALUE is set but no header is named: add --auth-header NAME "
-                "(or ILERT_SUMO_RELAY_AUTH_HEADER)");
+    return fail(
+        "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE is set but no header is named: add --auth-header NAME "
+        "(or ILERT_SUMO_RELAY_AUTH_HEADER)");
   }
   if (!o.auth_header_value.empty()) {
     // HTTP drops whitespace around a field value, and no client can send a control character in
@@ -652,8 +753,9 @@ ParseResult parse_options(const std::vector<std::string>& args, const std::map<s
                   "request could match it");
     }
     if (!o.basic_auth.empty() && lower(o.auth_header) == "authorization") {
-      return fail("--auth-header Authorization and ILERT_SUMO_RELAY_BASIC_AUTH both need the Authorization header; "
-                  "use one of them, or name another header");
+      return fail(
+          "--auth-header Authorization and ILERT_SUMO_RELAY_BASIC_AUTH both need the Authorization header; "
+          "use one of them, or name another header");
     }
   }
   if (!o.overflow_set) {

@@ -267,7 +267,8 @@ Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_
       fail = unavailable(Outcome::too_large, "too_large", "the event is larger than the relay's whole queue");
       break;
     case ilert_sumo::EnqueueStatus::dropped_spool_error:
-      fail = unavailable(Outcome::unavailable, "spool_error", "the event could not be written to the spool; retry later");
+      fail =
+          unavailable(Outcome::unavailable, "spool_error", "the event could not be written to the spool; retry later");
       break;
     case ilert_sumo::EnqueueStatus::refused_spool_full:
       // The write-ahead spool is at --spool-max-bytes: refused, never paid for by evicting.
@@ -276,9 +277,7 @@ Reply Relay::handle_webhook(std::string_view body, ilert_sumo::UtcTime received_
     case ilert_sumo::EnqueueStatus::closed:
       fail = unavailable(Outcome::unavailable, "shutting_down", "the relay is shutting down; retry later");
       break;
-    default:
-      fail = unavailable(Outcome::error, "internal", "the event could not be queued");
-      break;
+    default: fail = unavailable(Outcome::error, "internal", "the event could not be queued"); break;
   }
   fail.event_type = std::move(r.event_type);
   fail.alert_id = std::move(r.alert_id);

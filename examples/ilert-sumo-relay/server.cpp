@@ -23,7 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kDisarmed = std::numeric_limits<std::int64_t>::max();
 
-std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -119,11 +121,11 @@ struct HttpServer::Request {
   std::string path;
   std::string remote;
   Route route = Route::not_found;
-  bool discard_body = false;      // refused (401) body on a keep-alive connection: read, not kept
+  bool discard_body = false;  // refused (401) body on a keep-alive connection: read, not kept
   bool unauthorized = false;
   std::string body;
-  std::size_t reserved = 0;       // bytes counted against --max-body-memory
-  int status = 0;                 // the answer, 0 = none yet
+  std::size_t reserved = 0;  // bytes counted against --max-body-memory
+  int status = 0;            // the answer, 0 = none yet
   bool webhook_timed = false;
   std::string event_type;
   std::string alert_id;
@@ -153,8 +155,9 @@ struct ServerCallbacks {
     const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (info != nullptr && info->socket_context != nullptr) {
       static_cast<HttpServer::ConnectionEntry*>(info->socket_context)
-          ->deadline_ns.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(self->options_.read_timeout).count(),
-                              std::memory_order_relaxed);
+          ->deadline_ns.store(
+              now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(self->options_.read_timeout).count(),
+              std::memory_order_relaxed);
     }
     self->completed(static_cast<HttpServer::Request*>(*request_context));
     *request_context = nullptr;
@@ -198,18 +201,14 @@ std::string HttpServer::start(int listen_fd) {
   const std::size_t pool = std::max<std::size_t>(32 * 1024, 2 * options_.max_header_bytes);
   const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &ServerCallbacks::on_request, this,
-      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(listen_fd),
-      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned int>(options_.threads),
+      flags, 0, nullptr, nullptr, &ServerCallbacks::on_request, this, MHD_OPTION_LISTEN_SOCKET,
+      static_cast<MHD_socket>(listen_fd), MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned int>(options_.threads),
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(options_.max_connections),
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned int>(options_.max_connections_per_ip),
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(options_.keep_alive_timeout_s),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-      MHD_OPTION_STRICT_FOR_CLIENT, 1,
-      MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
-      MHD_OPTION_NOTIFY_COMPLETED, &ServerCallbacks::on_completed, this,
-      MHD_OPTION_NOTIFY_CONNECTION, &ServerCallbacks::on_connection, this,
-      MHD_OPTION_EXTERNAL_LOGGER, &ServerCallbacks::on_mhd_log, this,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+      MHD_OPTION_NOTIFY_COMPLETED, &ServerCallbacks::on_completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+      &ServerCallbacks::on_connection, this, MHD_OPTION_EXTERNAL_LOGGER, &ServerCallbacks::on_mhd_log, this,
       MHD_OPTION_END);
   if (daemon_ == nullptr) {
     ::close(listen_fd);
@@ -258,8 +257,9 @@ void HttpServer::connection_started(MHD_Connection* connection, void** socket_co
   auto* entry = new ConnectionEntry;
   const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
   entry->fd = info != nullptr ? info->connect_fd : -1;
-  entry->deadline_ns.store(now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.read_timeout).count(),
-                           std::memory_order_relaxed);
+  entry->deadline_ns.store(
+      now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.read_timeout).count(),
+      std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(connections_mutex_);
     connections_.insert(entry);
@@ -426,25 +426,32 @@ int HttpServer::handle(MHD_Connection* connection, const char* url, const char* 
       reply.headers.emplace_back("Allow", "POST");
       return respond(connection, r, reply);
     }
-    case Request::Route::healthz:
-      return respond(connection, r, relay_.healthz());
+    case Request::Route::healthz: return respond(connection, r, relay_.healthz());
     case Request::Route::metrics: {
       Reply reply = relay_.metrics(log_.dropped());
       const ServerStats s = stats();
       reply.body +=
           "# HELP ilert_sumo_relay_http_open_connections Connections open now.\n"
           "# TYPE ilert_sumo_relay_http_open_connections gauge\n"
-          "ilert_sumo_relay_http_open_connections " + std::to_string(s.open_connections) + "\n"
+          "ilert_sumo_relay_http_open_connections " +
+          std::to_string(s.open_connections) +
+          "\n"
           "# HELP ilert_sumo_relay_http_refused_total Requests or connections the HTTP layer refused, by reason.\n"
           "# TYPE ilert_sumo_relay_http_refused_total counter\n"
-          "ilert_sumo_relay_http_refused_total{reason=\"read_timeout\"} " + std::to_string(s.read_timeouts) + "\n"
-          "ilert_sumo_relay_http_refused_total{reason=\"header_limit\"} " + std::to_string(s.header_limit) + "\n"
-          "ilert_sumo_relay_http_refused_total{reason=\"bad_framing\"} " + std::to_string(s.bad_framing) + "\n"
-          "ilert_sumo_relay_http_refused_total{reason=\"body_memory\"} " + std::to_string(s.body_memory_full) + "\n";
+          "ilert_sumo_relay_http_refused_total{reason=\"read_timeout\"} " +
+          std::to_string(s.read_timeouts) +
+          "\n"
+          "ilert_sumo_relay_http_refused_total{reason=\"header_limit\"} " +
+          std::to_string(s.header_limit) +
+          "\n"
+          "ilert_sumo_relay_http_refused_total{reason=\"bad_framing\"} " +
+          std::to_string(s.bad_framing) +
+          "\n"
+          "ilert_sumo_relay_http_refused_total{reason=\"body_memory\"} " +
+          std::to_string(s.body_memory_full) + "\n";
       return respond(connection, r, reply);
     }
-    case Request::Route::not_found:
-      return respond(connection, r, plain_error(404, "not_found", "no such path"));
+    case Request::Route::not_found: return respond(connection, r, plain_error(404, "not_found", "no such path"));
   }
   return MHD_NO;
 }

@@ -36,9 +36,9 @@ struct ServerStats {
   /// Connections shut down because their request did not arrive within --read-timeout.
   std::uint64_t read_timeouts = 0;
   /// Requests refused by the relay's own framing/limit checks, by kind.
-  std::uint64_t header_limit = 0;     ///< 431 (header bytes or count)
-  std::uint64_t bad_framing = 0;      ///< 400 (Content-Length / Transfer-Encoding)
-  std::uint64_t body_memory_full = 0; ///< 503 (--max-body-memory reached)
+  std::uint64_t header_limit = 0;      ///< 431 (header bytes or count)
+  std::uint64_t bad_framing = 0;       ///< 400 (Content-Length / Transfer-Encoding)
+  std::uint64_t body_memory_full = 0;  ///< 503 (--max-body-memory reached)
   /// Connections open right now.
   std::uint64_t open_connections = 0;
 };

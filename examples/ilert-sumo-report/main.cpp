@@ -149,9 +149,12 @@ class Report {
     ++counts_.counted;
     Alert& a = alerts_[*id];
     if (!a.group) {
-      if (by_ == "source") a.group = string_at(line, "alertSource", "name");
-      else if (by_ == "policy") a.group = string_at(line, "escalationPolicy", "name");
-      else a.group = string_at(line, "priority");
+      if (by_ == "source")
+        a.group = string_at(line, "alertSource", "name");
+      else if (by_ == "policy")
+        a.group = string_at(line, "escalationPolicy", "name");
+      else
+        a.group = string_at(line, "priority");
     }
     if (*type == "alert-created") a.created = true;
     if (*type == "alert-acknowledged") {
@@ -172,8 +175,7 @@ std::string seconds(const Stats& s, bool p90) {
   if (s.n == 0) return "-";
   const std::int64_t ms = p90 ? s.p90 : s.mean;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms / 1000),
-                static_cast<long long>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
   return buf;
 }
 
@@ -182,14 +184,13 @@ void print_text(const Report& r, const std::string& by) {
   std::size_t w = by.size();
   for (const auto& row : rows) w = std::max(w, row.first.size());
   const int kw = static_cast<int>(w);
-  std::printf("%-*s  %7s  %8s  %10s  %10s  %8s  %10s  %10s\n", kw, by.c_str(), "created", "accepted",
-              "mtta_mean", "mtta_p90", "resolved", "mttr_mean", "mttr_p90");
+  std::printf("%-*s  %7s  %8s  %10s  %10s  %8s  %10s  %10s\n", kw, by.c_str(), "created", "accepted", "mtta_mean",
+              "mtta_p90", "resolved", "mttr_mean", "mttr_p90");
   for (const auto& [g, s] : rows) {
     std::printf("%-*s  %7llu  %8llu  %10s  %10s  %8llu  %10s  %10s\n", kw, g.c_str(),
                 static_cast<unsigned long long>(s[0].n), static_cast<unsigned long long>(s[1].n),
-                seconds(s[1], false).c_str(), seconds(s[1], true).c_str(),
-                static_cast<unsigned long long>(s[2].n), seconds(s[2], false).c_str(),
-                seconds(s[2], true).c_str());
+                seconds(s[1], false).c_str(), seconds(s[1], true).c_str(), static_cast<unsigned long long>(s[2].n),
+                seconds(s[2], false).c_str(), seconds(s[2], true).c_str());
   }
   const Counts& c = r.counts();
   std::printf("lines: %llu read, %llu counted, %llu duplicates, %llu invalid payloads, %llu skipped\n",
@@ -205,9 +206,15 @@ void print_json(const Report& r, const std::string& by) {
     w.Key(n);
     w.Uint64(s.n);
     w.Key(mean);
-    if (s.n) w.Int64(s.mean); else w.Null();
+    if (s.n)
+      w.Int64(s.mean);
+    else
+      w.Null();
     w.Key(p90);
-    if (s.n) w.Int64(s.p90); else w.Null();
+    if (s.n)
+      w.Int64(s.p90);
+    else
+      w.Null();
   };
   w.StartObject();
   w.Key("by");
@@ -228,11 +235,16 @@ void print_json(const Report& r, const std::string& by) {
   const Counts& c = r.counts();
   w.Key("lines");
   w.StartObject();
-  w.Key("read"); w.Uint64(c.read);
-  w.Key("counted"); w.Uint64(c.counted);
-  w.Key("duplicates"); w.Uint64(c.duplicates);
-  w.Key("invalid"); w.Uint64(c.invalid);
-  w.Key("skipped"); w.Uint64(c.skipped);
+  w.Key("read");
+  w.Uint64(c.read);
+  w.Key("counted");
+  w.Uint64(c.counted);
+  w.Key("duplicates");
+  w.Uint64(c.duplicates);
+  w.Key("invalid");
+  w.Uint64(c.invalid);
+  w.Key("skipped");
+  w.Uint64(c.skipped);
   w.EndObject();
   w.EndObject();
   std::printf("%s\n", buf.GetString());
@@ -244,9 +256,10 @@ int main(int argc, char** argv) {
   std::string by = "source";
   bool json = false;
   std::vector<std::string> files;
-  CLI::App app("Reads ilert-sumo lines (NDJSON, or a sumo-emulator --record file) from FILEs or standard\n"
-               "input ('-') and prints per group: alerts created, MTTA mean and p90, MTTR mean and p90.\n"
-               "Duplicates (same dedupId) count once; invalid-payload lines are skipped.");
+  CLI::App app(
+      "Reads ilert-sumo lines (NDJSON, or a sumo-emulator --record file) from FILEs or standard\n"
+      "input ('-') and prints per group: alerts created, MTTA mean and p90, MTTR mean and p90.\n"
+      "Duplicates (same dedupId) count once; invalid-payload lines are skipped.");
   ilert_sumo_cli::configure(app, kProgram, ilert_sumo::version());
   app.add_option("--by", by,
                  "Group by source (alertSource.name, the default), policy (escalationPolicy.name) or "
@@ -274,7 +287,9 @@ int main(int argc, char** argv) {
     }
     while (std::getline(in, line)) report.add_line(line);
   }
-  if (json) print_json(report, by);
-  else print_text(report, by);
+  if (json)
+    print_json(report, by);
+  else
+    print_text(report, by);
   return status;
 }

@@ -134,11 +134,11 @@ struct Options {
   bool skip_invalid = false;
   std::optional<double> retry_budget_s;
   std::optional<double> timeout_s;
-  std::optional<std::string> proxy;          // --proxy; absent: libcurl's environment variables
-  std::string spool_dir;                     // --spool-dir; empty: synchronous delivery, no spool
-  std::optional<double> shutdown_timeout_s;  // --shutdown-timeout (only with --spool-dir)
+  std::optional<std::string> proxy;              // --proxy; absent: libcurl's environment variables
+  std::string spool_dir;                         // --spool-dir; empty: synchronous delivery, no spool
+  std::optional<double> shutdown_timeout_s;      // --shutdown-timeout (only with --spool-dir)
   std::optional<std::uint64_t> spool_max_bytes;  // --spool-max-bytes (only with --spool-dir)
-  std::vector<std::string> inputs;           // "-" is stdin
+  std::vector<std::string> inputs;               // "-" is stdin
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -182,10 +182,14 @@ std::optional<std::uint64_t> bytes_value(const std::string& text) {
   std::string suffix = text.substr(i);
   for (char& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::uint64_t mult = 0;
-  if (suffix.empty() || suffix == "b") mult = 1;
-  else if (suffix == "k" || suffix == "kib") mult = 1024;
-  else if (suffix == "m" || suffix == "mib") mult = 1024 * 1024;
-  else if (suffix == "g" || suffix == "gib") mult = 1024ull * 1024 * 1024;
+  if (suffix.empty() || suffix == "b")
+    mult = 1;
+  else if (suffix == "k" || suffix == "kib")
+    mult = 1024;
+  else if (suffix == "m" || suffix == "mib")
+    mult = 1024 * 1024;
+  else if (suffix == "g" || suffix == "gib")
+    mult = 1024ull * 1024 * 1024;
   std::uint64_t n = 0;
   bool ok = i > 0 && i <= 15 && mult != 0;
   for (std::size_t k = 0; ok && k < i; ++k) n = n * 10 + static_cast<std::uint64_t>(text[k] - '0');
@@ -231,9 +235,8 @@ void add_options(CLI::App& app, Options& o, RawOptions& r) {
   const auto bytes = ilert_sumo_cli::validator("BYTES", [](const std::string& v) {
     return bytes_value(v) ? std::string() : "expected a size of at least 64k such as 512M or 1G, got '" + v + "'";
   });
-  const auto not_empty = ilert_sumo_cli::validator("", [](const std::string& v) {
-    return v.empty() ? std::string("empty value") : std::string();
-  });
+  const auto not_empty = ilert_sumo_cli::validator(
+      "", [](const std::string& v) { return v.empty() ? std::string("empty value") : std::string(); });
   r.url_opt = app.add_option("--url", r.url,
                              "Presigned source URL https://.../receiver/v1/http/<code> (a secret: it shows in "
                              "`ps`; prefer --url-env)")
@@ -242,11 +245,12 @@ void add_options(CLI::App& app, Options& o, RawOptions& r) {
   r.url_env_opt = app.add_option("--url-env", r.url_env, "Read the presigned URL from environment variable VAR")
                       ->type_name("VAR")
                       ->excludes(r.url_opt);
-  auto* endpoint = app.add_option("--endpoint", o.endpoint, "Endpoint URL https://.../receiver/v1/http, with --token-env")
-                       ->type_name("URL")
-                       ->check(not_empty)
-                       ->excludes(r.url_opt)
-                       ->excludes(r.url_env_opt);
+  auto* endpoint =
+      app.add_option("--endpoint", o.endpoint, "Endpoint URL https://.../receiver/v1/http, with --token-env")
+          ->type_name("URL")
+          ->check(not_empty)
+          ->excludes(r.url_opt)
+          ->excludes(r.url_env_opt);
   app.add_option("--token-env", o.token_env, "Read the x-sumo-token from environment variable VAR")
       ->type_name("VAR")
       ->needs(endpoint);
@@ -261,10 +265,11 @@ void add_options(CLI::App& app, Options& o, RawOptions& r) {
                     ->check(CLI::Range(-1, 22).description(""));
   app.add_flag("--ndjson", o.ndjson, "One webhook body per input line (blank lines are skipped)");
   app.add_flag("--skip-invalid", o.skip_invalid, "Do not send bodies that fail to parse (they are still reported)");
-  r.retry_budget_opt = app.add_option("--retry-budget", r.retry_budget,
-                                      "Stop retrying a request after SEC seconds (default 600)")
-                           ->check(seconds);
-  r.timeout_opt = app.add_option("--timeout", r.timeout, "Whole-request timeout in seconds (default 20)")->check(seconds);
+  r.retry_budget_opt =
+      app.add_option("--retry-budget", r.retry_budget, "Stop retrying a request after SEC seconds (default 600)")
+          ->check(seconds);
+  r.timeout_opt =
+      app.add_option("--timeout", r.timeout, "Whole-request timeout in seconds (default 20)")->check(seconds);
   r.proxy_opt = app.add_option("--proxy", r.proxy,
                                "Proxy http://[user:password@]host:port (also https://, socks5h://, ...); without "
                                "it: https_proxy/HTTPS_PROXY, http_proxy, ALL_PROXY and NO_PROXY from the "
@@ -300,7 +305,8 @@ void finish_options(Options& o, const RawOptions& r) {
   if (*r.url_env_opt) {
     o.url_env = r.url_env;
     const char* v = std::getenv(o.url_env.c_str());
-    if (v == nullptr || *v == '\0') throw UsageError{"--url-env: environment variable " + o.url_env + " is not set or empty"};
+    if (v == nullptr || *v == '\0')
+      throw UsageError{"--url-env: environment variable " + o.url_env + " is not set or empty"};
     o.url = v;
   }
   if (!*r.url_opt && !*r.url_env_opt && o.endpoint.empty()) {
@@ -388,7 +394,8 @@ SumoConfig build_config(const Options& o) {
   if (!o.endpoint.empty()) {
     c.url = o.endpoint;
     const char* token = std::getenv(o.token_env.c_str());
-    if (token == nullptr || *token == '\0') throw UsageError{"--token-env: environment variable " + o.token_env + " is not set or empty"};
+    if (token == nullptr || *token == '\0')
+      throw UsageError{"--token-env: environment variable " + o.token_env + " is not set or empty"};
     c.token = token;
   } else {
     c.url = o.url;
@@ -582,9 +589,7 @@ class BoundedReader {
   int errno_ = 0;
 };
 
-UtcTime now_utc() {
-  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
-}
+UtcTime now_utc() { return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()); }
 
 /// Calls `sink` for each payload of each input, in order. Returns false (after printing why) when an
 /// input could not be read completely.
@@ -629,8 +634,7 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
       }
       if (too_long) {
         print_error(name + ":" + std::to_string(number + 1) + ": line longer than the parser's body limit of " +
-                    std::to_string(kMaxPayloadBytes) + " bytes; not sent, and the rest of " + name +
-                    " is not read");
+                    std::to_string(kMaxPayloadBytes) + " bytes; not sent, and the rest of " + name + " is not read");
         ok = false;
       }
     } else {
@@ -649,8 +653,8 @@ bool for_each_payload(const Options& o, const std::function<void(Payload&&)>& si
       ok = false;
     }
     if (reader.discarded()) {
-      print_error("stopped reading " + name + " on a signal in the middle of a " +
-                  (o.ndjson ? "line" : "body") + "; that part is not sent");
+      print_error("stopped reading " + name + " on a signal in the middle of a " + (o.ndjson ? "line" : "body") +
+                  "; that part is not sent");
       ok = false;
     }
     if (fd > 0) ::close(fd);
@@ -726,7 +730,8 @@ class StopDeadline {
     if (StopSignals::wait_readable(done_read_)) return;  // stopped before any signal
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{done_read_, POLLIN, 0};
       const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count() + 1, 60000)));
@@ -836,8 +841,9 @@ class SpoolLineSender final : public LineSender {
     if (sender_->stats().recovered == 0) return;
     const FlushResult r = sender_->flush(wait_);
     if (!r.completed) {
-      print_error("the events left in the spool were not all delivered within --shutdown-timeout; this "
-                  "run's events are kept in the spool behind them");
+      print_error(
+          "the events left in the spool were not all delivered within --shutdown-timeout; this "
+          "run's events are kept in the spool behind them");
     }
   }
 
@@ -875,8 +881,7 @@ class SpoolLineSender final : public LineSender {
       std::ostringstream timeout;
       timeout << static_cast<double>(wait_.count()) / 1000.0;
       print_error(std::to_string(r.spooled) + " event(s) not delivered within --shutdown-timeout " + timeout.str() +
-                  " s" + last_error + "; they stay in the spool and are sent by the next run with --spool-dir " +
-                  dir_);
+                  " s" + last_error + "; they stay in the spool and are sent by the next run with --spool-dir " + dir_);
     }
     if (sp.dropped > 0) print_error(std::to_string(sp.dropped) + " event(s) lost: " + drop_reasons(s) + last_error);
     return t;
@@ -938,8 +943,8 @@ class SpoolLineSender final : public LineSender {
     if (r.delivered) return;
     // Cut off by the deadline: the summary counts those events as spooled.
     if (r.error && r.error->code == ErrorCode::aborted) return;
-    std::string message = std::to_string(r.events) + " line(s) not delivered after " + std::to_string(r.attempts) +
-                          " attempt(s)";
+    std::string message =
+        std::to_string(r.events) + " line(s) not delivered after " + std::to_string(r.attempts) + " attempt(s)";
     if (r.final_status != 0) message += ", last status " + std::to_string(r.final_status);
     if (r.error) message += ": " + redact(r.error->to_string(), config_);
     print_error(message + " (kept in the spool)");
@@ -1009,7 +1014,10 @@ void print_summary(const std::string& destination, const ReadCounts& c, const To
               << "dropped:          " << t.spool->dropped << "\n";
   }
   if (const int signo = StopSignals::received()) {
-    std::cout << "interrupted:      " << (signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal")
+    std::cout << "interrupted:      "
+              << (signo == SIGINT    ? "SIGINT"
+                  : signo == SIGTERM ? "SIGTERM"
+                                     : "signal")
               << " (input not read further)\n";
   }
   std::cout << "raw bytes:        " << t.raw_bytes << "\n"
@@ -1046,11 +1054,12 @@ int main(int argc, char** argv) {
     if (options.spool_dir.empty()) {
       sender = std::make_unique<SyncLineSender>(std::move(finalized).value(), shutdown_timeout(options));
     } else {
-      sender = std::make_unique<SpoolLineSender>(std::move(finalized).value(), options.spool_dir,
-                                                 shutdown_timeout(options));
+      sender =
+          std::make_unique<SpoolLineSender>(std::move(finalized).value(), options.spool_dir, shutdown_timeout(options));
     }
   } catch (const UsageError& e) {
-    return e.hint ? ilert_sumo_cli::usage_error(kProgram, e.message) : ilert_sumo_cli::config_error(kProgram, e.message);
+    return e.hint ? ilert_sumo_cli::usage_error(kProgram, e.message)
+                  : ilert_sumo_cli::config_error(kProgram, e.message);
   }
 
   sender->begin();

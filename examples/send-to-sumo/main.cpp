@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     (*sender)->enqueue(*event);  // never throws, never blocks past its timeout
   }
   auto result = (*sender)->shutdown(std::chrono::seconds(5));  // exact counts, bounded wait
-  std::cout << "delivered " << result.delivered << ", dropped " << result.dropped << ", spooled "
-            << result.spooled << ", invalid " << invalid << "\n";
+  std::cout << "delivered " << result.delivered << ", dropped " << result.dropped << ", spooled " << result.spooled
+            << ", invalid " << invalid << "\n";
   return invalid == 0 && result.dropped == 0 ? 0 : 1;
 }

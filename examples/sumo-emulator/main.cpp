@@ -74,7 +74,8 @@ bool parse_uint(const std::string& text, std::uint64_t& out) {
 
 std::uint64_t need_uint(const std::string& flag, const std::string& text, std::uint64_t max) {
   std::uint64_t v = 0;
-  if (!parse_uint(text, v) || v > max) throw UsageError{flag + ": expected a number up to " + std::to_string(max) + ", got '" + text + "'"};
+  if (!parse_uint(text, v) || v > max)
+    throw UsageError{flag + ": expected a number up to " + std::to_string(max) + ", got '" + text + "'"};
   return v;
 }
 
@@ -96,7 +97,8 @@ std::chrono::milliseconds parse_duration(const std::string& flag, const std::str
 int parse_status(const std::string& flag, const std::string& text) {
   if (text == "reset") return 0;
   std::uint64_t v = 0;
-  if (!parse_uint(text, v) || v < 100 || v > 599) throw UsageError{flag + ": bad status '" + text + "' (100..599 or reset)"};
+  if (!parse_uint(text, v) || v < 100 || v > 599)
+    throw UsageError{flag + ": bad status '" + text + "' (100..599 or reset)"};
   return static_cast<int>(v);
 }
 
@@ -111,7 +113,8 @@ std::pair<Fault, std::size_t> parse_fail(const std::string& text) {
 
 void parse_fail_for(const std::string& text, Options& o) {
   const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw UsageError{"--fail-for: expected STATUS[,STATUS...]:DURATION, got '" + text + "'"};
+  if (colon == std::string::npos)
+    throw UsageError{"--fail-for: expected STATUS[,STATUS...]:DURATION, got '" + text + "'"};
   o.fail_for_statuses.clear();
   std::string list = text.substr(0, colon);
   std::size_t start = 0;
@@ -185,7 +188,8 @@ void add_options(CLI::App& app, Options& o, Args& a) {
   app.add_option("--exit-after", o.exit_after, "Exit after N accepted (200) requests")
       ->type_name("N")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1000000000}).description(""));
-  app.add_option("--threads", o.config.threads, "Worker threads = concurrent connections (at most 1024; fewer than 2 means 2)")
+  app.add_option("--threads", o.config.threads,
+                 "Worker threads = concurrent connections (at most 1024; fewer than 2 means 2)")
       ->type_name("N")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}).description(""))
       ->capture_default_str();
@@ -236,8 +240,8 @@ int render(const std::string& path) {
 }
 
 std::string describe(const RecordedRequest& r) {
-  std::string s = "#" + std::to_string(r.seq) + " " + r.route + " " + r.encoding + " " +
-                  std::to_string(r.wire_bytes) + " B";
+  std::string s =
+      "#" + std::to_string(r.seq) + " " + r.route + " " + r.encoding + " " + std::to_string(r.wire_bytes) + " B";
   if (r.decoded_bytes != 0) s += " -> " + std::to_string(r.decoded_bytes) + " B decoded";
   if (r.lines != 0) s += ", " + std::to_string(r.lines) + " message(s)";
   if (!r.category.empty()) s += ", category '" + r.category + "'";

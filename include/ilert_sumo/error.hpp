@@ -32,13 +32,13 @@ enum class ErrorCode : int {
   number_out_of_range = 111,     ///< an id outside 1..2^63-1 (or not an integer)
 
   // --- configuration (2xx) ---
-  invalid_config = 201,          ///< a SumoConfig/SenderConfig value is out of range
-  invalid_url = 202,             ///< the endpoint URL cannot be used
-  insecure_url = 203,            ///< http:// without allow_insecure_http
-  invalid_field = 204,           ///< an X-Sumo-Fields key or value Sumo would not accept
-  too_many_fields = 205,         ///< more than 30 X-Sumo-Fields
-  invalid_header_value = 206,    ///< category/name/host with characters a header cannot carry
-  unsupported_compression = 207, ///< the codec was not compiled in
+  invalid_config = 201,           ///< a SumoConfig/SenderConfig value is out of range
+  invalid_url = 202,              ///< the endpoint URL cannot be used
+  insecure_url = 203,             ///< http:// without allow_insecure_http
+  invalid_field = 204,            ///< an X-Sumo-Fields key or value Sumo would not accept
+  too_many_fields = 205,          ///< more than 30 X-Sumo-Fields
+  invalid_header_value = 206,     ///< category/name/host with characters a header cannot carry
+  unsupported_compression = 207,  ///< the codec was not compiled in
 
   // --- delivery (3xx) ---
   transport = 301,               ///< connection refused/reset, DNS, TLS: no HTTP status
@@ -50,11 +50,11 @@ enum class ErrorCode : int {
   event_too_large = 307,         ///< a line that cannot be made to fit the request cap
 
   // --- sender and spool (4xx) ---
-  io = 401,                      ///< a file-system operation failed
-  spool_corrupt = 402,           ///< a spool record failed its length/CRC check
-  closed = 403,                  ///< the sender is shut down
-  queue_full = 404,              ///< the byte bound was reached and the policy dropped
-  spool_full = 405,              ///< a write_ahead spool is at spool.max_bytes: the event was refused
+  io = 401,             ///< a file-system operation failed
+  spool_corrupt = 402,  ///< a spool record failed its length/CRC check
+  closed = 403,         ///< the sender is shut down
+  queue_full = 404,     ///< the byte bound was reached and the policy dropped
+  spool_full = 405,     ///< a write_ahead spool is at spool.max_bytes: the event was refused
 };
 
 /// The snake_case name of a code, e.g. "duplicate_key". Never null.

@@ -86,8 +86,8 @@ struct User {
   std::optional<std::string> email;
 
   friend bool operator==(const User& a, const User& b) {
-    return a.id == b.id && a.username == b.username && a.first_name == b.first_name &&
-           a.last_name == b.last_name && a.email == b.email;
+    return a.id == b.id && a.username == b.username && a.first_name == b.first_name && a.last_name == b.last_name &&
+           a.email == b.email;
   }
   friend bool operator!=(const User& a, const User& b) { return !(a == b); }
 };
@@ -127,7 +127,9 @@ struct Image {
   /// `alt`.
   std::optional<std::string> alt;
 
-  friend bool operator==(const Image& a, const Image& b) { return a.src == b.src && a.href == b.href && a.alt == b.alt; }
+  friend bool operator==(const Image& a, const Image& b) {
+    return a.src == b.src && a.href == b.href && a.alt == b.alt;
+  }
   friend bool operator!=(const Image& a, const Image& b) { return !(a == b); }
 };
 
@@ -158,7 +160,9 @@ struct ExtraField {
   /// Its value, as compact JSON.
   std::string raw_json;
 
-  friend bool operator==(const ExtraField& a, const ExtraField& b) { return a.key == b.key && a.raw_json == b.raw_json; }
+  friend bool operator==(const ExtraField& a, const ExtraField& b) {
+    return a.key == b.key && a.raw_json == b.raw_json;
+  }
   friend bool operator!=(const ExtraField& a, const ExtraField& b) { return !(a == b); }
 };
 
@@ -317,10 +321,9 @@ struct AlertNotResolved : EventBase {};
 struct UnknownEvent : EventBase {};
 
 /// One parsed webhook. `std::visit` over it is exhaustive.
-using Event = std::variant<AlertCreated, AlertAccepted, AlertRerouted, AlertEscalated,
-                           AlertPriorityRaised, AlertResolved, AlertCommentAdded, ResponderAdded,
-                           ResponderRemoved, ChannelAttached, ChannelDetached, AlertEscalationEnded,
-                           AlertNotResolved, UnknownEvent>;
+using Event = std::variant<AlertCreated, AlertAccepted, AlertRerouted, AlertEscalated, AlertPriorityRaised,
+                           AlertResolved, AlertCommentAdded, ResponderAdded, ResponderRemoved, ChannelAttached,
+                           ChannelDetached, AlertEscalationEnded, AlertNotResolved, UnknownEvent>;
 
 ILERT_SUMO_EXPORT bool operator==(const EventBase& a, const EventBase& b);
 inline bool operator!=(const EventBase& a, const EventBase& b) { return !(a == b); }

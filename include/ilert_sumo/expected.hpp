@@ -36,8 +36,8 @@ class Expected {
  public:
   Expected(const T& value) : storage_(std::in_place_index<0>, value) {}            // NOLINT
   Expected(T&& value) : storage_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
-  Expected(const Error& error) : storage_(std::in_place_index<1>, error) {}         // NOLINT
-  Expected(Error&& error) : storage_(std::in_place_index<1>, std::move(error)) {}   // NOLINT
+  Expected(const Error& error) : storage_(std::in_place_index<1>, error) {}        // NOLINT
+  Expected(Error&& error) : storage_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   /// True when a value is held.
   bool has_value() const noexcept { return storage_.index() == 0; }
@@ -78,8 +78,8 @@ template <>
 class Expected<void> {
  public:
   Expected() = default;
-  Expected(const Error& error) : error_(error), ok_(false) {}          // NOLINT
-  Expected(Error&& error) : error_(std::move(error)), ok_(false) {}    // NOLINT
+  Expected(const Error& error) : error_(error), ok_(false) {}        // NOLINT
+  Expected(Error&& error) : error_(std::move(error)), ok_(false) {}  // NOLINT
 
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }

@@ -53,11 +53,12 @@ ILERT_SUMO_EXPORT DeliveryOutcome classify(int http_status, std::optional<ErrorC
 /// Parses a Retry-After value (delta-seconds or an HTTP date) relative to `now`; nullopt if invalid.
 /// A date in the past gives zero.
 ILERT_SUMO_EXPORT std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now);
+                                                                             std::chrono::system_clock::time_point now);
 
 /// Full-jitter backoff: uniform in [0, min(max_backoff, initial_backoff * 2^(attempt-1))], with
 /// `random01` in [0,1). attempt starts at 1.
-ILERT_SUMO_EXPORT std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt, double random01) noexcept;
+ILERT_SUMO_EXPORT std::chrono::milliseconds backoff_delay(const RetryOptions& retry, std::uint32_t attempt,
+                                                          double random01) noexcept;
 
 /// The fate of one request.
 struct DeliveryReport {

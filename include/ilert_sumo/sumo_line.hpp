@@ -49,8 +49,8 @@ ILERT_SUMO_EXPORT void append_sumo_line(std::string& out, const Event& event, co
 /// `received_at` is the line's `time` and `receivedAt` (default: now); the line obeys
 /// `options.max_line_bytes` like any other (the raw body is cut, with a marker).
 ILERT_SUMO_EXPORT std::string to_invalid_payload_line(std::string_view body, const Error& error,
-                                    std::optional<UtcTime> received_at = std::nullopt,
-                                    const LineOptions& options = {});
+                                                      std::optional<UtcTime> received_at = std::nullopt,
+                                                      const LineOptions& options = {});
 
 /// The identity used to recognise duplicates (at-least-once delivery): the iLert `eventId` when
 /// present (non-empty, at most 128 bytes), else a stable 64-bit hash (XXH64, 16 hex digits) of

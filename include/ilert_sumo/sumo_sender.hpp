@@ -29,15 +29,15 @@ namespace ilert_sumo {
 
 /// What enqueue() did with an event.
 enum class EnqueueStatus : std::uint8_t {
-  accepted,            ///< queued (and, in write_ahead mode, on disk)
-  spilled,             ///< queue full, written to the spool (OverflowPolicy::spill); will be sent
-  dropped_queue_full,  ///< queue full under block (after the timeout) or drop_newest
-  dropped_too_large,   ///< one line larger than the whole queue bound
-  dropped_bad_metadata,///< unknown MetadataId
-  dropped_spool_error, ///< write_ahead/spill could not write to disk (an I/O error)
-  closed,              ///< the sender is shut down
-  refused_spool_full,  ///< write_ahead: the spool is at spool.max_bytes; nothing was evicted to make
-                       ///< room. Tell the client to retry later (the relay answers 503 + Retry-After)
+  accepted,              ///< queued (and, in write_ahead mode, on disk)
+  spilled,               ///< queue full, written to the spool (OverflowPolicy::spill); will be sent
+  dropped_queue_full,    ///< queue full under block (after the timeout) or drop_newest
+  dropped_too_large,     ///< one line larger than the whole queue bound
+  dropped_bad_metadata,  ///< unknown MetadataId
+  dropped_spool_error,   ///< write_ahead/spill could not write to disk (an I/O error)
+  closed,                ///< the sender is shut down
+  refused_spool_full,    ///< write_ahead: the spool is at spool.max_bytes; nothing was evicted to make
+                         ///< room. Tell the client to retry later (the relay answers 503 + Retry-After)
 };
 ILERT_SUMO_EXPORT const char* to_string(EnqueueStatus status) noexcept;
 
@@ -94,9 +94,9 @@ struct SenderStats {
   std::uint64_t dropped_spool_corrupt = 0;     ///< damaged spool records found on replay
   std::uint64_t dropped_at_shutdown = 0;       ///< still in memory at the deadline, no spool
   std::uint64_t dropped_bad_metadata = 0;      ///< enqueued with an unknown MetadataId
-  std::uint64_t dropped_spool_error = 0;       ///< accepted, then the spool could not be written (failed batch, shutdown)
-  std::uint64_t refused_spool_full = 0;        ///< enqueue returned refused_spool_full (write_ahead spool at its cap)
-  std::uint64_t refused_spool_error = 0;       ///< enqueue returned dropped_spool_error (write_ahead/spill append failed)
+  std::uint64_t dropped_spool_error = 0;  ///< accepted, then the spool could not be written (failed batch, shutdown)
+  std::uint64_t refused_spool_full = 0;   ///< enqueue returned refused_spool_full (write_ahead spool at its cap)
+  std::uint64_t refused_spool_error = 0;  ///< enqueue returned dropped_spool_error (write_ahead/spill append failed)
   /// Lost at the shutdown deadline: in memory with no spool (dropped_at_shutdown) or the spool
   /// write failed then (also in dropped_spool_error). Informational: not part of dropped_total().
   std::uint64_t lost_at_deadline = 0;
@@ -158,8 +158,7 @@ class ILERT_SUMO_EXPORT SumoSender {
   /// Starts the sender thread (and replays the spool, if any). `http` defaults to libcurl.
   static Expected<std::unique_ptr<SumoSender>> create(FinalizedSumoConfig config,
                                                       std::shared_ptr<HttpClient> http = nullptr,
-                                                      ReportCallback on_report = nullptr,
-                                                      LogCallback on_log = nullptr);
+                                                      ReportCallback on_report = nullptr, LogCallback on_log = nullptr);
   /// Calls shutdown(config.shutdown_timeout) if it was not called.
   ~SumoSender();
   SumoSender(const SumoSender&) = delete;

@@ -108,8 +108,8 @@ bool is_scheme_char(unsigned char c) noexcept { return is_alnum(c) || c == '+' |
 /// Characters that end a URL in running text: whitespace, controls, quotes and the characters
 /// RFC 3986 does not allow in a URL.
 bool ends_url(unsigned char c) noexcept {
-  return c <= 0x20 || c == 0x7F || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '{' ||
-         c == '}' || c == '|' || c == '\\' || c == '^';
+  return c <= 0x20 || c == 0x7F || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '{' || c == '}' ||
+         c == '|' || c == '\\' || c == '^';
 }
 
 /// End of the URL-like run that starts at `from` (exclusive), without trailing sentence
@@ -369,7 +369,8 @@ std::string Redactor::mask_url(std::string_view url) const {
     out += parts->port;
   }
   const std::size_t authority_end = url.find_first_of("/?#", parts->scheme.size() + 3);
-  const std::string_view tail = authority_end == std::string_view::npos ? std::string_view{} : url.substr(authority_end);
+  const std::string_view tail =
+      authority_end == std::string_view::npos ? std::string_view{} : url.substr(authority_end);
   append_masked_tail(out, tail, [this](std::string_view segment) {
     return is_secret(segment) ? std::string("***") : mask_free(segment);
   });

@@ -99,7 +99,8 @@ bool is_key_char(unsigned char c) noexcept { return is_alpha(c) || is_digit(c) |
 std::string field_key_problem(std::string_view key) {
   if (key.empty()) return "is empty";
   if (key.size() > kMaxFieldKeyChars) {
-    return "is " + std::to_string(key.size()) + " characters long (Sumo allows " + std::to_string(kMaxFieldKeyChars) + ")";
+    return "is " + std::to_string(key.size()) + " characters long (Sumo allows " + std::to_string(kMaxFieldKeyChars) +
+           ")";
   }
   for (std::size_t i = 0; i < key.size(); ++i) {
     const auto c = static_cast<unsigned char>(key[i]);
@@ -158,8 +159,9 @@ Expected<void> check_url_shape(std::string_view setting, std::string_view url, d
   for (const char ch : url) {
     const auto c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c >= 0x7F) {
-      return make_error(ErrorCode::invalid_url, prefix + "contains whitespace, a control or a non-ASCII character "
-                                                         "(percent-encode it)");
+      return make_error(ErrorCode::invalid_url, prefix +
+                                                    "contains whitespace, a control or a non-ASCII character "
+                                                    "(percent-encode it)");
     }
   }
   const std::optional<detail::UrlParts> split = detail::split_url(url);
@@ -190,8 +192,9 @@ Expected<void> check_url(const SumoConfig& c, const detail::Redactor& red) {
   }
   if (c.token.empty() && detail::presigned_code(parts.path).empty()) {
     return make_error(ErrorCode::invalid_url,
-                      prefix + "is not a presigned source URL (https://<endpoint>/receiver/v1/http/<code>); "
-                               "for an endpoint URL set token");
+                      prefix +
+                          "is not a presigned source URL (https://<endpoint>/receiver/v1/http/<code>); "
+                          "for an endpoint URL set token");
   }
   return {};
 }
@@ -204,10 +207,10 @@ Expected<void> check_compression(const SumoConfig& c) {
   if (c.compression == Compression::none || c.compression_level == -1) return {};
   const detail::LevelRange range = detail::compression_level_range(c.compression);
   if (c.compression_level < range.min || c.compression_level > range.max) {
-    return make_error(ErrorCode::invalid_config,
-                      "compression_level " + std::to_string(c.compression_level) + " is out of range for " +
-                          to_string(c.compression) + " (" + std::to_string(range.min) + ".." +
-                          std::to_string(range.max) + ", or -1 for the default)");
+    return make_error(ErrorCode::invalid_config, "compression_level " + std::to_string(c.compression_level) +
+                                                     " is out of range for " + to_string(c.compression) + " (" +
+                                                     std::to_string(range.min) + ".." + std::to_string(range.max) +
+                                                     ", or -1 for the default)");
   }
   return {};
 }
@@ -246,11 +249,12 @@ Expected<void> check_limits(const SumoConfig& c) {
   }
   // A connect_timeout above request_timeout is allowed: the whole-request timeout bounds it anyway.
   if (c.connect_timeout < std::chrono::milliseconds(1) || c.connect_timeout > kMaxRequestTimeout) {
-    return invalid("connect_timeout " + ms(c.connect_timeout) + " is out of range (1ms.." + ms(kMaxRequestTimeout) + ")");
+    return invalid("connect_timeout " + ms(c.connect_timeout) + " is out of range (1ms.." + ms(kMaxRequestTimeout) +
+                   ")");
   }
   if (c.compression_threads < -1 || c.compression_threads > kMaxCompressionThreads) {
-    return invalid("compression_threads " + std::to_string(c.compression_threads) + " is out of range (-1 = automatic, 0.." +
-                   std::to_string(kMaxCompressionThreads) + ")");
+    return invalid("compression_threads " + std::to_string(c.compression_threads) +
+                   " is out of range (-1 = automatic, 0.." + std::to_string(kMaxCompressionThreads) + ")");
   }
   if (c.shutdown_timeout < std::chrono::milliseconds(0)) {
     return invalid("shutdown_timeout " + ms(c.shutdown_timeout) + " must not be negative");
@@ -287,9 +291,10 @@ Expected<void> check_http(const CurlOptions& h, const detail::Redactor& red) {
   if (!h.user_agent.empty()) {
     if (auto ok = check_header("http.user_agent", h.user_agent, red); !ok) return ok;
   }
-  const std::pair<const char*, const std::string*> paths[] = {
-      {"http.ca_file", &h.ca_file}, {"http.ca_path", &h.ca_path},
-      {"http.client_cert", &h.client_cert}, {"http.client_key", &h.client_key}};
+  const std::pair<const char*, const std::string*> paths[] = {{"http.ca_file", &h.ca_file},
+                                                              {"http.ca_path", &h.ca_path},
+                                                              {"http.client_cert", &h.client_cert},
+                                                              {"http.client_key", &h.client_key}};
   for (const auto& [name, value] : paths) {
     if (value->find('\0') != std::string::npos) return invalid(std::string(name) + " contains a NUL byte");
   }
@@ -359,9 +364,9 @@ Expected<void> check_metadata(const SumoMetadata& m, const detail::Redactor& red
   if (auto ok = check_header("metadata.name", m.name, red); !ok) return ok;
   if (auto ok = check_header("metadata.host", m.host, red); !ok) return ok;
   if (m.fields.size() > kMaxFields) {
-    return make_error(ErrorCode::too_many_fields,
-                      "metadata.fields has " + std::to_string(m.fields.size()) + " entries; Sumo accepts at most " +
-                          std::to_string(kMaxFields) + " per request and drops the rest");
+    return make_error(ErrorCode::too_many_fields, "metadata.fields has " + std::to_string(m.fields.size()) +
+                                                      " entries; Sumo accepts at most " + std::to_string(kMaxFields) +
+                                                      " per request and drops the rest");
   }
   for (std::size_t i = 0; i < m.fields.size(); ++i) {
     const SumoField& f = m.fields[i];
@@ -477,9 +482,10 @@ std::string to_string(const SumoConfig& c) {
   s += "]}, compression=";
   s += to_string(c.compression);
   s += ", compression_level=" + std::to_string(c.compression_level);
-  if (c.compression_level == -1) s += " (default " + std::to_string(detail::default_compression_level(c.compression)) + ")";
-  s += ", batch={max_bytes=" + std::to_string(c.batch.max_bytes) + ", max_events=" + std::to_string(c.batch.max_events) +
-       ", max_age=" + ms(c.batch.max_age) + "}";
+  if (c.compression_level == -1)
+    s += " (default " + std::to_string(detail::default_compression_level(c.compression)) + ")";
+  s += ", batch={max_bytes=" + std::to_string(c.batch.max_bytes) +
+       ", max_events=" + std::to_string(c.batch.max_events) + ", max_age=" + ms(c.batch.max_age) + "}";
   s += ", max_line_bytes=" + std::to_string(c.max_line_bytes);
   s += ", compression_threads=" + std::to_string(c.compression_threads);
   if (c.compression_threads == -1) s += " (automatic)";
@@ -501,9 +507,10 @@ std::string to_string(const SumoConfig& c) {
   s += ", user_agent=" + quoted(c.http.user_agent) + "}";
   s += ", queue={max_bytes=" + std::to_string(c.queue.max_bytes) + ", overflow=" + to_string(c.queue.overflow) +
        ", enqueue_timeout=" + ms(c.queue.enqueue_timeout) + "}";
-  s += ", spool={dir=" + quoted(c.spool.dir) + ", mode=" + to_string(c.spool.mode) + ", fsync=" + to_string(c.spool.fsync) +
-       ", fsync_interval=" + ms(c.spool.fsync_interval) + ", max_bytes=" + std::to_string(c.spool.max_bytes) +
-       ", segment_bytes=" + std::to_string(c.spool.segment_bytes) + "}";
+  s += ", spool={dir=" + quoted(c.spool.dir) + ", mode=" + to_string(c.spool.mode) +
+       ", fsync=" + to_string(c.spool.fsync) + ", fsync_interval=" + ms(c.spool.fsync_interval) +
+       ", max_bytes=" + std::to_string(c.spool.max_bytes) + ", segment_bytes=" + std::to_string(c.spool.segment_bytes) +
+       "}";
   s += ", shutdown_timeout=" + ms(c.shutdown_timeout) + "}";
   // Belt and braces: every piece was masked before it was cut; mask the whole once more.
   return red(s);

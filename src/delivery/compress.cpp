@@ -39,16 +39,14 @@ bool have_libdeflate() noexcept {
 LevelRange compression_level_range(Compression codec) noexcept {
   switch (codec) {
     case Compression::gzip:
-    case Compression::deflate:
-      return {0, have_libdeflate() ? kLibdeflateMaxLevel : kZlibMaxLevel};
+    case Compression::deflate: return {0, have_libdeflate() ? kLibdeflateMaxLevel : kZlibMaxLevel};
     case Compression::zstd:
 #ifdef ILERT_SUMO_HAVE_ZSTD
       return {1, ZSTD_maxCLevel()};
 #else
       return {1, 19};
 #endif
-    case Compression::none:
-      break;
+    case Compression::none: break;
   }
   return {0, 0};
 }
@@ -145,20 +143,22 @@ std::string Compressor::implementation() const {
 Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBackend backend) {
   if (!compression_available(codec)) {
     return Error{ErrorCode::unsupported_compression,
-                 std::string("compression ") + to_string(codec) + " was not compiled in", {}, Error::npos};
+                 std::string("compression ") + to_string(codec) + " was not compiled in",
+                 {},
+                 Error::npos};
   }
   const int effective = level == -1 ? default_compression_level(codec) : level;
   const LevelRange range = compression_level_range(codec);
   const bool forced_zlib = backend == DeflateBackend::zlib;
-  const int max_level = (codec == Compression::gzip || codec == Compression::deflate) && forced_zlib
-                            ? kZlibMaxLevel
-                            : range.max;
+  const int max_level =
+      (codec == Compression::gzip || codec == Compression::deflate) && forced_zlib ? kZlibMaxLevel : range.max;
   if (codec != Compression::none && (effective < range.min || effective > max_level)) {
     return Error{ErrorCode::invalid_config,
                  std::string("compression_level ") + std::to_string(level) + " is out of range for " +
                      to_string(codec) + " (" + std::to_string(range.min) + ".." + std::to_string(max_level) +
                      ", or -1 for the default)",
-                 {}, Error::npos};
+                 {},
+                 Error::npos};
   }
 
   auto impl = std::make_unique<Impl>();
@@ -204,16 +204,14 @@ Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBac
 Expected<void> Compressor::compress(std::string_view in, std::string& out) {
   Impl& s = *impl_;
   switch (s.codec) {
-    case Compression::none:
-      out.assign(in.data(), in.size());
-      return {};
+    case Compression::none: out.assign(in.data(), in.size()); return {};
     case Compression::gzip:
     case Compression::deflate: {
 #ifdef ILERT_SUMO_HAVE_LIBDEFLATE
       if (s.use_libdeflate) {
         const bool gzip = s.codec == Compression::gzip;
-        const std::size_t bound = gzip ? libdeflate_gzip_compress_bound(s.ld, in.size())
-                                       : libdeflate_zlib_compress_bound(s.ld, in.size());
+        const std::size_t bound =
+            gzip ? libdeflate_gzip_compress_bound(s.ld, in.size()) : libdeflate_zlib_compress_bound(s.ld, in.size());
         out.resize(bound);
         const std::size_t n = gzip ? libdeflate_gzip_compress(s.ld, in.data(), in.size(), out.data(), bound)
                                    : libdeflate_zlib_compress(s.ld, in.data(), in.size(), out.data(), bound);

@@ -66,9 +66,9 @@ class CurlHttpClient final : public HttpClient {
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
     if (easy_ == nullptr || multi_ == nullptr) return;
-    user_agent_ = options_.user_agent.empty()
-                      ? std::string("ilert-sumo/") + ILERT_SUMO_VERSION_STRING + " libcurl/" + curl_version_info(CURLVERSION_NOW)->version
-                      : options_.user_agent;
+    user_agent_ = options_.user_agent.empty() ? std::string("ilert-sumo/") + ILERT_SUMO_VERSION_STRING + " libcurl/" +
+                                                    curl_version_info(CURLVERSION_NOW)->version
+                                              : options_.user_agent;
     configured_ = configure();
   }
 
@@ -87,7 +87,8 @@ class CurlHttpClient final : public HttpClient {
       return detail::Redactor::for_urls({request.url, options_.proxy})(text);
     };
     if (init_error_ != CURLE_OK) {
-      return make_error(ErrorCode::transport, std::string("curl_global_init failed: ") + curl_easy_strerror(init_error_));
+      return make_error(ErrorCode::transport,
+                        std::string("curl_global_init failed: ") + curl_easy_strerror(init_error_));
     }
     if (easy_ == nullptr || multi_ == nullptr || !configured_) {
       return make_error(ErrorCode::transport, "libcurl handle setup failed");
@@ -125,8 +126,10 @@ class CurlHttpClient final : public HttpClient {
     }
     if (headers_ok) {
       curl_slist* next = curl_slist_append(headers, "Expect:");
-      if (next == nullptr) headers_ok = false;
-      else headers = next;
+      if (next == nullptr)
+        headers_ok = false;
+      else
+        headers = next;
     }
     if (!headers_ok) {
       curl_slist_free_all(headers);
@@ -152,7 +155,8 @@ class CurlHttpClient final : public HttpClient {
 
     const bool past_deadline = Clock::now() >= request.deadline;
     if (current_.aborted || result == CURLE_ABORTED_BY_CALLBACK) {
-      return make_error(ErrorCode::aborted, current_.cancelled ? "transfer cancelled" : "transfer aborted at the deadline");
+      return make_error(ErrorCode::aborted,
+                        current_.cancelled ? "transfer cancelled" : "transfer aborted at the deadline");
     }
     if (result == CURLE_OPERATION_TIMEDOUT) {
       if (deadline_bound && past_deadline) return make_error(ErrorCode::aborted, "transfer aborted at the deadline");

@@ -94,7 +94,8 @@ void render_wrapper(std::string& out, std::string_view time, std::string_view li
 bool append_wrapper(std::string& out, std::string_view line, std::size_t original_bytes, std::size_t max) {
   std::string time(leading_time(line));
   if (time.empty()) {
-    time = format_iso8601_millis(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+    time =
+        format_iso8601_millis(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
   }
   std::string wrapped;
   render_wrapper(wrapped, time, line, 0, original_bytes);

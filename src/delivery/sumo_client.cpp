@@ -88,7 +88,7 @@ int month_index(std::string_view name) noexcept {
 
 bool is_day_name(std::string_view name, bool long_form) noexcept {
   static constexpr std::array<std::string_view, 7> kShort = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-  static constexpr std::array<std::string_view, 7> kLong = {"Monday", "Tuesday", "Wednesday", "Thursday",
+  static constexpr std::array<std::string_view, 7> kLong = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                                             "Friday", "Saturday", "Sunday"};
   for (std::size_t i = 0; i < kShort.size(); ++i) {
     if ((long_form ? kLong[i] : kShort[i]) == name) return true;
@@ -102,7 +102,8 @@ bool parse_clock(std::string_view s, int& seconds) noexcept {
   int m = 0;
   int sec = 0;
   if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
-  if (!parse_uint(s.substr(0, 2), h) || !parse_uint(s.substr(3, 2), m) || !parse_uint(s.substr(6, 2), sec)) return false;
+  if (!parse_uint(s.substr(0, 2), h) || !parse_uint(s.substr(3, 2), m) || !parse_uint(s.substr(6, 2), sec))
+    return false;
   if (h > 23 || m > 59 || sec > 60) return false;
   seconds = h * 3600 + m * 60 + sec;
   return true;
@@ -406,7 +407,8 @@ struct SumoClient::Impl {
     report.error = Error{ErrorCode::event_too_large,
                          "line " + std::to_string(index) + " cannot be made to fit max_line_bytes (" +
                              std::to_string(detail::line_budget(config.config()) - 1) + " bytes), even truncated",
-                         {}, Error::npos};
+                         {},
+                         Error::npos};
     return report;
   }
 

@@ -57,24 +57,44 @@ constexpr std::string_view kMismatchesKey = "ilertSumoTypeMismatches";
 
 // The modelled optional fields, in line order.
 enum Field : std::uint8_t {
-  kSummary, kDetails, kStatus, kPriority, kReportTime, kAlertKey, kAlertSource, kEscalationPolicy,
-  kAssignedTo, kResponders, kResolvedOn, kLinks, kImages, kComment, kTimestamp, kEventId,
-  kCorrelationId, kMergeState, kMergedIntoId, kMergedOn, kSeverity, kLabels, kCustomDetails,
+  kSummary,
+  kDetails,
+  kStatus,
+  kPriority,
+  kReportTime,
+  kAlertKey,
+  kAlertSource,
+  kEscalationPolicy,
+  kAssignedTo,
+  kResponders,
+  kResolvedOn,
+  kLinks,
+  kImages,
+  kComment,
+  kTimestamp,
+  kEventId,
+  kCorrelationId,
+  kMergeState,
+  kMergedIntoId,
+  kMergedOn,
+  kSeverity,
+  kLabels,
+  kCustomDetails,
   kFieldCount,
   kNotModelled = 0xFF,
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames{
-    "summary",   "details",       "status",       "priority",   "reportTime",   "alertKey",
-    "alertSource", "escalationPolicy", "assignedTo", "responders", "resolvedOn", "links",
-    "images",    "comment",       "timestamp",    "eventId",    "correlationId", "mergeState",
-    "mergedIntoId", "mergedOn",   "severity",     "labels",     "customDetails"};
+    "summary",      "details",          "status",     "priority",   "reportTime",    "alertKey",
+    "alertSource",  "escalationPolicy", "assignedTo", "responders", "resolvedOn",    "links",
+    "images",       "comment",          "timestamp",  "eventId",    "correlationId", "mergeState",
+    "mergedIntoId", "mergedOn",         "severity",   "labels",     "customDetails"};
 
 // Keys the line writes itself besides the modelled ones: an extra field or type mismatch with one
 // of these names (or a modelled name) is never written. `ilertSumoTruncated` is not here: an
 // extra field of that name is written unless this line carries its own marker.
 constexpr std::array<std::string_view, 9> kLineKeys{
-    "time", "eventType", "receivedEventType", "id", "receivedAt", "ttaMs", "ttrMs", "ilertSumoTypeMismatches",
-    "dedupId"};
+    "time",  "eventType", "receivedEventType",       "id",     "receivedAt",
+    "ttaMs", "ttrMs",     "ilertSumoTypeMismatches", "dedupId"};
 
 bool is_line_key(std::string_view key) {
   for (std::string_view k : kLineKeys) {
@@ -676,7 +696,8 @@ class LineWriter {
     for (std::size_t i = 0; i < ms_.size(); ++i) {
       if (!ms_[i].dropped && pred(ms_[i])) idx.push_back(i);
     }
-    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) { return ms_[x].rendered > ms_[y].rendered; });
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::size_t x, std::size_t y) { return ms_[x].rendered > ms_[y].rendered; });
     return idx;
   }
 
@@ -702,9 +723,8 @@ class LineWriter {
       changed |= cut_value(ms_[i], &excess, kWorthCutting);
     }
     // 5: every other string, largest first: text members, and the strings inside objects/arrays.
-    for (const std::size_t i : largest_first([](const Member& m) {
-           return m.kind == Kind::text || m.kind == Kind::object || m.kind == Kind::array;
-         })) {
+    for (const std::size_t i : largest_first(
+             [](const Member& m) { return m.kind == Kind::text || m.kind == Kind::object || m.kind == Kind::array; })) {
       if (excess == 0) return true;
       Member& m = ms_[i];
       if (m.kind == Kind::text) {
@@ -784,9 +804,7 @@ class LineWriter {
   std::size_t dropped_bytes_ = 0;
 };
 
-UtcTime now_utc() {
-  return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
-}
+UtcTime now_utc() { return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()); }
 
 // ---------------------------------------------------------------------------------------------
 // Base64 (RFC 4648, standard alphabet, padded).

@@ -45,17 +45,24 @@ constexpr std::array<EventTypeInfo, 22> kEventTypes{{
 }};
 
 // The current name of each kind (index = EventKind), and its struct name.
-constexpr std::array<std::string_view, 14> kCanonical{
-    "alert-created",          "alert-acknowledged",     "alert-assigned",
-    "alert-auto-escalated",   "alert-raised",           "alert-resolved",
-    "alert-comment-added",    "alert-responder-added",  "alert-responder-removed",
-    "alert-channel-attached", "alert-channel-detached", "alert-escalation-ended",
-    "v-alert-not-resolved",   ""};
+constexpr std::array<std::string_view, 14> kCanonical{"alert-created",
+                                                      "alert-acknowledged",
+                                                      "alert-assigned",
+                                                      "alert-auto-escalated",
+                                                      "alert-raised",
+                                                      "alert-resolved",
+                                                      "alert-comment-added",
+                                                      "alert-responder-added",
+                                                      "alert-responder-removed",
+                                                      "alert-channel-attached",
+                                                      "alert-channel-detached",
+                                                      "alert-escalation-ended",
+                                                      "v-alert-not-resolved",
+                                                      ""};
 constexpr std::array<std::string_view, 14> kStructNames{
-    "AlertCreated",   "AlertAccepted",     "AlertRerouted",  "AlertEscalated",
-    "AlertPriorityRaised", "AlertResolved", "AlertCommentAdded", "ResponderAdded",
-    "ResponderRemoved", "ChannelAttached", "ChannelDetached", "AlertEscalationEnded",
-    "AlertNotResolved", "UnknownEvent"};
+    "AlertCreated",    "AlertAccepted",        "AlertRerouted",    "AlertEscalated",   "AlertPriorityRaised",
+    "AlertResolved",   "AlertCommentAdded",    "ResponderAdded",   "ResponderRemoved", "ChannelAttached",
+    "ChannelDetached", "AlertEscalationEnded", "AlertNotResolved", "UnknownEvent"};
 
 // The Event alternatives are declared in EventKind order; kind_of relies on it.
 template <EventKind K, class T>
@@ -65,8 +72,7 @@ constexpr bool at_kind() {
 static_assert(std::variant_size_v<Event> == 14 && static_cast<std::size_t>(EventKind::unknown) == 13,
               "one Event alternative per EventKind");
 static_assert(at_kind<EventKind::created, AlertCreated>() && at_kind<EventKind::accepted, AlertAccepted>() &&
-                  at_kind<EventKind::rerouted, AlertRerouted>() &&
-                  at_kind<EventKind::escalated, AlertEscalated>() &&
+                  at_kind<EventKind::rerouted, AlertRerouted>() && at_kind<EventKind::escalated, AlertEscalated>() &&
                   at_kind<EventKind::priority_raised, AlertPriorityRaised>() &&
                   at_kind<EventKind::resolved, AlertResolved>() &&
                   at_kind<EventKind::comment_added, AlertCommentAdded>() &&
@@ -75,8 +81,7 @@ static_assert(at_kind<EventKind::created, AlertCreated>() && at_kind<EventKind::
                   at_kind<EventKind::channel_attached, ChannelAttached>() &&
                   at_kind<EventKind::channel_detached, ChannelDetached>() &&
                   at_kind<EventKind::escalation_ended, AlertEscalationEnded>() &&
-                  at_kind<EventKind::not_resolved, AlertNotResolved>() &&
-                  at_kind<EventKind::unknown, UnknownEvent>(),
+                  at_kind<EventKind::not_resolved, AlertNotResolved>() && at_kind<EventKind::unknown, UnknownEvent>(),
               "Event alternatives must follow EventKind order");
 
 // A valueless variant (only after an exception during assignment) still needs a base to return.
@@ -101,14 +106,12 @@ bool operator==(const Alert& a, const Alert& b) {
   return a.id == b.id && a.summary == b.summary && a.details == b.details && a.status == b.status &&
          a.priority == b.priority && a.report_time == b.report_time && a.alert_key == b.alert_key &&
          a.alert_source == b.alert_source && a.escalation_policy == b.escalation_policy &&
-         a.assigned_to == b.assigned_to && a.responders == b.responders &&
-         a.resolved_on == b.resolved_on && a.links == b.links && a.images == b.images &&
-         a.comment == b.comment && a.timestamp == b.timestamp && a.event_id == b.event_id &&
-         a.correlation_id == b.correlation_id && a.merge_state == b.merge_state &&
-         a.merged_into_id == b.merged_into_id && a.merged_on == b.merged_on &&
-         a.severity == b.severity && a.labels_json == b.labels_json &&
-         a.custom_details_json == b.custom_details_json && a.type_mismatches == b.type_mismatches &&
-         a.extra_fields == b.extra_fields;
+         a.assigned_to == b.assigned_to && a.responders == b.responders && a.resolved_on == b.resolved_on &&
+         a.links == b.links && a.images == b.images && a.comment == b.comment && a.timestamp == b.timestamp &&
+         a.event_id == b.event_id && a.correlation_id == b.correlation_id && a.merge_state == b.merge_state &&
+         a.merged_into_id == b.merged_into_id && a.merged_on == b.merged_on && a.severity == b.severity &&
+         a.labels_json == b.labels_json && a.custom_details_json == b.custom_details_json &&
+         a.type_mismatches == b.type_mismatches && a.extra_fields == b.extra_fields;
 }
 
 bool operator==(const EventBase& a, const EventBase& b) {
@@ -154,9 +157,7 @@ EventBase& base_of(Event& event) noexcept {
   return p != nullptr ? *p : valueless_base();
 }
 
-const EventBase& base_of(const Event& event) noexcept {
-  return base_of(const_cast<Event&>(event));
-}
+const EventBase& base_of(const Event& event) noexcept { return base_of(const_cast<Event&>(event)); }
 
 std::string_view canonical_event_type(const Event& event) noexcept {
   const EventKind kind = kind_of(event);

@@ -75,8 +75,7 @@ std::optional<UtcTime> parse_iso8601(std::string_view s) noexcept {
   const unsigned hour = two_digits(p + 11);
   const unsigned minute = two_digits(p + 14);
   const unsigned second = two_digits(p + 17);
-  if (century > 99 || year2 > 99 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 ||
-      second > 59) {
+  if (century > 99 || year2 > 99 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   const unsigned year = century * 100 + year2;
@@ -116,12 +115,10 @@ std::optional<UtcTime> parse_iso8601(std::string_view s) noexcept {
   if (pos != s.size()) return std::nullopt;
 
   // Local time minus the offset is UTC. |secs| < 4e11 here, so no overflow until the scaling.
-  const std::int64_t secs = days_from_civil(year, month, day) * 86400 +
-                            static_cast<std::int64_t>(hour) * 3600 +
+  const std::int64_t secs = days_from_civil(year, month, day) * 86400 + static_cast<std::int64_t>(hour) * 3600 +
                             static_cast<std::int64_t>(minute) * 60 + second - offset_s;
   std::int64_t ns = 0;
-  if (__builtin_mul_overflow(secs, std::int64_t{1000000000}, &ns) ||
-      __builtin_add_overflow(ns, frac_ns, &ns)) {
+  if (__builtin_mul_overflow(secs, std::int64_t{1000000000}, &ns) || __builtin_add_overflow(ns, frac_ns, &ns)) {
     // secs * 1e9 alone may overflow for the most negative representable second; retry from one
     // second later so that such instants are not lost.
     std::int64_t ns2 = 0;

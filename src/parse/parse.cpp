@@ -133,24 +133,64 @@ enum class Ctx : std::uint8_t {
 enum class Field : std::uint8_t {
   unknown = 0,
   // root
-  id, event_type, received_event_type, summary, details, status, priority, report_time, alert_key,
-  incident_key, alert_source, escalation_policy, assigned_to, responders, resolved_on, links,
-  images, comment, timestamp, event_id, correlation_id, merge_state, merged_into_id, merged_on,
-  severity, labels, custom_details,
+  id,
+  event_type,
+  received_event_type,
+  summary,
+  details,
+  status,
+  priority,
+  report_time,
+  alert_key,
+  incident_key,
+  alert_source,
+  escalation_policy,
+  assigned_to,
+  responders,
+  resolved_on,
+  links,
+  images,
+  comment,
+  timestamp,
+  event_id,
+  correlation_id,
+  merge_state,
+  merged_into_id,
+  merged_on,
+  severity,
+  labels,
+  custom_details,
   // a Sumo line's own keys: receivedAt is read back, the others are derived and skipped
-  received_at, line_time, line_dedup_id, line_tta, line_ttr, line_mismatches,
+  received_at,
+  line_time,
+  line_dedup_id,
+  line_tta,
+  line_ttr,
+  line_mismatches,
   // alertSource / escalationPolicy
-  ref_id, ref_name,
+  ref_id,
+  ref_name,
   // users
-  user_id, user_username, user_first_name, user_last_name, user_email,
+  user_id,
+  user_username,
+  user_first_name,
+  user_last_name,
+  user_email,
   // responders[]
-  resp_user, resp_status, resp_accepted_at,
+  resp_user,
+  resp_status,
+  resp_accepted_at,
   // links[]
-  link_href, link_text,
+  link_href,
+  link_text,
   // images[]
-  image_src, image_href, image_alt,
+  image_src,
+  image_href,
+  image_alt,
   // array element slots
-  responder_item, link_item, image_item,
+  responder_item,
+  link_item,
+  image_item,
   // inside labels/customDetails: re-serialized
   raw,
   // a top-level key the model does not know: re-serialized into Alert::extra_fields
@@ -228,16 +268,14 @@ Field root_field(std::string_view k) noexcept {
     case 17:
       if (eq(k, "receivedEventType")) return Field::received_event_type;
       break;
-    default:
-      break;
+    default: break;
   }
   return Field::unknown;
 }
 
 Field key_field(Ctx ctx, std::string_view k) noexcept {
   switch (ctx) {
-    case Ctx::root:
-      return root_field(k);
+    case Ctx::root: return root_field(k);
     case Ctx::named_ref:
       if (eq(k, "id")) return Field::ref_id;
       if (eq(k, "name")) return Field::ref_name;
@@ -263,8 +301,7 @@ Field key_field(Ctx ctx, std::string_view k) noexcept {
       if (eq(k, "href")) return Field::image_href;
       if (eq(k, "alt")) return Field::image_alt;
       return Field::unknown;
-    default:
-      return Field::unknown;
+    default: return Field::unknown;
   }
 }
 
@@ -309,8 +346,8 @@ std::string quoted(std::string_view text) {
 void append_key(std::string& path, std::string_view key) {
   bool plain = !key.empty();
   for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '$';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '$';
     if (!ok) {
       plain = false;
       break;
@@ -383,8 +420,8 @@ struct Frame {
   Ctx ctx = Ctx::root;
   Field field = Field::unknown;  // object: the current key's slot; array: the element slot
   bool is_array = false;
-  bool in_value = false;         // object: a key was read and its value is not finished yet
-  bool has_set = false;          // object: its unknown keys moved into a hash set (many keys)
+  bool in_value = false;  // object: a key was read and its value is not finished yet
+  bool has_set = false;   // object: its unknown keys moved into a hash set (many keys)
 };
 
 struct Scratch {
@@ -473,8 +510,8 @@ std::string minify(std::string_view json) {
 
 class Handler {
  public:
-  Handler(ThreadState& state, Event& event, std::string_view content, std::size_t origin,
-          const ParseOptions& options, UtcTime received_at)
+  Handler(ThreadState& state, Event& event, std::string_view content, std::size_t origin, const ParseOptions& options,
+          UtcTime received_at)
       : frames_(state.scratch.frames),
         keys_(state.scratch.keys),
         sets_(state.scratch.sets),
@@ -695,9 +732,9 @@ class Handler {
   }
 
   Error lone_low_error(std::size_t at) const {
-    return make_error(ErrorCode::invalid_unicode_escape, at,
-                      "lone low surrogate \\u" + std::string(content_.substr(at + 2, 4)) +
-                          " (not preceded by a high surrogate)");
+    return make_error(
+        ErrorCode::invalid_unicode_escape, at,
+        "lone low surrogate \\u" + std::string(content_.substr(at + 2, 4)) + " (not preceded by a high surrogate)");
   }
 
   /// The string just read decoded to an encoded surrogate: a lone low surrogate escape.
@@ -714,8 +751,8 @@ class Handler {
   /// and validated (JSON-level errors take precedence). Tolerant mode marks the top-level field
   /// it is in as a mismatch. Returns false so callers can `return reject(...)`.
   bool reject(ErrorCode code, std::size_t content_offset, std::string message) {
-    const bool tolerant = !strict_ && depth_ > 0 && frames_.front().ctx == Ctx::root &&
-                          (bit(frames_.front().field) & kEnvelope) == 0;
+    const bool tolerant =
+        !strict_ && depth_ > 0 && frames_.front().ctx == Ctx::root && (bit(frames_.front().field) & kEnvelope) == 0;
     if (!tolerant) {
       if (!model_error_) model_error_ = make_error(code, content_offset, std::move(message));
       return false;
@@ -953,7 +990,8 @@ class Handler {
     }
     if (v.kind == Kind::number) {
       if (t.find_first_of(".eE") != std::string_view::npos) {
-        return reject(ErrorCode::number_out_of_range, start_of(v), "expected an integer id, got " + std::string(t.substr(0, 40)));
+        return reject(ErrorCode::number_out_of_range, start_of(v),
+                      "expected an integer id, got " + std::string(t.substr(0, 40)));
       }
       if (t[0] == '-') {
         return reject(ErrorCode::number_out_of_range, start_of(v),
@@ -1049,8 +1087,7 @@ class Handler {
       case Field::line_dedup_id:
       case Field::line_tta:
       case Field::line_ttr:
-      case Field::line_mismatches:
-        return true;
+      case Field::line_mismatches: return true;
       case Field::incident_key:
         if (v.kind == Kind::string) {
           incident_key_.emplace(v.text);
@@ -1082,12 +1119,10 @@ class Handler {
       case Field::alert_source:
       case Field::escalation_policy:
       case Field::assigned_to:
-      case Field::resp_user:
-        return v.kind == Kind::null || wrong_type(v, "object");
+      case Field::resp_user: return v.kind == Kind::null || wrong_type(v, "object");
       case Field::responders:
       case Field::links:
-      case Field::images:
-        return v.kind == Kind::null || wrong_type(v, "array");
+      case Field::images: return v.kind == Kind::null || wrong_type(v, "array");
       // --- nested objects ---
       case Field::ref_id: return set_opt_id(target<NamedRef>(f).id, v);
       case Field::ref_name: return set_string(target<NamedRef>(f).name, v);
@@ -1105,13 +1140,11 @@ class Handler {
       case Field::image_alt: return set_string(target<Image>(f).alt, v);
       case Field::responder_item:
       case Field::link_item:
-      case Field::image_item:
-        return wrong_type(v, "object");
+      case Field::image_item: return wrong_type(v, "object");
       case Field::unknown:
       case Field::raw:
       case Field::extra:
-      case Field::count_:
-        break;
+      case Field::count_: break;
     }
     return true;
   }
@@ -1236,17 +1269,13 @@ class Handler {
       case Field::line_dedup_id:
       case Field::line_tta:
       case Field::line_ttr:
-      case Field::line_mismatches:
-        return false;  // a line's own key: validated, not kept
+      case Field::line_mismatches: return false;  // a line's own key: validated, not kept
       case Field::id:
       case Field::merged_into_id:
       case Field::ref_id:
-      case Field::user_id:
-        return wrong_type(v, "integer or digit string");
-      case Field::severity:
-        return wrong_type(v, "integer 1..5");
-      default:
-        return wrong_type(v, "string");
+      case Field::user_id: return wrong_type(v, "integer or digit string");
+      case Field::severity: return wrong_type(v, "integer 1..5");
+      default: return wrong_type(v, "string");
     }
   }
 
@@ -1296,14 +1325,14 @@ class Handler {
   std::optional<JsonSink>& out_;
   RawWriter& writer_;
   const rapidjson::MemoryStream* stream_ = nullptr;
-  std::string_view content_;    // the body after the BOM
-  std::size_t origin_;          // bytes skipped before content (BOM)
+  std::string_view content_;  // the body after the BOM
+  std::size_t origin_;        // bytes skipped before content (BOM)
   std::size_t max_depth_;
   bool strict_;
-  Event& event_;                // filled in place (see retype)
+  Event& event_;  // filled in place (see retype)
   Alert* alert_;
-  Frame* top_ = nullptr;        // frames_[depth_ - 1], or null before the root
-  std::size_t depth_ = 0;       // open containers
+  Frame* top_ = nullptr;   // frames_[depth_ - 1], or null before the root
+  std::size_t depth_ = 0;  // open containers
 
   bool has_id_ = false;
   std::optional<std::size_t> id_null_at_;
@@ -1314,9 +1343,9 @@ class Handler {
   std::optional<UtcTime> received_at_;
   std::optional<EventTypeInfo> type_info_;  // of the dispatching event type (see retype)
   std::size_t root_start_ = 0;
-  std::size_t top_value_start_ = 0;         // where the current top-level field's container began
+  std::size_t top_value_start_ = 0;                   // where the current top-level field's container began
   std::optional<std::string>* raw_target_ = nullptr;  // labels/customDetails; null: an extra field
-  std::uint64_t mismatched_ = 0;            // top-level fields with a mismatch (tolerant mode)
+  std::uint64_t mismatched_ = 0;                      // top-level fields with a mismatch (tolerant mode)
   std::vector<Mismatch> mismatches_;
   UtcTime default_received_at_;
   bool may_hold_surrogate_;
@@ -1386,7 +1415,9 @@ Error reader_error(const Handler& handler, rapidjson::ParseErrorCode code, std::
     return handler.make_error(ErrorCode::syntax, offset, "unexpected '\\'");
   }
   const std::string got = describe_byte(content, offset);
-  const auto syntax = [&](std::string message) { return handler.make_error(ErrorCode::syntax, offset, std::move(message)); };
+  const auto syntax = [&](std::string message) {
+    return handler.make_error(ErrorCode::syntax, offset, std::move(message));
+  };
   switch (code) {
     case kParseErrorDocumentEmpty:
       // The iterative reader also says this for an invalid first value.
@@ -1427,9 +1458,7 @@ Error reader_error(const Handler& handler, rapidjson::ParseErrorCode code, std::
 }
 
 /// `t` cut to whole milliseconds (what a Sumo line carries).
-UtcTime to_millis(UtcTime t) {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(t);
-}
+UtcTime to_millis(UtcTime t) { return std::chrono::time_point_cast<std::chrono::milliseconds>(t); }
 
 /// Parses `body` into `event` (which holds a default-constructed Event on entry); the error, if any.
 std::optional<Error> parse_into(Event& event, std::string_view body, const ParseOptions& options,
@@ -1475,8 +1504,8 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
     }
   } trim_reader{s, content.size() > (std::size_t{1} << 20)};
 
-  const UtcTime received_at = to_millis(options.received_at ? *options.received_at
-                                                            : UtcTime(std::chrono::system_clock::now()));
+  const UtcTime received_at =
+      to_millis(options.received_at ? *options.received_at : UtcTime(std::chrono::system_clock::now()));
   Handler handler(state, event, content, origin, options, received_at);
   rapidjson::MemoryStream stream(content.data(), content.size());
   handler.set_stream(&stream);
@@ -1493,7 +1522,8 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   std::size_t end = stream.Tell();
   while (end < content.size() && is_json_space(content[end])) ++end;
   if (end < content.size()) {
-    if (invalid_utf8_at(content, end)) return handler.make_error(ErrorCode::invalid_utf8, end, "invalid UTF-8 byte sequence");
+    if (invalid_utf8_at(content, end))
+      return handler.make_error(ErrorCode::invalid_utf8, end, "invalid UTF-8 byte sequence");
     if (lone_low_escape_at(content, end)) return handler.make_error(ErrorCode::syntax, end, "unexpected '\\'");
     return handler.make_error(ErrorCode::syntax, end,
                               "unexpected " + describe_byte(content, end) + " after the top-level object");

@@ -11,7 +11,9 @@ void Ledger::take(std::uint64_t& from, std::uint64_t n) noexcept {
   from -= std::min(from, n);
 }
 
-void Ledger::check() const noexcept { assert(balanced() && "ledger: enqueued + recovered != delivered + dropped + pending + backlog"); }
+void Ledger::check() const noexcept {
+  assert(balanced() && "ledger: enqueued + recovered != delivered + dropped + pending + backlog");
+}
 
 void Ledger::recover(std::uint64_t intact, std::uint64_t corrupt) noexcept {
   c_.recovered += intact + corrupt;

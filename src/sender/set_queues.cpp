@@ -73,8 +73,7 @@ bool SetQueues::pick_ready(Clock::time_point now, const ReadyRule& rule, Metadat
   return found;
 }
 
-void SetQueues::take_batch(MetadataId md, std::size_t max_events, std::size_t max_bytes,
-                           std::vector<QueueEntry>& out) {
+void SetQueues::take_batch(MetadataId md, std::size_t max_events, std::size_t max_bytes, std::vector<QueueEntry>& out) {
   out.clear();
   Set& q = set(md);
   std::size_t bytes = 0;

@@ -75,8 +75,8 @@ const char* to_string(EnqueueStatus status) noexcept {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using detail::SpoolRef;
 using detail::make_error;
+using detail::SpoolRef;
 
 /// How long shutdown waits past its deadline for the thread to stop after cancelling the
 /// transfer, before it gives up on an HttpClient that ignores cancel/deadline.
@@ -251,7 +251,8 @@ class SenderCore {
     // Also wait for the after-batch work in progress (spool acks, which delete fully delivered
     // segments, and the report callback), so when flush returns the flushed events' segments are
     // gone and their reports have been seen.
-    done_cv_.wait_until(lk, deadline, [&] { return (epochs_.done_through(target) && !in_after_batch_) || thread_exited_; });
+    done_cv_.wait_until(lk, deadline,
+                        [&] { return (epochs_.done_through(target) && !in_after_batch_) || thread_exited_; });
     --flush_waiters_;
     FlushResult r = ledger_.result();
     r.completed = epochs_.done_through(target);
@@ -353,11 +354,11 @@ class SenderCore {
           room_cv_.wait_until(lk, until, [&] { return stopping_ || queues_.alloc() + cost <= max; });
           --blocked_producers_;
           if (stopping_) return EnqueueStatus::closed;  // not counted: the caller learns it was closed
-          if (queues_.alloc() + cost > max) return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
+          if (queues_.alloc() + cost > max)
+            return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
           break;
         }
-        case OverflowPolicy::drop_newest:
-          return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
+        case OverflowPolicy::drop_newest: return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
         case OverflowPolicy::drop_oldest:
           if (!evict_oldest_locked(cost)) return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
           break;
@@ -478,8 +479,8 @@ class SenderCore {
   void apply_evicted_locked() {
     if (evicted_scratch_.total == 0) return;
     notice_locked(ErrorCode::io, "spool_evicted: the spool reached its cap (spool.max_bytes " +
-                                     std::to_string(cfg_.spool.max_bytes) + "): " +
-                                     std::to_string(evicted_scratch_.total) +
+                                     std::to_string(cfg_.spool.max_bytes) +
+                                     "): " + std::to_string(evicted_scratch_.total) +
                                      " undelivered event(s) evicted from disk (lost)");
     ledger_.evict_from_spool(evicted_scratch_.total);
     for (const auto& [tag, n] : evicted_scratch_.runs) epochs_.finish(tag, n);
@@ -517,7 +518,8 @@ class SenderCore {
       const std::uint64_t half = cfg_.queue.max_bytes / 2;
       if (!stopping_ && ledger_.backlog() > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
         // Line bytes to read: half of the room, for the entries' own cost (entry_cost).
-        const std::size_t budget = static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - queues_.alloc()) / 2));
+        const std::size_t budget =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - queues_.alloc()) / 2));
         std::shared_ptr<detail::Spool> spool = spool_;
         lk.unlock();
         std::vector<detail::SpoolRecord> records;
@@ -727,12 +729,12 @@ class SenderCore {
       return;
     } else {
       if (report.error) st_.last_error = target_.redactor(report.error->to_string());
-      const bool permanent = classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent &&
-                             report.final_status != 0;
+      const bool permanent =
+          classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent && report.final_status != 0;
       if (spool_) {
         requeue_to_spool_locked();
-        backlog_hold_until_ = Clock::now() + std::max<std::chrono::milliseconds>(
-                                                 cfg_.retry.max_backoff, std::chrono::seconds(1));
+        backlog_hold_until_ =
+            Clock::now() + std::max<std::chrono::milliseconds>(cfg_.retry.max_backoff, std::chrono::seconds(1));
       } else {
         ledger_.drop_failed(n, permanent);
         finish_epochs_locked(inflight_);
@@ -820,9 +822,9 @@ class SenderCore {
       if (written < items.size()) st_.last_error = target_.redactor(err.to_string());
     }
     if (lost > 0) {
-      notice_locked(ErrorCode::closed, "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
-                                           (spool_ ? "could not be written to the spool" : "and no spool is configured") +
-                                           " (lost)");
+      notice_locked(ErrorCode::closed,
+                    "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
+                        (spool_ ? "could not be written to the spool" : "and no spool is configured") + " (lost)");
     }
     if (spool_) {
       spool_->sync_if_due(/*force=*/true);
@@ -1023,7 +1025,9 @@ SumoSender::~SumoSender() {
   }
 }
 
-Expected<MetadataId> SumoSender::add_metadata(const SumoMetadata& metadata) { return impl_->core->add_metadata(metadata); }
+Expected<MetadataId> SumoSender::add_metadata(const SumoMetadata& metadata) {
+  return impl_->core->add_metadata(metadata);
+}
 
 EnqueueStatus SumoSender::enqueue(const Event& event, MetadataId metadata) noexcept {
   return impl_->core->enqueue_event(event, metadata);

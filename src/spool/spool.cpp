@@ -301,8 +301,7 @@ void serialize_metadata(std::string& out, std::uint32_t id, const SumoMetadata& 
 }
 
 /// Frame + event header for an event record (24 bytes); the line follows.
-void event_header(char* h, std::uint32_t metadata, std::uint32_t index, bool disk_only,
-                  std::string_view line) {
+void event_header(char* h, std::uint32_t metadata, std::uint32_t index, bool disk_only, std::string_view line) {
   char* e = h + kFrameHeader;
   e[0] = static_cast<char>(kTypeEvent);
   e[1] = static_cast<char>(disk_only ? kFlagDiskOnly : 0);
@@ -401,17 +400,13 @@ struct Spool::State {
   std::string ack_buf;
   std::vector<SpoolRef> ack_sorted;
 
-  std::string path(std::uint64_t seq, const char* ext) const {
-    return opt.dir + "/" + segment_name(seq, ext);
-  }
+  std::string path(std::uint64_t seq, const char* ext) const { return opt.dir + "/" + segment_name(seq, ext); }
   Segment* find(std::uint64_t seq) const {
     auto it = std::lower_bound(segments.begin(), segments.end(), seq,
                                [](const std::unique_ptr<Segment>& s, std::uint64_t v) { return s->seq < v; });
     return (it != segments.end() && (*it)->seq == seq) ? it->get() : nullptr;
   }
-  Segment* active() const {
-    return (!segments.empty() && segments.back()->active) ? segments.back().get() : nullptr;
-  }
+  Segment* active() const { return (!segments.empty() && segments.back()->active) ? segments.back().get() : nullptr; }
 
   void mark_dirty(Segment& seg) {
     seg.dirty = true;
@@ -494,7 +489,8 @@ struct Spool::State {
       // Every record here was promised to a caller: never evict, refuse the new one instead.
       if (total_bytes + need > opt.max_bytes) {
         return make_error(ErrorCode::spool_full, "spool_full: the write-ahead spool holds " +
-                                                     std::to_string(total_bytes) + " bytes, its cap (spool.max_bytes) is " +
+                                                     std::to_string(total_bytes) +
+                                                     " bytes, its cap (spool.max_bytes) is " +
                                                      std::to_string(opt.max_bytes) + "; the event was refused");
       }
       return {};
@@ -640,7 +636,8 @@ void apply_acks(const std::string& data, std::vector<bool>& done) {
       if (count > (1u << 26) || first > (1u << 30)) continue;  // nonsense: ignore
       const std::size_t end = std::size_t{first} + count;
       if (done.size() < end) done.resize(end, false);
-      std::fill(done.begin() + static_cast<std::ptrdiff_t>(first), done.begin() + static_cast<std::ptrdiff_t>(end), true);
+      std::fill(done.begin() + static_cast<std::ptrdiff_t>(first), done.begin() + static_cast<std::ptrdiff_t>(end),
+                true);
     }
   });
 }
@@ -745,10 +742,10 @@ Expected<std::unique_ptr<Spool>> Spool::open(const SpoolOptions& options_in, Met
       if (cut_at < data.size()) lost += events_in_tail(data, cut_at);
       rec.corrupt += lost;
       rec.damaged_regions += damaged;
-      Error notice = make_error(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(lost) +
-                                                              " damaged event record(s) in " + std::to_string(damaged) +
-                                                              " damaged region(s) skipped in " + path +
-                                                              " (they are lost)");
+      Error notice =
+          make_error(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(lost) +
+                                                   " damaged event record(s) in " + std::to_string(damaged) +
+                                                   " damaged region(s) skipped in " + path + " (they are lost)");
       if (rec.error.message.empty()) rec.error = notice;
       rec.notices.push_back(std::move(notice));
     }
@@ -836,8 +833,8 @@ std::size_t Spool::release(const SpoolRef* refs, const std::uint32_t* tags, cons
   return n;
 }
 
-Expected<SpoolRef> Spool::append(std::uint32_t metadata, std::string_view line, bool disk_only,
-                                 std::uint32_t tag, TagCounts& evicted) {
+Expected<SpoolRef> Spool::append(std::uint32_t metadata, std::string_view line, bool disk_only, std::uint32_t tag,
+                                 TagCounts& evicted) {
   State& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   const std::uint64_t frame_len = kFrameHeader + kEventHeader + line.size();
@@ -934,9 +931,7 @@ std::size_t Spool::append_many(const SpoolItem* items, std::size_t count, TagCou
       if (error != nullptr) *error = make_error(ErrorCode::io, "spool: a line is too large for the spool");
       break;
     }
-    auto in_chunk = [&](std::uint32_t id) {
-      return std::find(chunk_md.begin(), chunk_md.end(), id) != chunk_md.end();
-    };
+    auto in_chunk = [&](std::uint32_t id) { return std::find(chunk_md.begin(), chunk_md.end(), id) != chunk_md.end(); };
     const Segment* a = s.active();
     const std::uint64_t used = a != nullptr ? (a == chunk_seg ? chunk_start + s.write_buf.size() : a->bytes) : 0;
     bool md_guess = a == nullptr || !(a->has_md(item.metadata) || (a == chunk_seg && in_chunk(item.metadata)));
@@ -947,7 +942,8 @@ std::size_t Spool::append_many(const SpoolItem* items, std::size_t count, TagCou
     }
     const std::uint64_t need = frame_len + (md_guess ? s.md_scratch.size() : 0);
     const bool rotating = a != nullptr && used > 0 && used + need > s.opt.segment_bytes;
-    if (rotating || s.write_buf.size() + need > kWriteChunk || s.total_bytes + s.write_buf.size() + need > s.opt.max_bytes) {
+    if (rotating || s.write_buf.size() + need > kWriteChunk ||
+        s.total_bytes + s.write_buf.size() + need > s.opt.max_bytes) {
       if (!flush()) break;
       chunk_seg = nullptr;
     }
@@ -1014,7 +1010,8 @@ std::size_t Spool::read_backlog(std::size_t max_bytes, std::vector<SpoolRecord>&
         ++last;
       }
       s.read_buf.resize(static_cast<std::size_t>(run_end - run_start));
-      const int err = seg.read_fd < 0 ? (open_err != 0 ? open_err : EIO) : pread_all(seg.read_fd, &s.read_buf[0], s.read_buf.size(), run_start);
+      const int err = seg.read_fd < 0 ? (open_err != 0 ? open_err : EIO)
+                                      : pread_all(seg.read_fd, &s.read_buf[0], s.read_buf.size(), run_start);
       for (std::size_t i = first; i < last; ++i) {
         const BacklogEntry& b = seg.backlog[i];
         const char* p = s.read_buf.data() + (b.offset - run_start);

@@ -83,7 +83,10 @@ struct TagCounts {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> runs;
   std::uint64_t total = 0;
   void add(std::uint32_t tag, std::uint64_t n = 1);
-  void clear() noexcept { runs.clear(); total = 0; }
+  void clear() noexcept {
+    runs.clear();
+    total = 0;
+  }
 };
 
 /// What open() found in the directory.
@@ -163,20 +166,19 @@ class Spool {
   /// caller does not keep it in memory, so read_backlog() will return it. Backlog records evicted
   /// to make room are added to `evicted` (overflow mode). Errors: io, spool_full (write_ahead
   /// mode: the cap would be passed; nothing was written or evicted).
-  Expected<SpoolRef> append(std::uint32_t metadata, std::string_view line, bool disk_only,
-                            std::uint32_t tag, TagCounts& evicted);
+  Expected<SpoolRef> append(std::uint32_t metadata, std::string_view line, bool disk_only, std::uint32_t tag,
+                            TagCounts& evicted);
   /// Makes records this process holds in memory (appended with disk_only false, or returned by
   /// read_backlog) disk-only backlog again, without writing them again: read_backlog() returns them
   /// later. `line_sizes[i]` is the size of the line of refs[i] (with its '\n'). Sets
   /// released[i] to false for a record that is not on disk any more (evicted, acked, unknown): the
   /// caller must append it again. Returns how many were released.
-  std::size_t release(const SpoolRef* refs, const std::uint32_t* tags, const std::size_t* line_sizes,
-                      std::size_t count, std::vector<bool>& released);
+  std::size_t release(const SpoolRef* refs, const std::uint32_t* tags, const std::size_t* line_sizes, std::size_t count,
+                      std::vector<bool>& released);
 
   /// Appends disk-only records with few large writes (one fsync under per_batch). Returns how many
   /// of `items` (a prefix) were written; on a failure `error` is set.
-  std::size_t append_many(const SpoolItem* items, std::size_t count, TagCounts& evicted,
-                          Error* error = nullptr);
+  std::size_t append_many(const SpoolItem* items, std::size_t count, TagCounts& evicted, Error* error = nullptr);
 
   /// Returns backlog records in append order: at least one (if any) and then until `max_bytes` of
   /// lines. Records found damaged now are skipped and added to `corrupt`.

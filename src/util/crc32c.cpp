@@ -47,9 +47,8 @@ std::uint32_t portable_raw(const unsigned char* p, std::size_t n, std::uint32_t 
   while (n >= 8) {
     const std::uint32_t lo = load_le32(p) ^ c;
     const std::uint32_t hi = load_le32(p + 4);
-    c = kTable[7][lo & 0xFFu] ^ kTable[6][(lo >> 8) & 0xFFu] ^ kTable[5][(lo >> 16) & 0xFFu] ^
-        kTable[4][lo >> 24] ^ kTable[3][hi & 0xFFu] ^ kTable[2][(hi >> 8) & 0xFFu] ^
-        kTable[1][(hi >> 16) & 0xFFu] ^ kTable[0][hi >> 24];
+    c = kTable[7][lo & 0xFFu] ^ kTable[6][(lo >> 8) & 0xFFu] ^ kTable[5][(lo >> 16) & 0xFFu] ^ kTable[4][lo >> 24] ^
+        kTable[3][hi & 0xFFu] ^ kTable[2][(hi >> 8) & 0xFFu] ^ kTable[1][(hi >> 16) & 0xFFu] ^ kTable[0][hi >> 24];
     p += 8;
     n -= 8;
   }

@@ -9,6 +9,8 @@
 namespace ilert_sumo::detail {
 
 /// An Error with this code and message, no field path and no offset (Error::npos).
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message), {}, Error::npos}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message), {}, Error::npos};
+}
 
 }  // namespace ilert_sumo::detail

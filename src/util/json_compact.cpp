@@ -89,8 +89,8 @@ bool compact_json(std::string_view raw, std::string& out, std::size_t max_depth)
   s.levels.clear();
   CompactHandler handler(s.writer, s.keys, s.levels, max_depth);
   rapidjson::MemoryStream in(raw.data(), raw.size());
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
   const rapidjson::ParseResult result = s.reader.Parse<kFlags>(in, handler);
   return !result.IsError() && s.writer.IsComplete();
 }

@@ -75,9 +75,8 @@ inline TextScan scan_text(std::string_view s) noexcept {
       std::memcpy(&w, p + i, 8);
       if ((w & kHigh) == 0) {
         // ASCII word: only control bytes, quotes and backslashes matter.
-        if (!scan.needs_escape &&
-            (((w - kOnes * 0x20) & ~w & kHigh) != 0 || has_zero(w ^ (kOnes * '"')) != 0 ||
-             has_zero(w ^ (kOnes * '\\')) != 0)) {
+        if (!scan.needs_escape && (((w - kOnes * 0x20) & ~w & kHigh) != 0 || has_zero(w ^ (kOnes * '"')) != 0 ||
+                                   has_zero(w ^ (kOnes * '\\')) != 0)) {
           scan.needs_escape = true;
         }
         i += 8;
@@ -161,7 +160,6 @@ inline std::string printable(std::string_view s, std::size_t max = 64) {
 
 // ---------------------------------------------------------------------------------------------
 // RapidJSON set-up
-
 
 /// RapidJSON output stream appending to a std::string. It writes through a cursor into space it
 /// has grown the string to (Writer reserves before each value), so a byte costs a store, not a
@@ -260,4 +258,3 @@ inline void append_json_string(std::string& out, std::string_view s) {
 }
 
 }  // namespace ilert_sumo::detail
-

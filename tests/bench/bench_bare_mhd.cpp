@@ -58,7 +58,8 @@ MHD_Result on_request(void*, MHD_Connection* connection, const char*, const char
     return MHD_YES;
   }
   g_requests.fetch_add(1, std::memory_order_relaxed);
-  if (std::strcmp(method, "POST") != 0) return answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"method\"}");
+  if (std::strcmp(method, "POST") != 0)
+    return answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"method\"}");
   return answer(connection, MHD_HTTP_ACCEPTED, kAccepted);
 }
 
@@ -133,17 +134,11 @@ int main(int argc, char** argv) {
 
   MHD_Daemon* daemon = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-      &on_request, nullptr,
-      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
-      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned int>(threads),
-      MHD_OPTION_CONNECTION_LIMIT, 1024u,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
-      MHD_OPTION_CONNECTION_TIMEOUT, 5u,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),
-      MHD_OPTION_STRICT_FOR_CLIENT, 1,
-      MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
-      MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
-      MHD_OPTION_END);
+      &on_request, nullptr, MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd), MHD_OPTION_THREAD_POOL_SIZE,
+      static_cast<unsigned int>(threads), MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+      MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024),
+      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_NOTIFY_COMPLETED, &on_completed,
+      nullptr, MHD_OPTION_END);
   if (daemon == nullptr) {
     std::fprintf(stderr, "bench_bare_mhd: libmicrohttpd could not start\n");
     return 1;

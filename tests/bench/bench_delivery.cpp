@@ -53,9 +53,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -69,7 +67,7 @@ double median(std::vector<double> v) {
 // with numbers), so compression ratios resemble real webhook traffic.
 
 Event make_event(std::uint32_t i) {
-  static const char* const kWords[] = {"disk",   "latency", "p99",    "checkout", "kafka",    "lag",  "orders",
+  static const char* const kWords[] = {"disk",   "latency", "p99",    "checkout", "kafka",    "lag",   "orders",
                                        "db-01",  "timeout", "5xx",    "login",    "backup",   "queue", "replica",
                                        "cpu",    "memory",  "oom",    "deploy",   "rollback", "pod",   "node",
                                        "region", "eu-west", "failed", "retry",    "upstream", "dns",   "tls"};
@@ -99,12 +97,14 @@ Event make_event(std::uint32_t i) {
   e.alert.details = details;
   e.alert.status = Tagged<Status>{statuses[s], status_names[s]};
   e.alert.priority = Tagged<Priority>{next() % 2 ? Priority::high : Priority::low, x % 2 ? "HIGH" : "LOW"};
-  const std::string when = "2024-03-14T09:" + std::to_string(10 + i % 50) + ":" + std::to_string(10 + i % 49) +
-                           "." + std::to_string(100 + i % 900) + "Z";
+  const std::string when = "2024-03-14T09:" + std::to_string(10 + i % 50) + ":" + std::to_string(10 + i % 49) + "." +
+                           std::to_string(100 + i % 900) + "Z";
   e.alert.report_time = Timestamp{when, parse_iso8601(when)};
   e.alert.alert_key = "alertmanager-" + std::to_string(next() % 100000);
-  e.alert.alert_source = NamedRef{static_cast<std::int64_t>(next() % 40), std::string("source-") + kWords[i % kNumWords]};
-  e.alert.escalation_policy = NamedRef{static_cast<std::int64_t>(next() % 10), std::string("policy-") + kWords[x % kNumWords]};
+  e.alert.alert_source =
+      NamedRef{static_cast<std::int64_t>(next() % 40), std::string("source-") + kWords[i % kNumWords]};
+  e.alert.escalation_policy =
+      NamedRef{static_cast<std::int64_t>(next() % 10), std::string("policy-") + kWords[x % kNumWords]};
   User u;
   u.id = static_cast<std::int64_t>(next() % 200);
   u.username = std::string("user") + std::to_string(*u.id);
@@ -157,7 +157,8 @@ class LibdeflateBare final : public Bare {
   }
   ~LibdeflateBare() override { libdeflate_free_compressor(c_); }
   std::size_t compress(const std::string& in, std::string& out) override {
-    const std::size_t bound = gzip_ ? libdeflate_gzip_compress_bound(c_, in.size()) : libdeflate_zlib_compress_bound(c_, in.size());
+    const std::size_t bound =
+        gzip_ ? libdeflate_gzip_compress_bound(c_, in.size()) : libdeflate_zlib_compress_bound(c_, in.size());
     out.resize(bound);
     const std::size_t n = gzip_ ? libdeflate_gzip_compress(c_, in.data(), in.size(), &out[0], out.size())
                                 : libdeflate_zlib_compress(c_, in.data(), in.size(), &out[0], out.size());
@@ -217,8 +218,7 @@ std::unique_ptr<Bare> library_equivalent(const CodecConfig& c, const char** impl
       *impl = "n/a";
       return nullptr;
 #endif
-    case Compression::none:
-      break;
+    case Compression::none: break;
   }
   *impl = "-";
   return nullptr;
@@ -265,16 +265,16 @@ struct Stopwatch {
 };
 
 struct Row {
-  std::vector<Sample> bare;          // library-equivalent compressor
-  std::vector<Sample> zlib;          // zlib (gzip/deflate rows)
-  std::vector<Sample> decode;        // emulator decode_body alone
-  std::vector<Sample> library;       // send(events) to an HttpClient that answers 200 at once
-  std::vector<Sample> inline_ev;     // send(events), emulator decodes before answering
-  std::vector<Sample> deferred_ev;   // send(events), emulator answers, then decodes (cpu: until decoded)
-  std::vector<Sample> deferred_ln;   // send_lines(lines), same
-  std::vector<Sample> deferred_seq;  // send(events), deferred emulator, compression_threads = 0
-  std::vector<Sample> bare_parallel; // the bare compressor on pool_threads threads
-  std::vector<double> naive_eps;     // one POST per event, same codec
+  std::vector<Sample> bare;           // library-equivalent compressor
+  std::vector<Sample> zlib;           // zlib (gzip/deflate rows)
+  std::vector<Sample> decode;         // emulator decode_body alone
+  std::vector<Sample> library;        // send(events) to an HttpClient that answers 200 at once
+  std::vector<Sample> inline_ev;      // send(events), emulator decodes before answering
+  std::vector<Sample> deferred_ev;    // send(events), emulator answers, then decodes (cpu: until decoded)
+  std::vector<Sample> deferred_ln;    // send_lines(lines), same
+  std::vector<Sample> deferred_seq;   // send(events), deferred emulator, compression_threads = 0
+  std::vector<Sample> bare_parallel;  // the bare compressor on pool_threads threads
+  std::vector<double> naive_eps;      // one POST per event, same codec
   std::size_t wire_bytes = 0;
   std::size_t requests = 0;
   const char* impl = "-";
@@ -302,7 +302,6 @@ Rate rate(const std::vector<Sample>& v, double mb) {
   return r;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -319,10 +318,14 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--events") n_events = std::strtoul(next(), nullptr, 10);
-    else if (a == "--reps") reps = std::atoi(next());
-    else if (a == "--naive-events") naive_events = std::strtoul(next(), nullptr, 10);
-    else if (a == "--verify") verify = true;
+    if (a == "--events")
+      n_events = std::strtoul(next(), nullptr, 10);
+    else if (a == "--reps")
+      reps = std::atoi(next());
+    else if (a == "--naive-events")
+      naive_events = std::strtoul(next(), nullptr, 10);
+    else if (a == "--verify")
+      verify = true;
     else {
       std::fprintf(stderr, "usage: bench_delivery [--events N] [--reps R] [--naive-events N] [--verify]\n");
       return 2;
@@ -358,9 +361,11 @@ int main(int argc, char** argv) {
   test::SumoEmulator deferred_emu;
   inline_emu.start(inline_cfg);
   deferred_emu.start(deferred_cfg);
-  std::printf("emulators: in-process, %s; 'inline' decodes each body before answering, 'deferred' answers\n"
-              "  first and decodes on its own thread (as Sumo, which decodes on other machines)\n",
-              verify ? "verify mode (UTF-8 check, messages stored)" : "sink mode (every body decoded and split; no UTF-8 check, nothing stored)");
+  std::printf(
+      "emulators: in-process, %s; 'inline' decodes each body before answering, 'deferred' answers\n"
+      "  first and decodes on its own thread (as Sumo, which decodes on other machines)\n",
+      verify ? "verify mode (UTF-8 check, messages stored)"
+             : "sink mode (every body decoded and split; no UTF-8 check, nothing stored)");
 
   auto client_for = [&](const test::SumoEmulator& emu, Compression codec, int level, std::size_t max_events,
                         int threads, std::shared_ptr<HttpClient> http = nullptr) {
@@ -379,16 +384,17 @@ int main(int argc, char** argv) {
     return std::make_unique<SumoClient>(std::move(f).value(), std::move(http));
   };
 
-  std::vector<CodecConfig> configs = {{"none", Compression::none, 0},   {"gzip", Compression::gzip, 1},
-                                      {"gzip", Compression::gzip, 6},   {"deflate", Compression::deflate, 6},
-                                      {"zstd", Compression::zstd, 1},   {"zstd", Compression::zstd, 3}};
+  std::vector<CodecConfig> configs = {{"none", Compression::none, 0}, {"gzip", Compression::gzip, 1},
+                                      {"gzip", Compression::gzip, 6}, {"deflate", Compression::deflate, 6},
+                                      {"zstd", Compression::zstd, 1}, {"zstd", Compression::zstd, 3}};
   configs.erase(std::remove_if(configs.begin(), configs.end(),
                                [](const CodecConfig& c) { return !compression_available(c.codec); }),
                 configs.end());
 
   std::size_t failures = 0;
   // Every delivery must arrive completely: counted at the emulator (deferred: once decoded).
-  auto delivered_all = [&](const test::SumoEmulator& emu, std::uint64_t before, std::size_t n, const DeliverySummary& s) {
+  auto delivered_all = [&](const test::SumoEmulator& emu, std::uint64_t before, std::size_t n,
+                           const DeliverySummary& s) {
     if (!s.all_delivered()) return false;
     return emu.wait_for_messages(static_cast<std::size_t>(before + n), std::chrono::seconds(60));
   };
@@ -399,7 +405,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<SumoClient>> naive_clients;
   std::vector<std::unique_ptr<SumoClient>> null_clients;
   std::vector<std::unique_ptr<SumoClient>> sequential_clients;
-  const std::vector<Event> warm(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(100, n_events)));
+  const std::vector<Event> warm(events.begin(),
+                                events.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(100, n_events)));
   const std::vector<Event> naive_sample(events.begin(),
                                         events.begin() + static_cast<std::ptrdiff_t>(std::min(naive_events, n_events)));
   for (const auto& c : configs) {
@@ -522,7 +529,8 @@ int main(int argc, char** argv) {
   std::vector<double> latency_naive_runs;
   deferred_emu.set_delay(std::chrono::milliseconds(1));
   const std::vector<Event> latency_sample(
-      naive_sample.begin(), naive_sample.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(300, naive_sample.size())));
+      naive_sample.begin(),
+      naive_sample.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(300, naive_sample.size())));
   for (int rep = 0; rep < std::max(3, reps / 2); ++rep) {
     {
       const auto before = deferred_emu.counters().messages;
@@ -555,17 +563,22 @@ int main(int argc, char** argv) {
     if (r.median > 0) std::snprintf(buf, sizeof buf, "%.0f (%.0f)", r.median, r.best);
     return std::string(buf);
   };
-  std::printf("\nrendering the Sumo lines alone (to_sumo_line): %.0f MB/s, %.0f k events/s\n", raw_mb / median(render_s),
-              static_cast<double>(n_events) / median(render_s) / 1e3);
+  std::printf("\nrendering the Sumo lines alone (to_sumo_line): %.0f MB/s, %.0f k events/s\n",
+              raw_mb / median(render_s), static_cast<double>(n_events) / median(render_s) / 1e3);
 
-  std::printf("\n1. Throughput, wall clock. MB/s = uncompressed MB of Sumo lines per second: median (best) of %d;\n"
-              "   %% = median vs the bare compressor's median.\n\n", reps);
-  std::printf("   Delivery columns use the default compression_threads (automatic: %u here) unless marked\n"
-              "   '0 threads'; 'library alone' is on one thread. bare xN = the bare compressor on N threads.\n\n",
-              pool_threads);
-  std::printf("| codec | level | ratio | bare impl | bare MB/s | bare x%u MB/s | zlib MB/s | library alone MB/s | %% | "
-              "deferred, 0 threads MB/s | %% | inline emulator MB/s | %% | deferred emulator MB/s | %% | %% of bare x%u | "
-              "deferred, lines MB/s |\n", pool_threads, pool_threads);
+  std::printf(
+      "\n1. Throughput, wall clock. MB/s = uncompressed MB of Sumo lines per second: median (best) of %d;\n"
+      "   %% = median vs the bare compressor's median.\n\n",
+      reps);
+  std::printf(
+      "   Delivery columns use the default compression_threads (automatic: %u here) unless marked\n"
+      "   '0 threads'; 'library alone' is on one thread. bare xN = the bare compressor on N threads.\n\n",
+      pool_threads);
+  std::printf(
+      "| codec | level | ratio | bare impl | bare MB/s | bare x%u MB/s | zlib MB/s | library alone MB/s | %% | "
+      "deferred, 0 threads MB/s | %% | inline emulator MB/s | %% | deferred emulator MB/s | %% | %% of bare x%u | "
+      "deferred, lines MB/s |\n",
+      pool_threads, pool_threads);
   std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   bool bare_met = true;
   bool naive_met = true;
@@ -590,10 +603,12 @@ int main(int argc, char** argv) {
                 mbs(rate(r.deferred_ln, raw_mb)).c_str());
   }
 
-  std::printf("\n2. CPU cost: MB per CPU-second of the whole process (client, curl, emulator), median; not\n"
-              "   inflated by other processes on the shared cores.\n\n");
-  std::printf("| codec | level | bare | library alone | %% | emulator decode alone | deferred, 0 threads | "
-              "inline, client+emulator | deferred, client+emulator |\n");
+  std::printf(
+      "\n2. CPU cost: MB per CPU-second of the whole process (client, curl, emulator), median; not\n"
+      "   inflated by other processes on the shared cores.\n\n");
+  std::printf(
+      "| codec | level | bare | library alone | %% | emulator decode alone | deferred, 0 threads | "
+      "inline, client+emulator | deferred, client+emulator |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::size_t k = 0; k < configs.size(); ++k) {
     const Row& r = rows[k];
@@ -608,13 +623,15 @@ int main(int argc, char** argv) {
   }
 
   const double naive_none = median(rows[0].naive_eps);
-  std::printf("\n3. Events/s: delivery (deferred emulator, median) vs the naive baseline (one POST per event,\n"
-              "   keep-alive, %zu events, median), on loopback and with 1 ms of server latency per request\n"
-              "   (emulator --delay 1; naive: %zu events; medians).\n\n",
-              naive_sample.size(), latency_sample.size());
-  std::printf("| codec | level | delivery events/s | naive, same codec | vs naive | vs naive none | "
-              "0 threads: events/s | 0 threads: vs naive | 1 ms: delivery events/s | 1 ms: vs naive none (%.2f k/s) |\n",
-              latency_naive / 1e3);
+  std::printf(
+      "\n3. Events/s: delivery (deferred emulator, median) vs the naive baseline (one POST per event,\n"
+      "   keep-alive, %zu events, median), on loopback and with 1 ms of server latency per request\n"
+      "   (emulator --delay 1; naive: %zu events; medians).\n\n",
+      naive_sample.size(), latency_sample.size());
+  std::printf(
+      "| codec | level | delivery events/s | naive, same codec | vs naive | vs naive none | "
+      "0 threads: events/s | 0 threads: vs naive | 1 ms: delivery events/s | 1 ms: vs naive none (%.2f k/s) |\n",
+      latency_naive / 1e3);
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (std::size_t k = 0; k < configs.size(); ++k) {
     const Row& r = rows[k];
@@ -624,8 +641,8 @@ int main(int argc, char** argv) {
     const double naive = median(r.naive_eps);
     if (eps / naive < 10) naive_met = false;
     std::printf("| %s | %d | %.0f k | %.1f k | %.1fx | %.1fx | %.0f k | %.1fx | %.0f k | %.0fx |\n", configs[k].name,
-                configs[k].level, eps / 1e3, naive / 1e3, eps / naive, eps / naive_none, seq_eps / 1e3,
-                seq_eps / naive, latency_eps[k] / 1e3, latency_eps[k] / latency_naive);
+                configs[k].level, eps / 1e3, naive / 1e3, eps / naive, eps / naive_none, seq_eps / 1e3, seq_eps / naive,
+                latency_eps[k] / 1e3, latency_eps[k] / latency_naive);
   }
   std::printf("\n%zu requests per delivery run; %s\n", rows[0].requests,
               failures == 0 ? "every run delivered every event (counted at the emulator)" : "FAILURES seen");

@@ -47,45 +47,57 @@ struct Rng {
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
   bool chance(unsigned percent) { return below(100) < percent; }
   template <class T, std::size_t N>
-  const T& pick(const T (&items)[N]) { return items[below(N)]; }
+  const T& pick(const T (&items)[N]) {
+    return items[below(N)];
+  }
 };
 
 // Words. Text style is chosen per payload, as alert text comes from the monitoring tool and the
 // team: 70% plain ASCII, 20% with some accented Latin words, 10% international (CJK, Cyrillic,
 // emoji). Every style has multi-line details (`\n`) and a few JSON escapes (quotes, backslashes,
 // tabs, `\u00e9`, an escaped surrogate pair).
-const char* const kAscii[] = {
-    "disk", "usage", "above", "threshold", "on", "prod-db-01", "latency", "p99", "checkout", "api",
-    "error", "rate", "5xx", "kafka", "consumer", "lag", "orders", "ingest", "memory", "pressure",
-    "worker", "node", "pod", "restarted", "CrashLoopBackOff", "certificate", "expires", "in", "days",
-    "replication", "delay", "primary", "replica", "queue", "depth", "backup", "failed", "heartbeat",
-    "missing", "TLS", "handshake", "timeout", "upstream", "connect", "refused", "for", "the", "last",
-    "10", "minutes", "since", "2024-03-14", "host", "eu-central-1", "us-east-2", "cluster", "service",
-    "50%", "<b>html</b>", "a/b/c", "x=1&y=2", "(critical)", "[FIRING:1]", "value=92.4"};
-const char* const kLatin[] = {"Müller", "café", "naïve", "Überlauf", "señal", "Fehler", "système", "Größe",
-                              "réseau", "Ärger", "São Paulo", "Łódź"};
-const char* const kIntl[] = {"日本語", "障害", "監視", "サーバー", "сервер", "ошибка", "🔥", "🚨", "✅", "데이터베이스",
-                             "故障", "Ελλάδα"};
+const char* const kAscii[] = {"disk",        "usage",      "above",      "threshold",    "on",
+                              "prod-db-01",  "latency",    "p99",        "checkout",     "api",
+                              "error",       "rate",       "5xx",        "kafka",        "consumer",
+                              "lag",         "orders",     "ingest",     "memory",       "pressure",
+                              "worker",      "node",       "pod",        "restarted",    "CrashLoopBackOff",
+                              "certificate", "expires",    "in",         "days",         "replication",
+                              "delay",       "primary",    "replica",    "queue",        "depth",
+                              "backup",      "failed",     "heartbeat",  "missing",      "TLS",
+                              "handshake",   "timeout",    "upstream",   "connect",      "refused",
+                              "for",         "the",        "last",       "10",           "minutes",
+                              "since",       "2024-03-14", "host",       "eu-central-1", "us-east-2",
+                              "cluster",     "service",    "50%",        "<b>html</b>",  "a/b/c",
+                              "x=1&y=2",     "(critical)", "[FIRING:1]", "value=92.4"};
+const char* const kLatin[] = {"Müller",  "café",  "naïve",  "Überlauf", "señal",     "Fehler",
+                              "système", "Größe", "réseau", "Ärger",    "São Paulo", "Łódź"};
+const char* const kIntl[] = {"日本語", "障害", "監視", "サーバー",     "сервер", "ошибка",
+                             "🔥",      "🚨",    "✅",    "데이터베이스", "故障",   "Ελλάδα"};
 const char* const kEscaped[] = {"\\u00e9t\\u00e9", "\\ud83d\\ude80", "\\\"quoted\\\"", "tab\\there", "C:\\\\temp"};
 
 enum class Style { ascii, latin, intl };
 Style g_style = Style::ascii;  // of the payload being generated
 
 const char* const kFirst[] = {"Marta", "Julien", "Sora", "Adaeze", "Klaus", "Lucía", "Wei", "Priya", "Ana", "Tom"};
-const char* const kLast[] = {"Kowalski", "Dubois", "Nakamura", "Okafor", "Müller", "Fernández", "Zhang", "Iyer",
-                             "Silva", "O'Brien"};
-const char* const kSources[] = {"Prometheus Alertmanager (production)", "Datadog: checkout service",
-                                "Grafana alerting", "Sentry: login-svc", "Uptime monitor: shop",
-                                "Heartbeat: nightly backup", "AWS CloudWatch eu-central-1", "Zabbix DC Frankfurt"};
+const char* const kLast[] = {"Kowalski",  "Dubois", "Nakamura", "Okafor", "Müller",
+                             "Fernández", "Zhang",  "Iyer",     "Silva",  "O'Brien"};
+const char* const kSources[] = {"Prometheus Alertmanager (production)",
+                                "Datadog: checkout service",
+                                "Grafana alerting",
+                                "Sentry: login-svc",
+                                "Uptime monitor: shop",
+                                "Heartbeat: nightly backup",
+                                "AWS CloudWatch eu-central-1",
+                                "Zabbix DC Frankfurt"};
 const char* const kPolicies[] = {"Database on-call", "Payments team (follow the sun)", "Platform on-call",
-                                 "Identity on-call", "Default escalation policy", "Backups (business hours)"};
-const char* const kTypes[] = {"alert-created",         "alert-acknowledged",    "alert-assigned",
-                              "alert-auto-escalated",  "alert-raised",          "alert-resolved",
-                              "alert-auto-resolved",   "alert-comment-added",   "alert-responder-added",
+                                 "Identity on-call", "Default escalation policy",      "Backups (business hours)"};
+const char* const kTypes[] = {"alert-created",           "alert-acknowledged",     "alert-assigned",
+                              "alert-auto-escalated",    "alert-raised",           "alert-resolved",
+                              "alert-auto-resolved",     "alert-comment-added",    "alert-responder-added",
                               "alert-responder-removed", "alert-channel-attached", "alert-channel-detached"};
-const char* const kLegacy[] = {"incident-created", "incident-acknowledged", "incident-assigned",
-                               "incident-auto-escalated", "incident-raised", "incident-resolved",
-                               "incident-auto-resolved", "incident-comment-added"};
+const char* const kLegacy[] = {"incident-created",        "incident-acknowledged", "incident-assigned",
+                               "incident-auto-escalated", "incident-raised",       "incident-resolved",
+                               "incident-auto-resolved",  "incident-comment-added"};
 const char* const kUnknown[] = {"alert-escalation-ended", "v-alert-not-resolved", "alert-rejected"};
 const char* const kStatus[] = {"PENDING", "ACCEPTED", "RESOLVED"};
 
@@ -197,8 +209,8 @@ std::string make_body(Rng& rng) {
     b += ",\n  \"correlationId\": \"" + uuid(rng) + "\"";
   }
   if (rng.chance(40)) {
-    b += ",\n  \"labels\": {\"team\": \"" + words(rng, 3) + "\", \"env\": \"production\", \"tier\": " +
-         digits(rng, 1) + "}";
+    b += ",\n  \"labels\": {\"team\": \"" + words(rng, 3) + "\", \"env\": \"production\", \"tier\": " + digits(rng, 1) +
+         "}";
   }
   if (rng.chance(25)) {
     b += ",\n  \"customDetails\": {\"value\": 92.4, \"tags\": [\"a\", \"b\"], \"nested\": {\"ok\": true, \"n\": null}}";
@@ -308,10 +320,10 @@ int main(int argc, char** argv) {
   }
   const double n = static_cast<double>(count);
   std::printf("corpus: %zu payloads, %.2f MB, size min %zu / median %zu / p95 %zu / max %zu bytes, %d reps (median)\n",
-              count, total / 1e6, sizes.front(), sizes[sizes.size() / 2], sizes[sizes.size() * 95 / 100],
-              sizes.back(), reps);
-  std::printf("        non-ASCII bytes %.2f%%, backslashes %.2f%% of the corpus\n", 100.0 * static_cast<double>(non_ascii) / total,
-              100.0 * static_cast<double>(backslashes) / total);
+              count, total / 1e6, sizes.front(), sizes[sizes.size() / 2], sizes[sizes.size() * 95 / 100], sizes.back(),
+              reps);
+  std::printf("        non-ASCII bytes %.2f%%, backslashes %.2f%% of the corpus\n",
+              100.0 * static_cast<double>(non_ascii) / total, 100.0 * static_cast<double>(backslashes) / total);
 
   const auto measure = [&](const char* group, auto&& pass) -> Timing {
     if (!only.empty() && only != group) return {0, 0};
@@ -361,16 +373,17 @@ int main(int argc, char** argv) {
     g_sink = g_sink + bytes;
   });
 
-  std::printf("\n%-40s %9s %10s %12s %9s\n", "measure (lines: output bytes)", "cpu s", "MB/s", "events/s",
-              "wall MB/s");
+  std::printf("\n%-40s %9s %10s %12s %9s\n", "measure (lines: output bytes)", "cpu s", "MB/s", "events/s", "wall MB/s");
   row("(a) parse_event, typed, all validation", typed, total, n);
   row("(b) rapidjson Document::Parse, new doc", dom, total, n);
   row("(b') rapidjson Document::Parse, pooled", dom_pooled, total, n);
   row("(c) to_sumo_line", line, line_bytes, n);
   row("(c') append_sumo_line, reused buffer", line_append, line_bytes, n);
   if (typed.cpu > 0 && dom.cpu > 0) {
-    std::printf("\nratio typed/DOM (new doc): %.2f   typed/DOM (pooled): %.2f   (recorded, no target since issue 9; CPU time)\n",
-                dom.cpu / typed.cpu, dom_pooled.cpu / typed.cpu);
+    std::printf(
+        "\nratio typed/DOM (new doc): %.2f   typed/DOM (pooled): %.2f   (recorded, no target since issue 9; CPU "
+        "time)\n",
+        dom.cpu / typed.cpu, dom_pooled.cpu / typed.cpu);
   }
   std::printf("sumo line bytes / body bytes: %.2f\n", line_bytes / total);
   return 0;

@@ -41,9 +41,9 @@ Event make_event(int i) {
   e.alert.id = 100000 + i;
   e.alert.summary = "High CPU on web-" + std::to_string(i % 50) + " (checkout service)";
   // Varied text (a deterministic word salad plus numbers) so compression ratios are realistic.
-  static const char* const kWords[] = {"disk",  "latency", "p99",   "checkout", "kafka",   "lag",   "orders",
-                                       "db-01", "timeout", "5xx",   "login",    "backup",  "queue", "replica",
-                                       "cpu",   "memory",  "oom",   "deploy",   "rollback", "pod",  "node"};
+  static const char* const kWords[] = {"disk",  "latency", "p99", "checkout", "kafka",    "lag",   "orders",
+                                       "db-01", "timeout", "5xx", "login",    "backup",   "queue", "replica",
+                                       "cpu",   "memory",  "oom", "deploy",   "rollback", "pod",   "node"};
   std::string details = "CPU usage above 95% on web-" + std::to_string(i % 50) + ":";
   std::uint32_t x = static_cast<std::uint32_t>(i) * 2654435761u + 12345u;
   for (int k = 0; k < 24; ++k) {
@@ -133,12 +133,14 @@ Result run_enqueue(const Mode& mode, int threads, int events_per_thread, bool us
       for (int i = 0; i + kBlock <= events_per_thread; i += kBlock) {
         const auto t0 = Clock::now();
         for (int k = i; k < i + kBlock; ++k) {
-          const EnqueueStatus st = use_events ? sender.enqueue(evs[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)])
-                                              : sender.enqueue_line(lines[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]);
+          const EnqueueStatus st =
+              use_events ? sender.enqueue(evs[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)])
+                         : sender.enqueue_line(lines[static_cast<std::size_t>(t)][static_cast<std::size_t>(k)]);
           if (st != EnqueueStatus::accepted) ++failures;
         }
         const auto t1 = Clock::now();
-        mine.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) / kBlock);
+        mine.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
+                       kBlock);
       }
     });
   }
@@ -217,7 +219,8 @@ void run_e2e(int events, Compression codec) {
   const SenderStats st = sender.stats();
   std::printf("| %-7s | %8d | %8.3f | %10.0f | %7.1f | %7.1f | %5.2f | %8llu | %s |\n", to_string(codec), events, secs,
               events / secs, static_cast<double>(bytes) / secs / 1e6, bare_mbs,
-              static_cast<double>(st.delivered_raw_bytes) / static_cast<double>(std::max<std::uint64_t>(1, st.delivered_compressed_bytes)),
+              static_cast<double>(st.delivered_raw_bytes) /
+                  static_cast<double>(std::max<std::uint64_t>(1, st.delivered_compressed_bytes)),
               static_cast<unsigned long long>(emu.counters().accepted_requests), r.completed ? "yes" : "NO");
   sender.shutdown(10s);
 }
@@ -265,7 +268,8 @@ int main(int argc, char** argv) {
           append_sumo_line(line, evs[k]);
           sink += line.size();
         }
-        samples.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()) / 64);
+        samples.push_back(
+            static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()) / 64);
       }
     }
     std::sort(samples.begin(), samples.end());
@@ -273,8 +277,9 @@ int main(int argc, char** argv) {
                 samples[samples.size() / 2], sink % 10);
   }
   std::printf("\n## end to end: enqueue_line -> emulator (real libcurl, loopback), flush\n\n");
-  std::printf("| codec | events | seconds | events/s | MB/s raw | bare compressor MB/s | ratio | requests | complete |\n"
-              "|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| codec | events | seconds | events/s | MB/s raw | bare compressor MB/s | ratio | requests | complete |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
   run_e2e(e2e_events, Compression::gzip);
   run_e2e(e2e_events, Compression::zstd);
   run_e2e(e2e_events, Compression::none);

@@ -36,13 +36,18 @@ bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    std::size_t n = c < 0x80                   ? 1
+                    : (c >= 0xC2 && c <= 0xDF) ? 2
+                    : (c >= 0xE0 && c <= 0xEF) ? 3
+                    : (c >= 0xF0 && c <= 0xF4) ? 4
+                                               : 0;
     if (n == 0 || i + n > s.size()) return false;
     for (std::size_t k = 1; k < n; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
     }
     const auto d = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
-    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) || (c == 0xF4 && d > 0x8F)) return false;
+    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) || (c == 0xF4 && d > 0x8F))
+      return false;
     i += n;
   }
   return true;
@@ -71,7 +76,8 @@ struct Builder {
     Timestamp t;
     if (in.ConsumeBool()) {
       t.raw = "2026-03-14T09:" + std::to_string(in.ConsumeIntegralInRange(10, 59)) + ":0" +
-              std::to_string(in.ConsumeIntegralInRange(0, 9)) + "." + std::to_string(in.ConsumeIntegralInRange(100, 999)) + "Z";
+              std::to_string(in.ConsumeIntegralInRange(0, 9)) + "." +
+              std::to_string(in.ConsumeIntegralInRange(100, 999)) + "Z";
     } else {
       t.raw = text(30);
     }
@@ -158,7 +164,8 @@ struct Builder {
       r.accepted_at = opt_time();
       a.responders.push_back(std::move(r));
     }
-    if (in.ConsumeBool() && !a.comment) a.type_mismatches.push_back(TypeMismatch{"comment", "comment", "{\"content\":" + json() + "}"});
+    if (in.ConsumeBool() && !a.comment)
+      a.type_mismatches.push_back(TypeMismatch{"comment", "comment", "{\"content\":" + json() + "}"});
     if (in.ConsumeBool() && !a.severity) a.type_mismatches.push_back(TypeMismatch{"severity", "severity", "\"high\""});
     const int extras = in.ConsumeIntegralInRange(0, 3);
     for (int i = 0; i < extras; ++i) a.extra_fields.push_back(ExtraField{"x" + std::to_string(i) + "Extra", json()});

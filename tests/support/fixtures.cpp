@@ -9,9 +9,7 @@
 
 namespace ilert_sumo::test {
 
-std::string fixture_path(const std::string& relative) {
-  return std::string(ILERT_SUMO_FIXTURES_DIR) + "/" + relative;
-}
+std::string fixture_path(const std::string& relative) { return std::string(ILERT_SUMO_FIXTURES_DIR) + "/" + relative; }
 
 std::string repo_path(const std::string& relative) {
   // tests/fixtures is two levels below the root.

@@ -273,7 +273,8 @@ void HttpProxy::serve(int client) {
     port = loopback_port(r.target);
   } else if (r.target.rfind("http://", 0) == 0) {
     const std::size_t slash = r.target.find('/', 7);
-    port = loopback_port(std::string_view(r.target).substr(7, slash == std::string::npos ? std::string::npos : slash - 7));
+    port =
+        loopback_port(std::string_view(r.target).substr(7, slash == std::string::npos ? std::string::npos : slash - 7));
     origin_target = slash == std::string::npos ? "/" : r.target.substr(slash);
   }
   if (!port) {

@@ -22,8 +22,7 @@ std::string ExitStatus::to_string() const {
 }
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::map<std::string, std::optional<std::string>>& env,
-                           const std::string& stderr_path)
+                           const std::map<std::string, std::optional<std::string>>& env, const std::string& stderr_path)
     : stderr_path_(stderr_path) {
   // Environment: the current one, overridden/removed by `env`.
   std::map<std::string, std::string> merged;
@@ -33,8 +32,10 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [key, value] : env) {
-    if (value) merged[key] = *value;
-    else merged.erase(key);
+    if (value)
+      merged[key] = *value;
+    else
+      merged.erase(key);
   }
   std::vector<std::string> env_strings;
   for (const auto& [key, value] : merged) env_strings.push_back(key + "=" + value);
@@ -96,7 +97,8 @@ std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds tim
       return line;
     }
     if (stdout_fd_ < 0) return std::nullopt;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     pollfd p{stdout_fd_, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>(left.count()));

@@ -34,8 +34,7 @@ class ChildProcess {
   /// environment; a value of std::nullopt removes the variable. stderr goes to `stderr_path`
   /// (truncated; empty: inherited). Throws std::runtime_error when it cannot be started.
   ChildProcess(const std::string& program, const std::vector<std::string>& args,
-               const std::map<std::string, std::optional<std::string>>& env = {},
-               const std::string& stderr_path = "");
+               const std::map<std::string, std::optional<std::string>>& env = {}, const std::string& stderr_path = "");
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

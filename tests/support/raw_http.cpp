@@ -89,11 +89,13 @@ std::optional<RawResponse> raw_read_response(int fd, std::string& buffer, std::c
       while (line_end != std::string::npos) {
         const std::size_t start = line_end + 2;
         line_end = head.find("\r\n", start);
-        const std::string line = head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+        const std::string line =
+            head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
         const auto colon = line.find(':');
         if (colon == std::string::npos) continue;
         std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         std::string value = line.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         r.headers[name] = value;

@@ -30,13 +30,25 @@ using RelayEnv = std::map<std::string, std::optional<std::string>>;
 
 /// Every environment variable the relay reads; each test sets what it needs on top of none.
 inline const std::vector<const char*>& relay_environment_variables() {
-  static const std::vector<const char*> names = {
-      "ILERT_SUMO_URL", "ILERT_SUMO_URL_FILE", "ILERT_SUMO_ENDPOINT", "ILERT_SUMO_TOKEN", "ILERT_SUMO_TOKEN_FILE",
-      "ILERT_SUMO_RELAY_BASIC_AUTH", "ILERT_SUMO_RELAY_BASIC_AUTH_FILE", "ILERT_SUMO_RELAY_AUTH_HEADER",
-      "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE", "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE", "ILERT_SUMO_RELAY_LISTEN",
-      "ILERT_SUMO_RELAY_PATH", "ILERT_SUMO_RELAY_SPOOL_DIR", "ILERT_SUMO_RELAY_CATEGORY", "ILERT_SUMO_RELAY_OVERFLOW",
-      "ILERT_SUMO_RELAY_QUEUE_BYTES", "ILERT_SUMO_RELAY_INVALID_STATUS", "ILERT_SUMO_RELAY_CA_FILE",
-      "ILERT_SUMO_RELAY_CONFIG"};
+  static const std::vector<const char*> names = {"ILERT_SUMO_URL",
+                                                 "ILERT_SUMO_URL_FILE",
+                                                 "ILERT_SUMO_ENDPOINT",
+                                                 "ILERT_SUMO_TOKEN",
+                                                 "ILERT_SUMO_TOKEN_FILE",
+                                                 "ILERT_SUMO_RELAY_BASIC_AUTH",
+                                                 "ILERT_SUMO_RELAY_BASIC_AUTH_FILE",
+                                                 "ILERT_SUMO_RELAY_AUTH_HEADER",
+                                                 "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE",
+                                                 "ILERT_SUMO_RELAY_AUTH_HEADER_VALUE_FILE",
+                                                 "ILERT_SUMO_RELAY_LISTEN",
+                                                 "ILERT_SUMO_RELAY_PATH",
+                                                 "ILERT_SUMO_RELAY_SPOOL_DIR",
+                                                 "ILERT_SUMO_RELAY_CATEGORY",
+                                                 "ILERT_SUMO_RELAY_OVERFLOW",
+                                                 "ILERT_SUMO_RELAY_QUEUE_BYTES",
+                                                 "ILERT_SUMO_RELAY_INVALID_STATUS",
+                                                 "ILERT_SUMO_RELAY_CA_FILE",
+                                                 "ILERT_SUMO_RELAY_CONFIG"};
   return names;
 }
 
@@ -155,7 +167,8 @@ inline std::optional<double> prometheus_value(const std::string& page, const std
   while (pos < page.size()) {
     auto eol = page.find('\n', pos);
     if (eol == std::string::npos) eol = page.size();
-    if (eol - pos > series.size() && page.compare(pos, series.size(), series) == 0 && page[pos + series.size()] == ' ') {
+    if (eol - pos > series.size() && page.compare(pos, series.size(), series) == 0 &&
+        page[pos + series.size()] == ' ') {
       return std::stod(page.substr(pos + series.size() + 1, eol - pos - series.size() - 1));
     }
     pos = eol + 1;

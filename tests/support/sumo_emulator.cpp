@@ -113,8 +113,9 @@ DecodeResult libdeflate_body(std::string_view wire, bool gzip, std::size_t max) 
                                              r.body.size() - out_pos, &in_used, &out_made);
     if (rc == LIBDEFLATE_INSUFFICIENT_SPACE) return fail(413, "body larger than the limit after decoding");
     if (rc != LIBDEFLATE_SUCCESS) {
-      return fail(400, in_pos == 0 ? "corrupt or truncated compressed stream"
-                                   : (gzip ? "corrupt data after a gzip member" : "data after the end of the deflate stream"));
+      return fail(400, in_pos == 0
+                           ? "corrupt or truncated compressed stream"
+                           : (gzip ? "corrupt data after a gzip member" : "data after the end of the deflate stream"));
     }
     in_pos += in_used;
     out_pos += out_made;
@@ -338,9 +339,9 @@ std::string to_ndjson(const RecordedMessage& m) {
   out.reserve(m.message.size() + 128);
   out += "{\"seq\":";
   out += std::to_string(m.seq);
-  const std::pair<const char*, const std::string*> fields[] = {
-      {"category", &m.category}, {"name", &m.name},         {"host", &m.host},
-      {"fields", &m.fields},     {"encoding", &m.encoding}, {"message", &m.message}};
+  const std::pair<const char*, const std::string*> fields[] = {{"category", &m.category}, {"name", &m.name},
+                                                               {"host", &m.host},         {"fields", &m.fields},
+                                                               {"encoding", &m.encoding}, {"message", &m.message}};
   for (const auto& [key, value] : fields) {
     out += ",\"";
     out += key;
@@ -373,12 +374,18 @@ class FlatJsonReader {
       if (peek() == '"') {
         std::string value;
         if (!string(value)) return false;
-        if (key == "category") m.category = std::move(value);
-        else if (key == "name") m.name = std::move(value);
-        else if (key == "host") m.host = std::move(value);
-        else if (key == "fields") m.fields = std::move(value);
-        else if (key == "encoding") m.encoding = std::move(value);
-        else if (key == "message") m.message = std::move(value);
+        if (key == "category")
+          m.category = std::move(value);
+        else if (key == "name")
+          m.name = std::move(value);
+        else if (key == "host")
+          m.host = std::move(value);
+        else if (key == "fields")
+          m.fields = std::move(value);
+        else if (key == "encoding")
+          m.encoding = std::move(value);
+        else if (key == "message")
+          m.message = std::move(value);
       } else if (std::isdigit(static_cast<unsigned char>(peek())) != 0) {
         std::uint64_t v = 0;
         while (std::isdigit(static_cast<unsigned char>(peek())) != 0) {
@@ -419,10 +426,14 @@ class FlatJsonReader {
     for (int k = 0; k < 4; ++k) {
       const char c = s_[i_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        return false;
     }
     return true;
   }
@@ -652,8 +663,7 @@ struct SumoEmulator::Impl {
       const int status = (too_large || res.status == 413) ? 413 : 400;
       close_after(req, res);
       res.status = status;
-      res.set_content(status == 413 ? "request body too large\n" : "could not read the request body\n",
-                      "text/plain");
+      res.set_content(status == 413 ? "request body too large\n" : "could not read the request body\n", "text/plain");
       finish(rec, status, status == 413 ? "wire body too large" : "body read failed", nullptr);
       return;
     }
@@ -687,8 +697,8 @@ struct SumoEmulator::Impl {
 
     bool authorised;
     if (token_route) {
-      authorised = !cfg.token.empty() && req.has_header("x-sumo-token") &&
-                   req.get_header_value("x-sumo-token") == cfg.token;
+      authorised =
+          !cfg.token.empty() && req.has_header("x-sumo-token") && req.get_header_value("x-sumo-token") == cfg.token;
     } else {
       authorised = !cfg.code.empty() && req.matches.size() > 1 && req.matches[1].str() == cfg.code;
     }
