@@ -198,3 +198,22 @@ TEST_CASE("every TEST_CASE has exactly one level tag, the ctest label it runs un
   INFO("level tags: [unit], [component], [integration] or [program] (docs/TESTING.md):" << all);
   CHECK(problems.empty());
 }
+
+TEST_CASE("a .clang-format at the top, and CI checks every C++ file against it", "[unit][conventions]") {
+  const fs::path config = kRoot / ".clang-format";
+  REQUIRE(fs::is_regular_file(config));
+  const std::string style = read_file(config.string());
+  CHECK(style.find("BasedOnStyle: Google") != std::string::npos);
+  CHECK(style.find("ColumnLimit: 120") != std::string::npos);
+  // CI fails on any tracked .cpp/.hpp that clang-format would change, before it builds anything.
+  const std::string ci = read_file((kRoot / ".ci" / "run").string());
+  const std::size_t check = ci.find("clang-format --dry-run --Werror");
+  CHECK(check != std::string::npos);
+  CHECK(ci.find("git ls-files '*.cpp' '*.hpp'") != std::string::npos);
+  CHECK(check < ci.find("cmake -S . -B build"));
+  // clang-format itself comes from the one package list (the developer part).
+  bool listed = false;
+  for (const std::string& line : lines_of(kRoot / ".ci" / "packages-dev.txt"))
+    listed = listed || line == "clang-format";
+  CHECK(listed);
+}
