@@ -15,6 +15,8 @@
 #include <zstd.h>
 #endif
 
+#include "util/errors.hpp"
+
 namespace ilert_sumo::detail {
 
 namespace {
@@ -22,9 +24,7 @@ namespace {
 constexpr int kZlibMaxLevel = 9;
 constexpr int kLibdeflateMaxLevel = 12;
 
-Error compression_error(std::string message) {
-  return Error{ErrorCode::compression_failed, std::move(message), {}, Error::npos};
-}
+Error compression_error(std::string message) { return make_error(ErrorCode::compression_failed, std::move(message)); }
 
 }  // namespace
 
@@ -142,10 +142,8 @@ std::string Compressor::implementation() const {
 
 Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBackend backend) {
   if (!compression_available(codec)) {
-    return Error{ErrorCode::unsupported_compression,
-                 std::string("compression ") + to_string(codec) + " was not compiled in",
-                 {},
-                 Error::npos};
+    return make_error(ErrorCode::unsupported_compression,
+                      std::string("compression ") + to_string(codec) + " was not compiled in");
   }
   const int effective = level == -1 ? default_compression_level(codec) : level;
   const LevelRange range = compression_level_range(codec);
@@ -153,12 +151,10 @@ Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBac
   const int max_level =
       (codec == Compression::gzip || codec == Compression::deflate) && forced_zlib ? kZlibMaxLevel : range.max;
   if (codec != Compression::none && (effective < range.min || effective > max_level)) {
-    return Error{ErrorCode::invalid_config,
-                 std::string("compression_level ") + std::to_string(level) + " is out of range for " +
-                     to_string(codec) + " (" + std::to_string(range.min) + ".." + std::to_string(max_level) +
-                     ", or -1 for the default)",
-                 {},
-                 Error::npos};
+    return make_error(ErrorCode::invalid_config, std::string("compression_level ") + std::to_string(level) +
+                                                     " is out of range for " + to_string(codec) + " (" +
+                                                     std::to_string(range.min) + ".." + std::to_string(max_level) +
+                                                     ", or -1 for the default)");
   }
 
   auto impl = std::make_unique<Impl>();
@@ -170,7 +166,7 @@ Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBac
     case Compression::gzip:
     case Compression::deflate: {
       if (backend == DeflateBackend::libdeflate && !have_libdeflate()) {
-        return Error{ErrorCode::unsupported_compression, "libdeflate was not compiled in", {}, Error::npos};
+        return make_error(ErrorCode::unsupported_compression, "libdeflate was not compiled in");
       }
 #ifdef ILERT_SUMO_HAVE_LIBDEFLATE
       if (!forced_zlib) {

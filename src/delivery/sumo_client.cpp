@@ -23,6 +23,7 @@
 #include "delivery/delivery.hpp"
 #include "util/civil_time.hpp"
 #include "util/ascii.hpp"
+#include "util/errors.hpp"
 
 namespace ilert_sumo {
 
@@ -302,7 +303,7 @@ class CompressionPool {
           result.emplace(*compressor_error);
         }
       } catch (const std::bad_alloc&) {
-        result.emplace(Error{ErrorCode::compression_failed, "out of memory while compressing", {}, Error::npos});
+        result.emplace(detail::make_error(ErrorCode::compression_failed, "out of memory while compressing"));
       }
       if (detail::on_request_compressed_for_tests) detail::on_request_compressed_for_tests(first_index);
       lock.lock();
@@ -381,7 +382,7 @@ struct SumoClient::Impl {
 
   /// The report of a request that request_stop() kept from being sent (or compressed).
   static DeliveryReport stopped_report(DeliveryReport unsent) {
-    unsent.error = Error{ErrorCode::aborted, std::string(kStoppedPrefix) + "not sent", {}, Error::npos};
+    unsent.error = detail::make_error(ErrorCode::aborted, std::string(kStoppedPrefix) + "not sent");
     return unsent;
   }
 
@@ -404,11 +405,10 @@ struct SumoClient::Impl {
     DeliveryReport report;
     report.first_index = index;
     report.events = 1;
-    report.error = Error{ErrorCode::event_too_large,
-                         "line " + std::to_string(index) + " cannot be made to fit max_line_bytes (" +
-                             std::to_string(detail::line_budget(config.config()) - 1) + " bytes), even truncated",
-                         {},
-                         Error::npos};
+    report.error =
+        detail::make_error(ErrorCode::event_too_large,
+                           "line " + std::to_string(index) + " cannot be made to fit max_line_bytes (" +
+                               std::to_string(detail::line_budget(config.config()) - 1) + " bytes), even truncated");
     return report;
   }
 

@@ -1,5 +1,6 @@
 // src/sender/metadata_registry.cpp: see metadata_registry.hpp.
 #include "sender/metadata_registry.hpp"
+#include "util/errors.hpp"
 
 #include <utility>
 
@@ -31,10 +32,8 @@ Expected<MetadataId> MetadataRegistry::intern(const SumoMetadata& md, bool user)
   if (auto it = index_.find(k); it != index_.end()) return it->second;
   const std::size_t id = store_.size();
   if ((user && user_sets_ >= kMaxUserSets) || id >= kCapacity) {
-    Error e;
-    e.code = ErrorCode::invalid_config;
-    e.message = "too many metadata sets (at most " + std::to_string(kMaxUserSets) + ")";
-    return e;
+    return make_error(ErrorCode::invalid_config,
+                      "too many metadata sets (at most " + std::to_string(kMaxUserSets) + ")");
   }
   store_.push_back(md);
   if (user || id == 0) ++user_sets_;

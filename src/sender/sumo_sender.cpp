@@ -433,10 +433,7 @@ class SenderCore {
       ++st_.notices_dropped;
       return;
     }
-    Error e;
-    e.code = code;
-    e.message = target_.redactor(message);
-    pending_notices_.push_back(std::move(e));
+    pending_notices_.push_back(make_error(code, target_.redactor(message)));
     if (sender_waiting_) {
       sender_waiting_ = false;
       work_cv_.notify_one();
