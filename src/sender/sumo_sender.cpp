@@ -41,16 +41,20 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "delivery/compress.hpp"
 #include "delivery/delivery.hpp"
+#include "sender/epochs.hpp"
 #include "sender/ledger.hpp"
 #include "sender/metadata_registry.hpp"
+#include "sender/notices.hpp"
 #include "sender/set_queues.hpp"
 #include "sender/throttle_ramp.hpp"
 #include "spool/spool.hpp"
@@ -93,42 +97,26 @@ constexpr std::size_t kKeepRenderBufferBytes = 256 * 1024;
 using Entry = detail::QueueEntry;
 using Refusal = detail::Ledger::Refusal;
 using Ramp = detail::ThrottleRamp::Outcome;
+using detail::EpochTracker;
 
-/// Open (not yet delivered or dropped) events per flush epoch.
-class EpochTracker {
- public:
-  std::uint32_t current() const noexcept { return base_ + static_cast<std::uint32_t>(counts_.size() - 1); }
-  void add(std::uint32_t epoch, std::uint64_t n) {
-    if (epoch >= base_ && epoch - base_ < counts_.size()) counts_[epoch - base_] += n;
-  }
-  void finish(std::uint32_t epoch, std::uint64_t n) {
-    if (epoch < base_ || epoch - base_ >= counts_.size()) return;
-    std::uint64_t& c = counts_[epoch - base_];
-    c -= std::min(c, n);
-    trim();
-  }
-  /// Starts a new epoch; returns the last one (what a flush waits for).
-  std::uint32_t advance() {
-    counts_.push_back(0);
-    const std::uint32_t target = current() - 1;
-    trim();
-    return target;
-  }
-  /// True when no event of `epoch` or older is open.
-  bool done_through(std::uint32_t epoch) const noexcept { return base_ > epoch; }
-  /// True when nothing at all is open.
-  bool idle() const noexcept { return counts_.size() == 1 && counts_.front() == 0; }
+/// Where a sender is in its life; it only moves forward (SenderCore::set_phase).
+///   running    accepts events; the thread delivers them
+///   stopping   shutdown() began: enqueue answers closed; the thread sends what is in memory until
+///              the deadline
+///   giving_up  the deadline passed (the transfer in flight is cancelled) or shutdown cut a batch
+///              off: the thread puts what is left on the spool and exits
+///   stopped    the thread has exited
+///   abandoned  the thread ignored cancel past the deadline: shutdown spooled what was in memory
+///              and left the thread behind; it touches nothing more
+enum class Phase : std::uint8_t { running, stopping, giving_up, stopped, abandoned };
 
- private:
-  void trim() {
-    while (counts_.size() > 1 && counts_.front() == 0) {
-      counts_.pop_front();
-      ++base_;
-    }
-  }
-  std::deque<std::uint64_t> counts_{0};
-  std::uint32_t base_ = 0;
-};
+/// What the sender thread is doing (one at a time).
+///   working     deciding what to do next, reading the spool back, or an interval fsync
+///   waiting     asleep on work_cv_ (producers wake it only when a batch is ready or it has no timer)
+///   delivering  sending inflight_ without the lock (deliver() and its retry waits)
+///   reporting   after a batch: acking its spool records and calling the report callback, without
+///               the lock (flush waits for this to end)
+enum class Activity : std::uint8_t { working, waiting, delivering, reporting };
 
 }  // namespace
 
@@ -201,7 +189,7 @@ class SenderCore {
 
   EnqueueStatus enqueue_event(const Event& event, MetadataId md) noexcept {
     try {
-      if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
+      if (phase_.load(std::memory_order_relaxed) != Phase::running) return EnqueueStatus::closed;
       if (md >= registry_.count()) return push(std::string(), false, md, false);
       // Rendered into this thread's buffer (its capacity stays), then copied once into a string
       // of exactly the line's size: one allocation per event, and the queue, which counts
@@ -219,7 +207,7 @@ class SenderCore {
 
   EnqueueStatus enqueue_line(std::string_view text, MetadataId md) noexcept {
     try {
-      if (closed_fast_.load(std::memory_order_relaxed)) return EnqueueStatus::closed;
+      if (phase_.load(std::memory_order_relaxed) != Phase::running) return EnqueueStatus::closed;
       if (md >= registry_.count()) return push(std::string(), false, md, false);
       std::string line;
       line.reserve(text.size() + 1);
@@ -236,7 +224,7 @@ class SenderCore {
   FlushResult flush(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
     std::unique_lock<std::mutex> lk(mu_);
-    if (thread_exited_ || stopping_) {
+    if (stopping()) {
       FlushResult r = ledger_.result();
       r.completed = epochs_.idle();
       return r;
@@ -252,7 +240,7 @@ class SenderCore {
     // segments, and the report callback), so when flush returns the flushed events' segments are
     // gone and their reports have been seen.
     done_cv_.wait_until(lk, deadline,
-                        [&] { return (epochs_.done_through(target) && !in_after_batch_) || thread_exited_; });
+                        [&] { return (epochs_.done_through(target) && activity_ != Activity::reporting) || exited(); });
     --flush_waiters_;
     FlushResult r = ledger_.result();
     r.completed = epochs_.done_through(target);
@@ -262,42 +250,40 @@ class SenderCore {
   FlushResult shutdown(std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
     std::unique_lock<std::mutex> lk(mu_);
-    if (shutdown_done_) return shutdown_result_;
-    if (!stopping_) {
-      stopping_ = true;
-      closed_fast_.store(true, std::memory_order_relaxed);
+    if (shutdown_result_) return *shutdown_result_;
+    if (!stopping()) {
+      set_phase(Phase::stopping);
       stop_deadline_ = deadline;
       work_cv_.notify_all();
       room_cv_.notify_all();
     } else {
       // Another thread is shutting down: wait for it (bounded by our own deadline).
-      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return shutdown_done_; });
-      if (shutdown_done_) return shutdown_result_;
+      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return shutdown_result_.has_value(); });
+      if (shutdown_result_) return *shutdown_result_;
       return ledger_.result();
     }
     const std::uint64_t dropped_before = ledger_.dropped_total();
-    done_cv_.wait_until(lk, deadline, [&] { return thread_exited_; });
-    if (!thread_exited_) {
+    done_cv_.wait_until(lk, deadline, [&] { return exited(); });
+    if (!exited()) {
       // The deadline: abort the in-flight transfer, interrupt any wait.
+      set_phase(Phase::giving_up);
       cancel_.store(true, std::memory_order_release);
       work_cv_.notify_all();
-      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return thread_exited_; });
+      done_cv_.wait_until(lk, deadline + kHardStopGrace, [&] { return exited(); });
     }
     bool join = true;
-    if (!thread_exited_) {
+    if (!exited()) {
       // The HttpClient (or the report callback) ignores cancel and deadline: leave the thread
       // behind (it holds its own reference to this core and touches nothing once it sees
-      // abandoned_), and put what is in memory on disk from here.
-      abandoned_ = true;
+      // it is abandoned), and put what is in memory on disk from here.
+      set_phase(Phase::abandoned);
       join = false;
-      spool_rest_locked(/*include_inflight=*/in_deliver_);
-      thread_exited_ = true;
+      spool_rest_locked(/*include_inflight=*/activity_ == Activity::delivering);
     }
     FlushResult r = ledger_.result();
     r.lost_at_deadline = ledger_.dropped_total() - dropped_before;
     r.completed = r.lost_at_deadline == 0 && r.pending == 0;
     shutdown_result_ = r;
-    shutdown_done_ = true;
     done_cv_.notify_all();
     std::thread t = std::move(thread_);
     lk.unlock();
@@ -321,17 +307,30 @@ class SenderCore {
     s.queue_bytes = queues_.bytes();
     s.queue_allocated_bytes = queues_.alloc();
     ledger_.fill(s);
+    s.notices = notices_.total();
+    s.notices_dropped = notices_.dropped();
     s.throttled = ramp_.throttled();
     return s;
   }
 
  private:
+  // ---- lifecycle (under mu_) ----
+
+  Phase phase() const noexcept { return phase_.load(std::memory_order_relaxed); }
+  void set_phase(Phase next) noexcept {
+    if (next > phase()) phase_.store(next, std::memory_order_relaxed);
+  }
+  /// shutdown() has begun (every phase after running).
+  bool stopping() const noexcept { return phase() != Phase::running; }
+  /// The thread is gone, or left behind.
+  bool exited() const noexcept { return phase() >= Phase::stopped; }
+
   // ---- producer side (push under mu_) ----
 
   EnqueueStatus count_failure() noexcept {
     try {
       std::lock_guard<std::mutex> lk(mu_);
-      if (stopping_) return EnqueueStatus::closed;
+      if (stopping()) return EnqueueStatus::closed;
       ledger_.refuse(Refusal::queue_full);
     } catch (...) {
     }
@@ -343,7 +342,7 @@ class SenderCore {
     const std::size_t max = cfg_.queue.max_bytes;
     const Clock::time_point now = Clock::now();
     std::unique_lock<std::mutex> lk(mu_);
-    if (stopping_) return EnqueueStatus::closed;
+    if (stopping()) return EnqueueStatus::closed;
     if (md >= registry_.count()) return refuse_locked(Refusal::bad_metadata, EnqueueStatus::dropped_bad_metadata);
     if (too_large || cost > max) return refuse_locked(Refusal::too_large, EnqueueStatus::dropped_too_large);
     if (queues_.alloc() + cost > max) {
@@ -351,9 +350,9 @@ class SenderCore {
         case OverflowPolicy::block: {
           const auto until = now + cfg_.queue.enqueue_timeout;
           ++blocked_producers_;
-          room_cv_.wait_until(lk, until, [&] { return stopping_ || queues_.alloc() + cost <= max; });
+          room_cv_.wait_until(lk, until, [&] { return stopping() || queues_.alloc() + cost <= max; });
           --blocked_producers_;
-          if (stopping_) return EnqueueStatus::closed;  // not counted: the caller learns it was closed
+          if (stopping()) return EnqueueStatus::closed;  // not counted: the caller learns it was closed
           if (queues_.alloc() + cost > max)
             return refuse_locked(Refusal::queue_full, EnqueueStatus::dropped_queue_full);
           break;
@@ -371,7 +370,7 @@ class SenderCore {
           spool_refusing_ = false;
           ledger_.spill();
           epochs_.add(epoch, 1);
-          maybe_wake_for_backlog_locked();
+          wake_sender_locked();
           return EnqueueStatus::spilled;
         }
       }
@@ -393,11 +392,11 @@ class SenderCore {
     epochs_.add(epochs_.current(), 1);
     // Wake the sender only when it sleeps without a timer, or when this set now fills a batch.
     bool wake = false;
-    if (sender_waiting_) {
+    if (activity_ == Activity::waiting) {
       if ((q.was_empty && now + cfg_.batch.max_age < sender_wake_) || q.set_bytes >= ramp_.cap() ||
           q.set_events >= cfg_.batch.max_events) {
         wake = true;
-        sender_waiting_ = false;
+        activity_ = Activity::working;
       }
     }
     lk.unlock();
@@ -428,16 +427,7 @@ class SenderCore {
   // ---- notices for the log callback ----
 
   void notice_locked(ErrorCode code, const std::string& message) {
-    ++st_.notices;
-    if (pending_notices_.size() >= kMaxPendingNotices) {
-      ++st_.notices_dropped;
-      return;
-    }
-    pending_notices_.push_back(make_error(code, target_.redactor(message)));
-    if (sender_waiting_) {
-      sender_waiting_ = false;
-      work_cv_.notify_one();
-    }
+    if (notices_.push(make_error(code, target_.redactor(message)))) wake_sender_locked();
   }
 
   /// Passes pending notices to the log callback (without mu_).
@@ -445,7 +435,7 @@ class SenderCore {
     std::vector<Error> notices;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      notices.swap(pending_notices_);
+      notices = notices_.take();
     }
     if (!on_log_) return;
     for (const Error& n : notices) {
@@ -485,9 +475,10 @@ class SenderCore {
     notify_progress_locked();
   }
 
-  void maybe_wake_for_backlog_locked() {
-    if (sender_waiting_) {
-      sender_waiting_ = false;
+  /// Wakes the sender thread if it is asleep.
+  void wake_sender_locked() {
+    if (activity_ == Activity::waiting) {
+      activity_ = Activity::working;
       work_cv_.notify_one();
     }
   }
@@ -501,19 +492,19 @@ class SenderCore {
   void run() {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
-      if (abandoned_) return;
-      if (!pending_notices_.empty()) {
+      if (phase() == Phase::abandoned) return;
+      if (!notices_.empty()) {
         lk.unlock();
         deliver_notices();
         lk.lock();
         continue;
       }
       const Clock::time_point now = Clock::now();
-      if (stopping_ && (give_up_ || cancel_.load(std::memory_order_acquire) || now >= stop_deadline_)) break;
+      if (phase() == Phase::giving_up || (phase() == Phase::stopping && now >= stop_deadline_)) break;
 
       // 1. Read spooled records back while memory is below half full.
       const std::uint64_t half = cfg_.queue.max_bytes / 2;
-      if (!stopping_ && ledger_.backlog() > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
+      if (!stopping() && ledger_.backlog() > 0 && spool_ && now >= backlog_hold_until_ && queues_.alloc() < half) {
         // Line bytes to read: half of the room, for the entries' own cost (entry_cost).
         const std::size_t budget =
             static_cast<std::size_t>(std::min<std::uint64_t>(kReplayChunk, (half - queues_.alloc()) / 2));
@@ -532,7 +523,7 @@ class SenderCore {
           }
         }
         lk.lock();
-        if (abandoned_) return;
+        if (phase() == Phase::abandoned) return;
         load_locked(records, ids, corrupt);
         if (records.empty() && corrupt.total == 0) {
           // Our count and the spool's disagree (should not happen): do not spin.
@@ -549,10 +540,10 @@ class SenderCore {
         lk.unlock();
         deliver_inflight();
         lk.lock();
-        if (abandoned_) return;
+        if (phase() == Phase::abandoned) return;
         continue;
       }
-      if (stopping_) break;  // nothing left in memory
+      if (stopping()) break;  // nothing left in memory
 
       // 3. Interval fsync.
       Clock::time_point sync_due = Clock::time_point::max();
@@ -562,24 +553,24 @@ class SenderCore {
         lk.unlock();
         spool->sync_if_due();
         lk.lock();
-        if (abandoned_) return;
+        if (phase() == Phase::abandoned) return;
         continue;
       }
 
       // 4. Sleep until something is due or we are woken.
       Clock::time_point wake = std::min(next_wake, sync_due);
       if (ledger_.backlog() > 0 && spool_ && backlog_hold_until_ > now) wake = std::min(wake, backlog_hold_until_);
-      sender_waiting_ = true;
+      activity_ = Activity::waiting;
       sender_wake_ = wake;
       if (wake == Clock::time_point::max()) {
         work_cv_.wait(lk);
       } else {
         work_cv_.wait_until(lk, wake);
       }
-      sender_waiting_ = false;
+      activity_ = Activity::working;
     }
     spool_rest_locked(false);
-    thread_exited_ = true;
+    set_phase(Phase::stopped);
     done_cv_.notify_all();
   }
 
@@ -609,7 +600,7 @@ class SenderCore {
 
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
     detail::ReadyRule rule;
-    rule.urgent = stopping_ || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
+    rule.urgent = stopping() || flush_waiters_ > 0 || (flush_target_ && !epochs_.done_through(*flush_target_));
     rule.batch_bytes = ramp_.cap();
     rule.batch_events = cfg_.batch.max_events;
     rule.max_age = cfg_.batch.max_age;
@@ -656,8 +647,8 @@ class SenderCore {
       detail::RetryEnvironment env = env_;
       {
         std::lock_guard<std::mutex> lk(mu_);
-        env.deadline = stopping_ ? stop_deadline_ : Clock::time_point::max();
-        in_deliver_ = true;
+        env.deadline = stopping() ? stop_deadline_ : Clock::time_point::max();
+        activity_ = Activity::delivering;
       }
       report = detail::deliver(*http_, *prepared, target_, env);
     }
@@ -667,11 +658,11 @@ class SenderCore {
     std::shared_ptr<detail::Spool> spool;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      in_deliver_ = false;
-      if (abandoned_) return;
+      if (phase() == Phase::abandoned) return;
+      activity_ = Activity::working;
       finish_batch_locked(report, done);
       spool = spool_;
-      in_after_batch_ = true;
+      activity_ = Activity::reporting;
     }
     if (spool) {
       acks_.clear();
@@ -688,7 +679,7 @@ class SenderCore {
       }
     }
     std::lock_guard<std::mutex> lk(mu_);
-    in_after_batch_ = false;
+    activity_ = Activity::working;
     if (flush_waiters_ > 0) done_cv_.notify_all();
   }
 
@@ -721,7 +712,7 @@ class SenderCore {
     } else if (aborted) {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
       queues_.put_back(inflight_md_, inflight_);
-      give_up_ = true;
+      if (phase() == Phase::stopping) set_phase(Phase::giving_up);
       if (report.error) st_.last_error = target_.redactor(report.error->to_string());
       return;
     } else {
@@ -836,8 +827,8 @@ class SenderCore {
     std::unique_lock<std::mutex> lk(mu_);
     const Clock::time_point until = Clock::now() + delay;
     for (;;) {
-      if (abandoned_ || cancel_.load(std::memory_order_acquire)) return false;
-      if (stopping_ && until > stop_deadline_) return false;  // cannot retry before the deadline
+      if (phase() >= Phase::giving_up) return false;
+      if (stopping() && until > stop_deadline_) return false;  // cannot retry before the deadline
       const Clock::time_point now = Clock::now();
       if (now >= until) return true;
       Clock::time_point wake = until;
@@ -865,47 +856,11 @@ class SenderCore {
     failure_notices_locked(r, Clock::now());
   }
 
-  /// Operators see a failing Sumo at once (issue 11, point 4): the first failed attempt after a
-  /// success (or since the start) is a notice right away, long before the batch's final outcome;
-  /// while attempts keep failing, at most one notice per kFailureNoticeInterval says how many more
-  /// failed and the latest reason; the first success after failures says how many failed and for
-  /// how long. Every attempt is still counted in requests_by_status.
+  /// Every attempt is counted in requests_by_status; failures and the recovery become notices
+  /// as FailureRun (notices.hpp) says.
   void failure_notices_locked(const detail::AttemptResult& r, Clock::time_point now) {
-    const bool ok = !r.error && r.status >= 200 && r.status <= 299;
-    if (!ok) st_.last_failure = std::chrono::system_clock::now();
-    if (ok) {
-      if (failing_since_) {
-        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since_).count();
-        notice_locked(ErrorCode::ok, "delivery recovered: Sumo accepted a request after " +
-                                         std::to_string(failed_attempts_) + " failed attempt(s) over " +
-                                         std::to_string(seconds) + " s");
-      }
-      failing_since_.reset();
-      failed_attempts_ = 0;
-      failures_unreported_ = 0;
-      return;
-    }
-    const ErrorCode code = r.error ? r.error->code : ErrorCode::http_status;
-    const std::string reason = r.error ? r.error->message : "status " + std::to_string(r.status);
-    ++failed_attempts_;
-    if (!failing_since_) {
-      failing_since_ = now;
-      last_failure_notice_ = now;
-      notice_locked(code, "delivery attempt failed (status " + std::to_string(r.status) + "): " + reason +
-                              "; retrying (further failures: one summary per " +
-                              std::to_string(kFailureNoticeInterval.count()) + " s)");
-      return;
-    }
-    ++failures_unreported_;
-    if (now - last_failure_notice_ >= kFailureNoticeInterval) {
-      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since_).count();
-      notice_locked(code, "delivery still failing: " + std::to_string(failures_unreported_) +
-                              " more failed attempt(s), " + std::to_string(failed_attempts_) + " in " +
-                              std::to_string(seconds) + " s; latest (status " + std::to_string(r.status) +
-                              "): " + reason);
-      last_failure_notice_ = now;
-      failures_unreported_ = 0;
-    }
+    if (r.error || r.status < 200 || r.status > 299) st_.last_failure = std::chrono::system_clock::now();
+    if (auto notice = failures_.on_attempt(r.status, r.error, now)) notice_locked(notice->code, notice->message);
   }
 
  public:
@@ -942,12 +897,9 @@ class SenderCore {
   std::vector<Entry> inflight_;
   MetadataId inflight_md_ = 0;
   /// Notices waiting for the log callback.
-  std::vector<Error> pending_notices_;
-  // Failure notices (failure_notices_locked).
-  std::optional<Clock::time_point> failing_since_;
-  Clock::time_point last_failure_notice_{};
-  std::uint64_t failed_attempts_ = 0;
-  std::uint64_t failures_unreported_ = 0;
+  detail::NoticeQueue notices_{kMaxPendingNotices};
+  /// When failed attempts become notices.
+  detail::FailureRun failures_{kFailureNoticeInterval};
   /// A run of spool_full refusals is in progress (logged once).
   bool spool_refusing_ = false;
   /// Every event's state (pending, backlog, delivered, dropped by reason): the identity's one home.
@@ -960,22 +912,21 @@ class SenderCore {
   /// The batch byte cap after a 429/503, and SenderStats::throttled.
   detail::ThrottleRamp ramp_;
   Clock::time_point backlog_hold_until_ = Clock::time_point::min();
-  bool stopping_ = false;
-  bool give_up_ = false;
   Clock::time_point stop_deadline_ = Clock::time_point::max();
-  bool thread_exited_ = false;
-  bool abandoned_ = false;
-  bool in_deliver_ = false;
-  bool in_after_batch_ = false;  // acks + report callback of the last batch are running
+  /// What the sender thread is doing (sender_wake_: when it wakes by itself while waiting).
+  Activity activity_ = Activity::working;
   int flush_waiters_ = 0;
   std::optional<std::uint32_t> flush_target_;  // the newest epoch a flush asked for
   int blocked_producers_ = 0;
-  bool sender_waiting_ = false;
   Clock::time_point sender_wake_ = Clock::time_point::max();
-  bool shutdown_done_ = false;
-  FlushResult shutdown_result_;
+  /// What shutdown() returned (then every later call returns it too).
+  std::optional<FlushResult> shutdown_result_;
+  /// Where the sender is in its life. Written under mu_ only (set_phase); enqueue reads it
+  /// without the lock to refuse fast once stopping.
+  std::atomic<Phase> phase_{Phase::running};
+  /// Set with Phase::giving_up by shutdown's deadline: deliver() hands it to the HttpClient to
+  /// abort the transfer in flight (RetryEnvironment::cancel).
   std::atomic<bool> cancel_{false};
-  std::atomic<bool> closed_fast_{false};
 };
 
 }  // namespace
