@@ -51,6 +51,7 @@
 
 #include "delivery/compress.hpp"
 #include "delivery/delivery.hpp"
+#include "sender/batch_request.hpp"
 #include "sender/epochs.hpp"
 #include "sender/ledger.hpp"
 #include "sender/metadata_registry.hpp"
@@ -135,7 +136,7 @@ class SenderCore {
         on_report_(std::move(on_report)),
         on_log_(std::move(on_log)),
         target_(detail::DeliveryTarget::from(config_)),
-        compressor_(std::move(compressor)),
+        requests_(cfg_, std::move(compressor)),
         write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
         ramp_(cfg_.batch.max_bytes) {
     env_ = detail::default_retry_environment();
@@ -613,36 +614,13 @@ class SenderCore {
     ramp_.start_batch();
   }
 
-  const std::vector<HttpHeader>& headers_for(MetadataId id) {
-    if (headers_.size() <= id) headers_.resize(std::size_t{id} + 1);
-    if (!headers_[id]) {
-      const SumoMetadata* md = metadata(id);
-      headers_[id] = detail::build_request_headers(cfg_, md != nullptr ? *md : cfg_.metadata);
-    }
-    return *headers_[id];
-  }
-
   /// Sends inflight_ (called without mu_; only this thread touches inflight_ until it re-locks).
   void deliver_inflight() {
-    detail::Batch batch;
-    std::size_t bytes = 0;
-    for (const Entry& e : inflight_) bytes += e.line.size();
-    batch.body.reserve(bytes);
-    for (const Entry& e : inflight_) {
-      batch.body += e.line;
-      if (e.truncated) ++batch.truncated_events;
-    }
-    batch.events = inflight_.size();
-    batch.first_index = static_cast<std::size_t>(batch_index_);
-    batch_index_ += inflight_.size();
-
-    DeliveryReport report;
-    auto prepared = detail::prepare_request(std::move(batch), headers_for(inflight_md_), compressor_);
-    if (!prepared) {
-      report.first_index = static_cast<std::size_t>(batch_index_ - inflight_.size());
-      report.events = inflight_.size();
-      report.raw_bytes = bytes;
-      report.error = prepared.error();
+    const SumoMetadata* md = metadata(inflight_md_);
+    detail::BatchRequests::Built built = requests_.build(inflight_, inflight_md_, md != nullptr ? *md : cfg_.metadata);
+    DeliveryReport report = std::move(built.unsent);
+    if (!built.request) {
+      report.error = built.request.error();
     } else {
       detail::RetryEnvironment env = env_;
       {
@@ -650,7 +628,7 @@ class SenderCore {
         env.deadline = stopping() ? stop_deadline_ : Clock::time_point::max();
         activity_ = Activity::delivering;
       }
-      report = detail::deliver(*http_, *prepared, target_, env);
+      report = detail::deliver(*http_, *built.request, target_, env);
     }
     // Acks (a write to the .ack file) and freeing the lines happen after the lock is released,
     // so producers are not held up by them.
@@ -876,9 +854,7 @@ class SenderCore {
   detail::DeliveryTarget target_;
   detail::RetryEnvironment env_;
   // Sender thread only.
-  detail::Compressor compressor_;
-  std::vector<std::optional<std::vector<HttpHeader>>> headers_;
-  std::uint64_t batch_index_ = 0;
+  detail::BatchRequests requests_;
   std::vector<SpoolRef> acks_;
   std::vector<Entry> graveyard_;  // finished entries, freed outside the lock
   const bool write_ahead_;
