@@ -92,6 +92,9 @@ FinalizedSumoConfig make_config(const std::function<void(SumoConfig&)>& change =
   return std::move(f).value();
 }
 
+/// The delivery target finalize() computed for a config (copied out: the config may be a temporary).
+detail::DeliveryTarget target_of(const FinalizedSumoConfig& config) { return detail::delivery_plan(config).target; }
+
 std::vector<std::string> split_lines(const std::string& body) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -615,7 +618,7 @@ TEST_CASE("deliver: backoff doubles under the cap, Retry-After wins when larger"
   auto http = std::make_shared<FakeHttp>();
   http->script({Reply::http(503), Reply::http(503), Reply::http(429, "", {{"retry-after", "7"}}), Reply::http(503),
                 Reply::http(503, "", {{"Retry-After", "Tue, 14 Nov 2023 22:14:00 GMT"}}), Reply::http(200)});
-  const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) {
+  const auto target = target_of(make_config([](SumoConfig& c) {
     c.retry.initial_backoff = 500ms;
     c.retry.max_backoff = 4000ms;
   }));
@@ -648,7 +651,7 @@ TEST_CASE("deliver: zero jitter retries at once, Retry-After still holds", "[uni
   world.random = 0.0;
   auto http = std::make_shared<FakeHttp>();
   http->script({Reply::http(503), Reply::http(429, "", {{"Retry-After", "1"}}), Reply::http(200)});
-  const auto target = detail::DeliveryTarget::from(make_config());
+  const auto target = target_of(make_config());
   const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, world.env());
   CHECK(r.delivered);
   REQUIRE(world.sleeps.size() == 2);
@@ -661,7 +664,7 @@ TEST_CASE("deliver: the budget bounds the total time and keeps the last error", 
   auto http = std::make_shared<FakeHttp>();
   http->otherwise(Reply::http(503, "busy"));
   http->on_post([&](std::size_t) { world.advance(2000ms); });  // each attempt takes 2 s
-  const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) {
+  const auto target = target_of(make_config([](SumoConfig& c) {
     c.retry.initial_backoff = 1000ms;
     c.retry.max_backoff = 8000ms;
     c.retry.budget = 30000ms;
@@ -686,7 +689,7 @@ TEST_CASE("deliver: a Retry-After beyond the budget stops at once", "[unit][clie
   FakeWorld world;
   auto http = std::make_shared<FakeHttp>();
   http->script({Reply::http(429, "", {{"Retry-After", "3600"}})});
-  const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) { c.retry.budget = 60000ms; }));
+  const auto target = target_of(make_config([](SumoConfig& c) { c.retry.budget = 60000ms; }));
   const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, world.env());
   CHECK_FALSE(r.delivered);
   CHECK(r.attempts == 1);
@@ -702,7 +705,7 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[uni
   http->otherwise(Reply::failure(ErrorCode::transport, "Connection refused"));
 
   SECTION("max_attempts keeps the last error's code") {
-    const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) { c.retry.max_attempts = 3; }));
+    const auto target = target_of(make_config([](SumoConfig& c) { c.retry.max_attempts = 3; }));
     const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, world.env());
     CHECK(r.attempts == 3);
     REQUIRE(r.error);
@@ -712,7 +715,7 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[uni
     CHECK(r.final_status == 0);
   }
   SECTION("no wait starts that would end past the deadline; the deadline reaches the request") {
-    const auto target = detail::DeliveryTarget::from(make_config([](SumoConfig& c) {
+    const auto target = target_of(make_config([](SumoConfig& c) {
       c.retry.initial_backoff = 1000ms;
       c.retry.max_backoff = 1000ms;
     }));
@@ -731,7 +734,7 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[uni
     env.on_attempt = [&](const detail::AttemptResult&, std::uint32_t n) {
       if (n == 2) cancel = true;
     };
-    const auto target = detail::DeliveryTarget::from(make_config());
+    const auto target = target_of(make_config());
     const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target, env);
     CHECK(r.attempts == 2);
     REQUIRE(r.error);
@@ -740,16 +743,14 @@ TEST_CASE("deliver: max_attempts, deadline, cancel and interrupted waits", "[uni
   }
   SECTION("an aborted transfer is not retried") {
     http->script({Reply::failure(ErrorCode::aborted, "transfer aborted at the deadline")});
-    const DeliveryReport r =
-        detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
+    const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target_of(make_config()), world.env());
     CHECK(r.attempts == 1);
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::aborted);
   }
   SECTION("the sleeper can interrupt a wait") {
     world.interrupt = true;
-    const DeliveryReport r =
-        detail::deliver(*http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
+    const DeliveryReport r = detail::deliver(*http, prepared({"x"}), target_of(make_config()), world.env());
     CHECK(r.attempts == 1);
     REQUIRE(r.error);
     CHECK(r.error->code == ErrorCode::aborted);
@@ -760,8 +761,7 @@ TEST_CASE("an HttpClient that throws counts as a transport error", "[unit][clien
   FakeHttp http;
   http.script({Reply::throwing("boom")});  // then 200
   FakeWorld world;
-  const DeliveryReport r =
-      detail::deliver(http, prepared({"x"}), detail::DeliveryTarget::from(make_config()), world.env());
+  const DeliveryReport r = detail::deliver(http, prepared({"x"}), target_of(make_config()), world.env());
   CHECK(r.delivered);
   CHECK(r.attempts == 2);
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -171,7 +172,19 @@ struct SumoConfig {
   std::chrono::milliseconds shutdown_timeout{5000};
 };
 
-/// A validated SumoConfig. Only finalize() makes one.
+class FinalizedSumoConfig;
+
+namespace detail {
+/// The library's private record of what delivery needs, computed once by finalize() (defined in
+/// the library's sources, not part of the API).
+struct DeliveryPlan;
+/// The plan of a finalized config (library-internal; not exported).
+const DeliveryPlan& delivery_plan(const FinalizedSumoConfig& config) noexcept;
+}  // namespace detail
+
+/// A validated SumoConfig. Only finalize() makes one. finalize() also works out, once, what
+/// delivery needs (target, redactor, request headers, effective compression level and threads);
+/// copies share that, and SumoClient/SumoSender use it instead of deriving it again.
 class ILERT_SUMO_EXPORT FinalizedSumoConfig {
  public:
   /// The validated settings.
@@ -181,10 +194,12 @@ class ILERT_SUMO_EXPORT FinalizedSumoConfig {
 
  private:
   friend ILERT_SUMO_EXPORT Expected<FinalizedSumoConfig> finalize(SumoConfig config);
-  explicit FinalizedSumoConfig(SumoConfig config, std::string redacted_url)
-      : config_(std::move(config)), redacted_url_(std::move(redacted_url)) {}
+  friend const detail::DeliveryPlan& detail::delivery_plan(const FinalizedSumoConfig& config) noexcept;
+  FinalizedSumoConfig(SumoConfig config, std::string redacted_url, std::shared_ptr<const detail::DeliveryPlan> plan)
+      : config_(std::move(config)), redacted_url_(std::move(redacted_url)), plan_(std::move(plan)) {}
   SumoConfig config_;
   std::string redacted_url_;
+  std::shared_ptr<const detail::DeliveryPlan> plan_;
 };
 
 /// Validates a SumoConfig. Errors: invalid_url, insecure_url, invalid_field, too_many_fields,

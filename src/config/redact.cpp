@@ -3,6 +3,8 @@
 // credentials of one config, masked where they occur as secrets, never inside ordinary words),
 // split_url() and presigned_code(). docs/DESIGN.md, "Secrets and redaction".
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -297,7 +299,17 @@ std::string mask_code(std::string_view code) {
   return "***";
 }
 
+namespace {
+std::atomic<std::uint64_t> redactors_constructed{0};
+std::atomic<std::uint64_t> texts_redacted{0};
+}  // namespace
+
+std::uint64_t Redactor::constructed() noexcept { return redactors_constructed.load(std::memory_order_relaxed); }
+
+std::uint64_t Redactor::applied() noexcept { return texts_redacted.load(std::memory_order_relaxed); }
+
 Redactor::Redactor(const SumoConfig& config) {
+  redactors_constructed.fetch_add(1, std::memory_order_relaxed);
   add_url(config.url);
   add_secret(config.token, "***");
   add_secret(config.http.client_key_password, "***");
@@ -306,6 +318,7 @@ Redactor::Redactor(const SumoConfig& config) {
 }
 
 Redactor Redactor::for_urls(std::initializer_list<std::string_view> urls) {
+  redactors_constructed.fetch_add(1, std::memory_order_relaxed);
   Redactor r;
   for (const std::string_view url : urls) r.add_url(url);
   r.sort();
@@ -411,6 +424,7 @@ std::string Redactor::mask_free(std::string_view text) const {
 }
 
 std::string Redactor::operator()(std::string_view text) const {
+  texts_redacted.fetch_add(1, std::memory_order_relaxed);
   static constexpr std::string_view kMarker = "/receiver/v1/http/";
   std::string out;
   out.reserve(text.size() + 16);

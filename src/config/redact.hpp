@@ -2,8 +2,9 @@
 //
 // sumo_config.cpp implements it (next to redact_url / redact of the public API); finalize() uses
 // split_url() to check the endpoint and the proxy, and every message that may carry a secret goes
-// through a Redactor: SumoClient/SumoSender build one from the config, the curl client one from
-// the request URL and its proxy URL. The public redact(text, config) is a Redactor too.
+// through a Redactor: finalize() builds the config's one, once, and keeps it in the DeliveryPlan
+// (delivery/delivery.hpp) that SumoClient and SumoSender use; the curl client builds one from the
+// request URL and its proxy URL. The public redact(text, config) is a Redactor too.
 //
 // What is secret: the presigned URL's code (the path after `/receiver/v1/http/`), the token, the
 // password of `user:password@` (or the whole user-info when it has no password), the client-key
@@ -23,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -76,7 +78,8 @@ inline constexpr std::size_t kFreeTextWholeWord = 8;
 /// A known secret at least this long is masked wherever it occurs, even inside other text.
 inline constexpr std::size_t kFreeTextAnywhere = 16;
 
-/// Masks secrets in texts (see the file comment for where). Cheap to copy; build once per config.
+/// Masks secrets in texts (see the file comment for where). Cheap to copy; build once per config:
+/// finalize() builds the config's one and keeps it in the DeliveryPlan (delivery/delivery.hpp).
 class Redactor {
  public:
   /// Knows no secret: still masks URL credentials, presigned codes, query values and header values.
@@ -91,6 +94,13 @@ class Redactor {
 
   /// `text` with every secret masked.
   std::string operator()(std::string_view text) const;
+
+  /// Redactors built from secrets in this process so far (the config constructor and for_urls;
+  /// not default ones, not copies). Tests check with it that a config's is built once.
+  static std::uint64_t constructed() noexcept;
+  /// Texts masked by any Redactor in this process so far (calls of operator()). Tests check with
+  /// it that nothing is redacted twice.
+  static std::uint64_t applied() noexcept;
 
  private:
   struct Known {

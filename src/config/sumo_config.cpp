@@ -25,13 +25,19 @@
 //   request off after ~30 s; 60 s leaves room to upload 1 MiB over a slow link, and beyond that
 //   an attempt cannot succeed, so the time is better spent on a retry); compression level in the
 //   codec's range; queue/spool values consistent.
+//
+// A config that passes also gets its detail::DeliveryPlan (delivery/delivery.hpp), computed here
+// once: the target with the Redactor the checks used, the default request headers, the effective
+// compression level and threads. Copies of the FinalizedSumoConfig share it.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "delivery/compress.hpp"
+#include "delivery/delivery.hpp"
 #include "ilert_sumo/sumo_config.hpp"
 #include "config/redact.hpp"
 #include "util/ascii.hpp"
@@ -447,7 +453,7 @@ Expected<void> validate_metadata(const SumoMetadata& m) { return check_metadata(
 // finalize
 
 Expected<FinalizedSumoConfig> finalize(SumoConfig config) {
-  const detail::Redactor redactor(config);
+  detail::Redactor redactor(config);  // the config's one: used for the checks, then kept in the plan
   auto fail = [&](const Error& e) {
     Error out = e;
     out.message = redactor(e.message);
@@ -461,9 +467,16 @@ Expected<FinalizedSumoConfig> finalize(SumoConfig config) {
   if (auto ok = check_compression(config); !ok) return fail(ok.error());
   if (auto ok = check_limits(config); !ok) return fail(ok.error());
   if (auto ok = check_http(config.http, redactor); !ok) return fail(ok.error());
+  // Everything delivery needs, computed here once (docs/DESIGN.md, "Config consumed once").
   std::string redacted = redact_url(config.url);
-  return FinalizedSumoConfig(std::move(config), std::move(redacted));
+  auto plan =
+      std::make_shared<const detail::DeliveryPlan>(detail::make_delivery_plan(config, redacted, std::move(redactor)));
+  return FinalizedSumoConfig(std::move(config), std::move(redacted), std::move(plan));
 }
+
+namespace detail {
+const DeliveryPlan& delivery_plan(const FinalizedSumoConfig& config) noexcept { return *config.plan_; }
+}  // namespace detail
 
 std::string to_string(const SumoConfig& c) {
   const detail::Redactor red(c);

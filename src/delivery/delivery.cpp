@@ -259,16 +259,30 @@ Expected<PreparedRequest> prepare_request(Batch batch, std::vector<HttpHeader> h
 // ---------------------------------------------------------------------------------------------
 // 4. One attempt
 
-DeliveryTarget DeliveryTarget::from(const FinalizedSumoConfig& finalized) {
-  const SumoConfig& c = finalized.config();
-  DeliveryTarget t;
-  t.url = c.url;
-  t.redacted_url = finalized.redacted_url();
-  t.connect_timeout = c.connect_timeout;
-  t.request_timeout = c.request_timeout;
-  t.retry = c.retry;
-  t.redactor = Redactor(c);
-  return t;
+DeliveryTarget DeliveryTarget::from(const FinalizedSumoConfig& finalized) { return delivery_plan(finalized).target; }
+
+DeliveryPlan make_delivery_plan(const SumoConfig& config, std::string redacted_url, Redactor redactor) {
+  DeliveryPlan plan;
+  DeliveryTarget& t = plan.target;
+  t.url = config.url;
+  t.redacted_url = std::move(redacted_url);
+  t.connect_timeout = config.connect_timeout;
+  t.request_timeout = config.request_timeout;
+  t.retry = config.retry;
+  t.redactor = std::move(redactor);
+  plan.headers = build_request_headers(config, config.metadata);
+  plan.codec = config.compression;
+  if (config.compression == Compression::none) {
+    plan.compression_level = 0;
+    plan.compression_threads = 0;  // nothing to overlap
+  } else {
+    plan.compression_level =
+        config.compression_level == -1 ? default_compression_level(config.compression) : config.compression_level;
+    plan.compression_threads = config.compression_threads >= 0
+                                   ? static_cast<unsigned>(config.compression_threads)
+                                   : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  }
+  return plan;
 }
 
 AttemptResult attempt_once(HttpClient& http, const HttpRequest& request, const DeliveryTarget& target,
@@ -299,10 +313,11 @@ AttemptResult attempt_once(HttpClient& http, const HttpRequest& request, const D
     if (!body.empty()) r.warning = target.redactor(answer->body);
     return r;
   }
+  // Made of redacted parts only (the redacted URL, the body redacted once), so not redacted again.
   std::string message = "HTTP " + std::to_string(r.status) + " from " + target.redacted_url;
   // Redact before cutting: a cut could leave part of a secret that no longer matches.
   if (!body.empty()) message += ": " + printable(target.redactor(body), 512);
-  r.error = make_error(ErrorCode::http_status, target.redactor(message));
+  r.error = make_error(ErrorCode::http_status, std::move(message));
   return r;
 }
 
@@ -347,10 +362,11 @@ DeliveryReport deliver(HttpClient& http, const PreparedRequest& request, const D
 
   const auto start = env.steady_now();
   const auto elapsed = [&] { return std::chrono::duration_cast<milliseconds>(env.steady_now() - start); };
+  // `why` is deliver()'s own text and attempt_once() redacted the last error: nothing to redact.
   const auto stop = [&](ErrorCode code, const std::string& why, const std::optional<Error>& last) {
     std::string message = why;
     if (last) message += "; last error: " + last->message;
-    report.error = make_error(code, target.redactor(message));
+    report.error = make_error(code, std::move(message));
   };
   const auto cancelled = [&] { return env.cancel != nullptr && env.cancel->load(std::memory_order_acquire); };
 

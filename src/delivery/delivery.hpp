@@ -15,6 +15,9 @@
 //                 sleeper, randomness, deadline/cancel), so tests do not sleep and the sender can
 //                 make waits abortable.
 //
+// What both take from the config was computed once, by finalize(): the DeliveryPlan (target and
+// Redactor, the default headers, the effective compression level and threads; see below).
+//
 // How SumoSender reuses it: render at enqueue time with append_event_line/append_prebuilt_line
 // (the queue then holds final lines and their exact byte cost), batch on the sender thread with a
 // BatchBuilder per metadata set via add_fitted(), prepare_request() once per batch with a
@@ -193,7 +196,13 @@ Expected<PreparedRequest> prepare_request(Batch batch, std::vector<HttpHeader> h
 // ---------------------------------------------------------------------------------------------
 // 4. One attempt
 
-/// Where and how requests go, derived once from a FinalizedSumoConfig.
+/// Where and how requests go: the part of a DeliveryPlan that attempt_once() and deliver() use.
+///
+/// Redaction rule: every error and warning leaving attempt_once() and deliver() is already redacted
+/// by `redactor`, each text once, where it first arrives unredacted (the HttpClient's error, the
+/// server's answer); text of deliver()'s own is built from redacted parts. Callers (SumoClient,
+/// SumoSender) never redact those errors and warnings again; they redact only text of their own
+/// that comes from an unredacted source.
 struct DeliveryTarget {
   /// The full URL (secret).
   std::string url;
@@ -205,12 +214,38 @@ struct DeliveryTarget {
   std::chrono::milliseconds request_timeout{20000};
   /// The retry policy.
   RetryOptions retry;
-  /// Masks the config's secrets in every message.
+  /// Masks the config's secrets in every message: the one finalize() built for its checks.
   Redactor redactor;
 
-  /// From a validated config.
+  /// A copy of delivery_plan(config).target (no new Redactor is built). Transitional: only for
+  /// code that has not moved to the plan yet; to be removed once nothing calls it.
   static DeliveryTarget from(const FinalizedSumoConfig& config);
 };
+
+/// What delivery needs from a validated config, computed once, by finalize() (make_delivery_plan),
+/// and shared by every copy of the FinalizedSumoConfig (delivery_plan() in sumo_config.hpp reads
+/// it). SumoClient and SumoSender use it and never derive any of it again; in particular the
+/// config's Redactor exists once.
+struct DeliveryPlan {
+  /// URL, timeouts, retry policy and the config's Redactor.
+  DeliveryTarget target;
+  /// The headers of a request with the config's own metadata: build_request_headers(config,
+  /// config.metadata). (A SumoSender builds those of its other metadata sets itself.)
+  std::vector<HttpHeader> headers;
+  /// The codec (SumoConfig::compression).
+  Compression codec = Compression::none;
+  /// The level for Compressor::create: SumoConfig::compression_level with -1 resolved to the
+  /// codec's default (default_compression_level: gzip/deflate 6, zstd 3); 0 for none. Never -1.
+  int compression_level = 0;
+  /// SumoClient's compression threads: SumoConfig::compression_threads with -1 (automatic)
+  /// resolved to the hardware threads, clamped to 1..4; 0 for Compression::none (nothing to
+  /// overlap). SumoSender ignores it.
+  unsigned compression_threads = 0;
+};
+
+/// The plan of a config that passed finalize()'s checks. finalize() calls it once and hands over
+/// the URL it redacted and the Redactor it built for its checks (moved in, not built again).
+DeliveryPlan make_delivery_plan(const SumoConfig& config, std::string redacted_url, Redactor redactor);
 
 /// The classified result of one POST.
 struct AttemptResult {

@@ -216,14 +216,6 @@ namespace {
 /// Starts the message of every request that request_stop() ended or kept from being sent.
 constexpr const char* kStoppedPrefix = "stopped by SumoClient::request_stop(): ";
 
-/// Number of compression threads a config asks for (resolving -1 = automatic).
-unsigned resolve_compression_threads(const SumoConfig& config) noexcept {
-  if (config.compression == Compression::none) return 0;  // nothing to overlap
-  if (config.compression_threads >= 0) return static_cast<unsigned>(config.compression_threads);
-  const unsigned hw = std::thread::hardware_concurrency();
-  return std::clamp(hw, 1u, 4u);
-}
-
 /// One request on its way through the pipeline.
 struct PipelineJob {
   detail::Batch batch;
@@ -232,11 +224,12 @@ struct PipelineJob {
 };
 
 /// Threads that compress batches ahead of the sending thread. Each worker owns its Compressor
-/// (they are not thread-safe). Jobs complete in any order; the caller waits for the one it needs.
+/// (they are not thread-safe), made with the plan's codec and effective level, and gives every
+/// request the plan's headers. Jobs complete in any order; the caller waits for the one it needs.
+/// `plan` must outlive the pool (SumoClient::Impl holds the config that owns it).
 class CompressionPool {
  public:
-  CompressionPool(Compression codec, int level, std::vector<HttpHeader> headers, unsigned threads)
-      : codec_(codec), level_(level), headers_(std::move(headers)) {
+  CompressionPool(const detail::DeliveryPlan& plan, unsigned threads) : plan_(plan) {
     threads_.reserve(threads);
     try {
       for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
@@ -281,7 +274,7 @@ class CompressionPool {
   void run() {
     std::optional<detail::Compressor> compressor;
     std::optional<Error> compressor_error;
-    auto made = detail::Compressor::create(codec_, level_);
+    auto made = detail::Compressor::create(plan_.codec, plan_.compression_level);
     if (made) {
       compressor.emplace(std::move(made).value());
     } else {
@@ -298,7 +291,7 @@ class CompressionPool {
       const std::size_t first_index = job->batch.first_index;
       try {
         if (compressor) {
-          result.emplace(detail::prepare_request(std::move(job->batch), headers_, *compressor));
+          result.emplace(detail::prepare_request(std::move(job->batch), plan_.headers, *compressor));
         } else {
           result.emplace(*compressor_error);
         }
@@ -312,9 +305,7 @@ class CompressionPool {
     }
   }
 
-  const Compression codec_;
-  const int level_;
-  const std::vector<HttpHeader> headers_;
+  const detail::DeliveryPlan& plan_;
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
@@ -327,13 +318,14 @@ class CompressionPool {
 
 struct SumoClient::Impl {
   FinalizedSumoConfig config;
+  // What finalize() computed for delivery (target and Redactor, headers, effective compression
+  // level and threads), owned by `config`: used as is, never derived again.
+  const detail::DeliveryPlan& plan;
   std::shared_ptr<HttpClient> http;
   std::optional<detail::Compressor> compressor;
   std::optional<Error> compressor_error;
-  std::vector<HttpHeader> headers;
-  detail::DeliveryTarget target;
   detail::RetryEnvironment env;
-  unsigned compression_threads = 0;
+  unsigned compression_threads = 0;       // the plan's, or 0 when the Compressor cannot be made
   std::unique_ptr<CompressionPool> pool;  // started by the first send() with two requests
   // request_stop(): the flag deliver() checks (env.cancel, also handed to each transfer) and the
   // condition variable that ends a retry wait at once.
@@ -343,18 +335,17 @@ struct SumoClient::Impl {
 
   Impl(FinalizedSumoConfig cfg, std::shared_ptr<HttpClient> client)
       : config(std::move(cfg)),
+        plan(detail::delivery_plan(config)),
         http(std::move(client)),
-        headers(detail::build_request_headers(config.config(), config.config().metadata)),
-        target(detail::DeliveryTarget::from(config)),
         env(detail::default_retry_environment()),
-        compression_threads(resolve_compression_threads(config.config())) {
+        compression_threads(plan.compression_threads) {
     if (!http) http = make_curl_http_client(config.config().http);
     env.cancel = &stop;
     env.sleep = [this](std::chrono::milliseconds delay) {
       std::unique_lock<std::mutex> lock(stop_mutex);
       return !stop_cv.wait_for(lock, delay, [this] { return stop.load(std::memory_order_acquire); });
     };
-    auto made = detail::Compressor::create(config.config().compression, config.config().compression_level);
+    auto made = detail::Compressor::create(plan.codec, plan.compression_level);
     if (made) {
       compressor.emplace(std::move(made).value());
     } else {
@@ -375,7 +366,7 @@ struct SumoClient::Impl {
   /// Compresses on the calling thread.
   Expected<detail::PreparedRequest> prepare_here(detail::Batch batch) {
     if (!compressor) return *compressor_error;
-    return detail::prepare_request(std::move(batch), headers, *compressor);
+    return detail::prepare_request(std::move(batch), plan.headers, *compressor);
   }
 
   bool stopped() const noexcept { return stop.load(std::memory_order_acquire); }
@@ -393,7 +384,8 @@ struct SumoClient::Impl {
       add(std::move(unsent), summary);
       return;
     }
-    DeliveryReport report = detail::deliver(*http, *prepared, target, env);
+    // Its error and warning come redacted (delivery.hpp, DeliveryTarget): not redacted again.
+    DeliveryReport report = detail::deliver(*http, *prepared, plan.target, env);
     // Aborted because of request_stop() (a cancelled transfer, an interrupted wait): say so.
     if (!report.delivered && report.error && report.error->code == ErrorCode::aborted && stopped()) {
       report.error->message = kStoppedPrefix + report.error->message;
@@ -486,9 +478,7 @@ struct SumoClient::Impl {
     /// Hands every held request to the pool.
     void start() {
       if (!impl_.pool) {
-        impl_.pool = std::make_unique<CompressionPool>(impl_.config.config().compression,
-                                                       impl_.config.config().compression_level, impl_.headers,
-                                                       impl_.compression_threads);
+        impl_.pool = std::make_unique<CompressionPool>(impl_.plan, impl_.compression_threads);
       }
       started_ = true;
       for (Pending& p : pending_) {
