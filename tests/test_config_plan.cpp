@@ -2,11 +2,12 @@
 // what delivery needs (target with the config's one Redactor, the default request headers, the
 // effective compression level and threads) exactly once, copies of the FinalizedSumoConfig share
 // it, and SumoClient uses it as is: constructing and sending builds no further Redactor, and
-// every text from outside (an HttpClient error, a server's answer) is redacted exactly once while
+// so does SumoSender; every text from outside (an HttpClient error, a server's answer) is redacted exactly once while
 // the reports stay masked. Counted with detail::Redactor::constructed() and applied().
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "delivery/delivery.hpp"
 #include "ilert_sumo/sumo_client.hpp"
 #include "ilert_sumo/sumo_config.hpp"
+#include "ilert_sumo/sumo_sender.hpp"
 #include "support/catch.hpp"
 #include "support/fake_http.hpp"
 
@@ -195,4 +197,63 @@ TEST_CASE("SumoClient compresses with the plan's effective level", "[unit][confi
   std::string expected;
   REQUIRE(compressor.value().compress(raw, expected));
   CHECK(seen[0].body == expected);
+}
+
+TEST_CASE("SumoSender builds no Redactor and redacts each outside text once", "[component][config]") {
+  SumoConfig c = base_config();
+  c.token = kToken;
+  c.compression = Compression::none;
+  c.batch.max_events = 1;
+  c.retry.max_attempts = 3;
+  const FinalizedSumoConfig f = finalized(c);
+  const std::string leaky = "could not POST " + c.url + " with x-sumo-token: " + kToken;
+  auto http = std::make_shared<FakeHttp>();
+  http->script({Reply::failure(ErrorCode::transport, leaky),  // event 1: three attempts, then dropped
+                Reply::failure(ErrorCode::timeout, leaky), Reply::http(503, "busy: " + leaky),
+                Reply::http(200, std::string("warning about ") + kToken),                    // event 2
+                Reply::http(401, std::string("invalid token ") + kToken + " for " + kCode),  // event 3
+                Reply::http(200)});                                                          // event 4
+  constexpr std::uint64_t kOutsideTexts = 5;
+
+  std::mutex mu;
+  std::vector<DeliveryReport> reports;
+  std::vector<Error> notices;
+  const std::uint64_t built = detail::Redactor::constructed();
+  const std::uint64_t applied = detail::Redactor::applied();
+  {
+    auto sender = SumoSender::create(
+        f, http,
+        [&](const DeliveryReport& r) {
+          std::lock_guard<std::mutex> lk(mu);
+          reports.push_back(r);
+        },
+        [&](const Error& e) {
+          std::lock_guard<std::mutex> lk(mu);
+          notices.push_back(e);
+        });
+    REQUIRE(sender);
+    for (const char* line : {"{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"}) {
+      REQUIRE(sender.value()->enqueue_line(line) == EnqueueStatus::accepted);
+    }
+    const FlushResult flushed = sender.value()->flush(10s);
+    CHECK(flushed.completed);
+    const SenderStats stats = sender.value()->stats();
+    CHECK(stats.delivered_events == 2);
+    require_masked(stats.last_error);
+    sender.value()->shutdown(5s);
+  }
+  CHECK(detail::Redactor::constructed() == built);  // the sender uses finalize()'s Redactor
+  CHECK(detail::Redactor::applied() - applied == kOutsideTexts);
+
+  std::lock_guard<std::mutex> lk(mu);
+  REQUIRE(reports.size() == 4);
+  for (const DeliveryReport& r : reports) {
+    if (r.error) require_masked(r.error->to_string());
+    require_masked(r.warning);
+  }
+  CHECK_FALSE(notices.empty());  // the failed attempts and the recovery
+  for (const Error& n : notices) require_masked(n.message);
+  for (const test::FakeRequest& seen : http->requests()) {
+    CHECK(same_headers(seen.headers, detail::delivery_plan(f).headers));
+  }
 }

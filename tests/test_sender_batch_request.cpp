@@ -49,7 +49,7 @@ TEST_CASE("sender batch request: lines in order, indexes across batches, truncat
   const SumoConfig cfg = config(Compression::none);
   auto compressor = detail::Compressor::create(Compression::none);
   REQUIRE(compressor);
-  BatchRequests requests(cfg, std::move(compressor.value()));
+  BatchRequests requests(cfg, detail::build_request_headers(cfg, cfg.metadata), std::move(compressor.value()));
 
   auto first = requests.build(entries({"{\"a\":1}\n", "{\"a\":2}\n", "{\"a\":3}\n"}, 1), 0, cfg.metadata);
   REQUIRE(first.request);
@@ -75,7 +75,7 @@ TEST_CASE("sender batch request: each metadata set has its own headers", "[unit]
   const SumoConfig cfg = config(Compression::none);
   auto compressor = detail::Compressor::create(Compression::none);
   REQUIRE(compressor);
-  BatchRequests requests(cfg, std::move(compressor.value()));
+  BatchRequests requests(cfg, detail::build_request_headers(cfg, cfg.metadata), std::move(compressor.value()));
   SumoMetadata other;
   other.category = "ilert/other";
   other.host = "relay-2";
@@ -101,7 +101,7 @@ TEST_CASE("sender batch request: the body is compressed once with the sender's c
   const SumoConfig cfg = config(Compression::gzip);
   auto compressor = detail::Compressor::create(Compression::gzip, 6);
   REQUIRE(compressor);
-  BatchRequests requests(cfg, std::move(compressor.value()));
+  BatchRequests requests(cfg, detail::build_request_headers(cfg, cfg.metadata), std::move(compressor.value()));
   std::vector<std::string> lines(50, std::string(200, 'x') + "\n");
   auto built = requests.build(entries(lines), 0, cfg.metadata);
   REQUIRE(built.request);

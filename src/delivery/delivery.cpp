@@ -259,8 +259,6 @@ Expected<PreparedRequest> prepare_request(Batch batch, std::vector<HttpHeader> h
 // ---------------------------------------------------------------------------------------------
 // 4. One attempt
 
-DeliveryTarget DeliveryTarget::from(const FinalizedSumoConfig& finalized) { return delivery_plan(finalized).target; }
-
 DeliveryPlan make_delivery_plan(const SumoConfig& config, std::string redacted_url, Redactor redactor) {
   DeliveryPlan plan;
   DeliveryTarget& t = plan.target;

@@ -19,10 +19,11 @@
 // Redactor, the default headers, the effective compression level and threads; see below).
 //
 // How SumoSender reuses it: render at enqueue time with append_event_line/append_prebuilt_line
-// (the queue then holds final lines and their exact byte cost), batch on the sender thread with a
-// BatchBuilder per metadata set via add_fitted(), prepare_request() once per batch with a
-// Compressor owned by the sender thread and the headers from build_request_headers(), then
-// deliver() with a RetryEnvironment whose `sleep` waits on the sender's condition variable (and
+// (the queue then holds final lines and their exact byte cost); it does not use BatchBuilder (that
+// is SumoClient's): its batches are cut from the queue of one metadata set (sender/set_queues.hpp)
+// and become a request in sender/batch_request.hpp, prepare_request() once per batch with a
+// Compressor owned by the sender thread and the plan's headers (build_request_headers() for other
+// sets), then deliver() with a RetryEnvironment whose `sleep` waits on the sender's condition variable (and
 // returns false at shutdown), whose `deadline`/`cancel` abort an in-flight transfer, and whose
 // `on_attempt` updates stats and the throttled flag. The loop blocks the one sender thread, so a
 // 429 pauses all sending until its Retry-After.
@@ -216,10 +217,6 @@ struct DeliveryTarget {
   RetryOptions retry;
   /// Masks the config's secrets in every message: the one finalize() built for its checks.
   Redactor redactor;
-
-  /// A copy of delivery_plan(config).target (no new Redactor is built). Transitional: only for
-  /// code that has not moved to the plan yet; to be removed once nothing calls it.
-  static DeliveryTarget from(const FinalizedSumoConfig& config);
 };
 
 /// What delivery needs from a validated config, computed once, by finalize() (make_delivery_plan),

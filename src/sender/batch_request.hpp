@@ -1,8 +1,9 @@
 // src/sender/batch_request.hpp (private): a batch the sender took from one set's queue becomes
 // one request, compressed once (delivery.hpp's prepare_request), with that set's headers.
 //
-// The headers of each metadata set are built the first time the set sends and kept (a set's
-// metadata never changes once registered). Reports count lines from 0 in the order they were
+// The headers of set 0 (the config's own metadata) come from the DeliveryPlan; those of each
+// other set are built the first time the set sends and kept (a set's metadata never changes once
+// registered). Reports count lines from 0 in the order they were
 // sent: `first_index` of a batch is the number of lines in the batches before it.
 //
 // Locking: none; only the sender thread uses it, without the sender's lock (compression is the
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "delivery/compress.hpp"
@@ -23,8 +25,11 @@ namespace ilert_sumo::detail {
 
 class BatchRequests {
  public:
-  BatchRequests(const SumoConfig& config, Compressor compressor)
-      : config_(config), compressor_(std::move(compressor)) {}
+  /// `default_headers`: those of set 0, the config's own metadata (DeliveryPlan::headers).
+  BatchRequests(const SumoConfig& config, std::vector<HttpHeader> default_headers, Compressor compressor)
+      : config_(config), compressor_(std::move(compressor)) {
+    headers_.emplace_back(std::move(default_headers));
+  }
 
   /// What build() made.
   struct Built {

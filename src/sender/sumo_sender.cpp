@@ -57,6 +57,7 @@
 #include "sender/metadata_registry.hpp"
 #include "sender/notices.hpp"
 #include "sender/set_queues.hpp"
+#include "sender/spool_handoff.hpp"
 #include "sender/throttle_ramp.hpp"
 #include "spool/spool.hpp"
 #include "util/errors.hpp"
@@ -135,8 +136,9 @@ class SenderCore {
         http_(std::move(http)),
         on_report_(std::move(on_report)),
         on_log_(std::move(on_log)),
-        target_(detail::DeliveryTarget::from(config_)),
-        requests_(cfg_, std::move(compressor)),
+        plan_(detail::delivery_plan(config_)),
+        target_(plan_.target),
+        requests_(cfg_, plan_.headers, std::move(compressor)),
         write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
         ramp_(cfg_.batch.max_bytes) {
     env_ = detail::default_retry_environment();
@@ -160,9 +162,9 @@ class SenderCore {
       ledger_.recover(rec.records, rec.corrupt);
       st_.spool_damaged_regions = rec.damaged_regions;
       epochs_.add(0, rec.records);
-      if (!rec.error.message.empty()) st_.last_error = target_.redactor(rec.error.to_string());
+      if (!rec.error.message.empty()) st_.last_error = spool_text(rec.error.to_string());
       std::lock_guard<std::mutex> lk(mu_);
-      for (const Error& n : rec.notices) notice_locked(n.code, n.message);
+      for (const Error& n : rec.notices) notice_locked(make_error(n.code, spool_text(n.message)));
     }
     return {};
   }
@@ -365,8 +367,9 @@ class SenderCore {
         case OverflowPolicy::spill: {
           if (!spool_) return refuse_locked(Refusal::spool_error, EnqueueStatus::dropped_spool_error);
           const std::uint32_t epoch = epochs_.current();
-          auto ref = spool_->append(md, line, /*disk_only=*/true, epoch, evicted_scratch_);
-          apply_evicted_locked();
+          detail::HandoffNotes notes;
+          auto ref = handoff_.append(*spool_, md, line, /*disk_only=*/true, epoch, notes);
+          take_notes_locked(notes);
           if (!ref) return spool_refusal_locked(ref.error());
           spool_refusing_ = false;
           ledger_.spill();
@@ -379,8 +382,9 @@ class SenderCore {
     Entry e;
     e.epoch = epochs_.current();
     if (write_ahead_ && spool_) {
-      auto ref = spool_->append(md, line, /*disk_only=*/false, e.epoch, evicted_scratch_);
-      apply_evicted_locked();
+      detail::HandoffNotes notes;
+      auto ref = handoff_.append(*spool_, md, line, /*disk_only=*/false, e.epoch, notes);
+      take_notes_locked(notes);
       if (!ref) return spool_refusal_locked(ref.error());
       spool_refusing_ = false;
       e.ref = *ref;
@@ -408,12 +412,13 @@ class SenderCore {
   /// A spool append at enqueue failed: refused (spool full) or an I/O error. The first refusal of
   /// a run of them is logged.
   EnqueueStatus spool_refusal_locked(const Error& err) {
-    st_.last_error = target_.redactor(err.to_string());
+    st_.last_error = spool_text(err.to_string());
     if (err.code == ErrorCode::spool_full) {
       ledger_.refuse(Refusal::spool_full);
       if (!spool_refusing_) {
         spool_refusing_ = true;
-        notice_locked(ErrorCode::spool_full, err.message + " (further refusals are counted until one is accepted)");
+        notice_locked(make_error(ErrorCode::spool_full,
+                                 spool_text(err.message + " (further refusals are counted until one is accepted)")));
       }
       return EnqueueStatus::refused_spool_full;
     }
@@ -427,8 +432,21 @@ class SenderCore {
 
   // ---- notices for the log callback ----
 
-  void notice_locked(ErrorCode code, const std::string& message) {
-    if (notices_.push(make_error(code, target_.redactor(message)))) wake_sender_locked();
+  /// Queues a notice for the log callback. Its text must be redacted already: deliver()'s errors
+  /// are; text from the spool goes through spool_text() first.
+  void notice_locked(Error notice) {
+    if (notices_.push(std::move(notice))) wake_sender_locked();
+  }
+
+  /// Text from the spool (paths, its errors) masked once before it is recorded.
+  std::string spool_text(const std::string& text) const { return target_.redactor(text); }
+
+  /// Records what a spool hand-off had to tell.
+  void take_notes_locked(detail::HandoffNotes& notes) {
+    for (Error& n : notes.notices) notice_locked(make_error(n.code, spool_text(n.message)));
+    if (notes.last_error) st_.last_error = spool_text(*notes.last_error);
+    if (notes.progress) notify_progress_locked();
+    notes = detail::HandoffNotes();
   }
 
   /// Passes pending notices to the log callback (without mu_).
@@ -461,19 +479,6 @@ class SenderCore {
     if (!refs.empty() && spool_) spool_->ack(refs.data(), refs.size());
     notify_progress_locked();
     return true;
-  }
-
-  /// Spool records evicted by the size cap (from the last append) are dropped.
-  void apply_evicted_locked() {
-    if (evicted_scratch_.total == 0) return;
-    notice_locked(ErrorCode::io, "spool_evicted: the spool reached its cap (spool.max_bytes " +
-                                     std::to_string(cfg_.spool.max_bytes) +
-                                     "): " + std::to_string(evicted_scratch_.total) +
-                                     " undelivered event(s) evicted from disk (lost)");
-    ledger_.evict_from_spool(evicted_scratch_.total);
-    for (const auto& [tag, n] : evicted_scratch_.runs) epochs_.finish(tag, n);
-    evicted_scratch_.clear();
-    notify_progress_locked();
   }
 
   /// Wakes the sender thread if it is asleep.
@@ -525,7 +530,9 @@ class SenderCore {
         }
         lk.lock();
         if (phase() == Phase::abandoned) return;
-        load_locked(records, ids, corrupt);
+        detail::HandoffNotes notes;
+        handoff_.load(records, ids, corrupt, queues_, Clock::now(), notes);
+        take_notes_locked(notes);
         if (records.empty() && corrupt.total == 0) {
           // Our count and the spool's disagree (should not happen): do not spin.
           backlog_hold_until_ = Clock::now() + std::chrono::seconds(1);
@@ -573,30 +580,6 @@ class SenderCore {
     spool_rest_locked(false);
     set_phase(Phase::stopped);
     done_cv_.notify_all();
-  }
-
-  void load_locked(std::vector<detail::SpoolRecord>& records, const std::vector<MetadataId>& ids,
-                   const detail::TagCounts& corrupt) {
-    if (corrupt.total > 0) {
-      notice_locked(ErrorCode::spool_corrupt, "spool_corrupt: " + std::to_string(corrupt.total) +
-                                                  " damaged spool record(s) skipped while reading back (lost)");
-      ledger_.corrupt_on_replay(corrupt.total);
-      for (const auto& [tag, n] : corrupt.runs) epochs_.finish(tag, n);
-      st_.last_error = "spool_corrupt: " + std::to_string(corrupt.total) +  // no secret: nothing to mask
-                       " damaged spool record(s) skipped while reading back";
-      notify_progress_locked();
-    }
-    const Clock::time_point now = Clock::now();
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      detail::SpoolRecord& r = records[i];
-      Entry e;
-      e.ref = r.ref;
-      e.epoch = r.tag;
-      e.queued = now;
-      e.line = std::move(r.line);
-      queues_.push(ids[i], std::move(e));
-    }
-    ledger_.replay(records.size());
   }
 
   bool pick_ready_locked(Clock::time_point now, MetadataId& out, Clock::time_point& next_wake) const {
@@ -691,14 +674,16 @@ class SenderCore {
       // Shutdown cut it off: back to the front of its queue; the thread stops and spools it.
       queues_.put_back(inflight_md_, inflight_);
       if (phase() == Phase::stopping) set_phase(Phase::giving_up);
-      if (report.error) st_.last_error = target_.redactor(report.error->to_string());
+      if (report.error) st_.last_error = report.error->to_string();
       return;
     } else {
-      if (report.error) st_.last_error = target_.redactor(report.error->to_string());
+      if (report.error) st_.last_error = report.error->to_string();
       const bool permanent =
           classify(report.final_status, std::nullopt) == DeliveryOutcome::permanent && report.final_status != 0;
       if (spool_) {
-        requeue_to_spool_locked();
+        detail::HandoffNotes notes;
+        handoff_.requeue(*spool_, inflight_md_, inflight_, notes);
+        take_notes_locked(notes);
         backlog_hold_until_ =
             Clock::now() + std::max<std::chrono::milliseconds>(cfg_.retry.max_backoff, std::chrono::seconds(1));
       } else {
@@ -712,51 +697,8 @@ class SenderCore {
     notify_progress_locked();
   }
 
-  /// A batch that failed for good (permanent error, budget exhausted) while a spool exists: its
-  /// lines become spool backlog (retried later, after backlog_hold_until_), in new records.
-  void requeue_to_spool_locked() {
-    // Lines already on disk (write_ahead, or read back from the spool) become backlog again where
-    // they are: each event is written once. Only the others are appended.
-    std::vector<SpoolRef> refs;
-    std::vector<std::uint32_t> tags;
-    std::vector<std::size_t> sizes;
-    std::vector<std::size_t> which;
-    for (std::size_t i = 0; i < inflight_.size(); ++i) {
-      const Entry& e = inflight_[i];
-      if (!e.ref.valid()) continue;
-      refs.push_back(e.ref);
-      tags.push_back(e.epoch);
-      sizes.push_back(e.line.size());
-      which.push_back(i);
-    }
-    std::vector<bool> released;
-    std::vector<bool> kept(inflight_.size(), false);
-    if (!refs.empty()) {
-      ledger_.release_to_backlog(spool_->release(refs.data(), tags.data(), sizes.data(), refs.size(), released));
-      for (std::size_t k = 0; k < which.size(); ++k) kept[which[k]] = released[k];
-    }
-    std::vector<detail::SpoolItem> items;
-    std::vector<std::size_t> index;
-    for (std::size_t i = 0; i < inflight_.size(); ++i) {
-      if (kept[i]) continue;
-      items.push_back(detail::SpoolItem{inflight_md_, inflight_[i].line, inflight_[i].epoch});
-      index.push_back(i);
-    }
-    if (items.empty()) return;
-    Error err;
-    const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
-    apply_evicted_locked();
-    ledger_.spool_from_memory(written);
-    ledger_.lose_spool_error(items.size() - written, /*at_deadline=*/false);
-    for (std::size_t k = written; k < items.size(); ++k) epochs_.finish(inflight_[index[k]].epoch, 1);
-    if (written < items.size()) {
-      st_.last_error = target_.redactor(err.to_string());
-      notice_locked(err.code, "spool: " + std::to_string(items.size() - written) +
-                                  " undelivered event(s) could not be written to the spool (lost): " + err.message);
-    }
-  }
-
-  /// At the end: what is in memory goes to the spool (or is counted as dropped_at_shutdown).
+  /// At the end: what is in memory goes to the spool (or is counted as dropped_at_shutdown), and
+  /// the spool is closed.
   void spool_rest_locked(bool include_inflight) {
     std::vector<std::pair<MetadataId, Entry>> rest;
     if (include_inflight) {
@@ -764,34 +706,9 @@ class SenderCore {
       inflight_.clear();
     }
     queues_.drain(rest);
-    std::vector<detail::SpoolItem> items;
-    std::uint64_t on_disk = 0;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-      if (rest[i].second.ref.valid()) {
-        ++on_disk;
-      } else if (spool_) {
-        items.push_back(detail::SpoolItem{rest[i].first, rest[i].second.line, rest[i].second.epoch});
-      }
-    }
-    ledger_.release_to_backlog(on_disk);  // already on disk: backlog for the next start
-    std::uint64_t lost = 0;
-    if (!spool_) {
-      lost = rest.size() - on_disk;
-      ledger_.drop_at_shutdown(lost);
-    } else if (!items.empty()) {
-      Error err;
-      const std::size_t written = spool_->append_many(items.data(), items.size(), evicted_scratch_, &err);
-      apply_evicted_locked();
-      ledger_.spool_from_memory(written);
-      lost = items.size() - written;
-      ledger_.lose_spool_error(lost, /*at_deadline=*/true);
-      if (written < items.size()) st_.last_error = target_.redactor(err.to_string());
-    }
-    if (lost > 0) {
-      notice_locked(ErrorCode::closed,
-                    "shutdown: " + std::to_string(lost) + " event(s) still in memory at the deadline " +
-                        (spool_ ? "could not be written to the spool" : "and no spool is configured") + " (lost)");
-    }
+    detail::HandoffNotes notes;
+    handoff_.spool_rest(spool_.get(), rest, notes);
+    take_notes_locked(notes);
     if (spool_) {
       spool_->sync_if_due(/*force=*/true);
       spool_.reset();  // closes the files and releases the directory lock
@@ -830,7 +747,7 @@ class SenderCore {
     ++st_.requests_by_status[r.status];
     if (attempt > 1) ++st_.retries;
     ramp_.on_attempt(r.status, r.retry_after.has_value());
-    if (r.error) st_.last_error = target_.redactor(r.error->to_string());
+    if (r.error) st_.last_error = r.error->to_string();
     failure_notices_locked(r, Clock::now());
   }
 
@@ -838,7 +755,7 @@ class SenderCore {
   /// as FailureRun (notices.hpp) says.
   void failure_notices_locked(const detail::AttemptResult& r, Clock::time_point now) {
     if (r.error || r.status < 200 || r.status > 299) st_.last_failure = std::chrono::system_clock::now();
-    if (auto notice = failures_.on_attempt(r.status, r.error, now)) notice_locked(notice->code, notice->message);
+    if (auto notice = failures_.on_attempt(r.status, r.error, now)) notice_locked(std::move(*notice));
   }
 
  public:
@@ -851,7 +768,9 @@ class SenderCore {
   std::shared_ptr<HttpClient> http_;
   SumoSender::ReportCallback on_report_;
   SumoSender::LogCallback on_log_;
-  detail::DeliveryTarget target_;
+  /// What finalize() worked out for delivery (owned by config_): target, Redactor, headers.
+  const detail::DeliveryPlan& plan_;
+  const detail::DeliveryTarget& target_;
   detail::RetryEnvironment env_;
   // Sender thread only.
   detail::BatchRequests requests_;
@@ -884,7 +803,8 @@ class SenderCore {
   SenderStats st_;
   EpochTracker epochs_;
   std::shared_ptr<detail::Spool> spool_;
-  detail::TagCounts evicted_scratch_;
+  /// Moves events between memory and the spool, with their bookkeeping.
+  detail::SpoolHandoff handoff_{ledger_, epochs_, cfg_.spool.max_bytes};
   /// The batch byte cap after a 429/503, and SenderStats::throttled.
   detail::ThrottleRamp ramp_;
   Clock::time_point backlog_hold_until_ = Clock::time_point::min();
@@ -925,7 +845,8 @@ Expected<std::unique_ptr<SumoSender>> SumoSender::create(FinalizedSumoConfig con
     if (cfg.queue.overflow == OverflowPolicy::spill && (cfg.spool.mode == SpoolMode::off || cfg.spool.dir.empty())) {
       return make_error(ErrorCode::invalid_config, "queue.overflow spill needs a spool");
     }
-    auto compressor = detail::Compressor::create(cfg.compression, cfg.compression_level);
+    const detail::DeliveryPlan& plan = detail::delivery_plan(config);
+    auto compressor = detail::Compressor::create(plan.codec, plan.compression_level);
     if (!compressor) return compressor.error();
     if (!http) http = std::shared_ptr<HttpClient>(make_curl_http_client(cfg.http));
     auto core = std::make_shared<SenderCore>(std::move(config), std::move(http), std::move(on_report),
