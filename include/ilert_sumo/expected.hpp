@@ -29,6 +29,12 @@ namespace detail {
   std::fflush(stderr);
   std::abort();
 }
+/// value() of an Expected that holds neither (left valueless by a throwing move): says so, aborts.
+[[noreturn]] inline void expected_valueless() noexcept {
+  std::fprintf(stderr, "ilert_sumo: Expected::value() called on an Expected that holds nothing\n");
+  std::fflush(stderr);
+  std::abort();
+}
 }  // namespace detail
 
 template <class T>
@@ -43,17 +49,22 @@ class Expected {
   bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
+  // (Each accessor checks the pointer it dereferences, so no path the compiler can see reaches a
+  // null dereference: GCC's -Wnull-dereference cannot tie has_value() to get_if<1>.)
   T& value() & {
-    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
-    return *std::get_if<0>(&storage_);
+    T* v = std::get_if<0>(&storage_);
+    if (v == nullptr) value_failed();
+    return *v;
   }
   const T& value() const& {
-    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
-    return *std::get_if<0>(&storage_);
+    const T* v = std::get_if<0>(&storage_);
+    if (v == nullptr) value_failed();
+    return *v;
   }
   T&& value() && {
-    if (!has_value()) detail::expected_value_of_error(*std::get_if<1>(&storage_));
-    return std::move(*std::get_if<0>(&storage_));
+    T* v = std::get_if<0>(&storage_);
+    if (v == nullptr) value_failed();
+    return std::move(*v);
   }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -61,15 +72,25 @@ class Expected {
   const T* operator->() const { return &value(); }
 
   const Error& error() const& {
-    if (has_value()) detail::expected_error_of_value();
-    return *std::get_if<1>(&storage_);
+    const Error* e = std::get_if<1>(&storage_);
+    if (e == nullptr) detail::expected_error_of_value();
+    return *e;
   }
   Error&& error() && {
-    if (has_value()) detail::expected_error_of_value();
-    return std::move(*std::get_if<1>(&storage_));
+    Error* e = std::get_if<1>(&storage_);
+    if (e == nullptr) detail::expected_error_of_value();
+    return std::move(*e);
   }
 
  private:
+  /// value() without a value: says which error is held (and, for a variant left valueless by a
+  /// throwing move, that there is no value).
+  [[noreturn]] void value_failed() const noexcept {
+    const Error* e = std::get_if<1>(&storage_);
+    if (e != nullptr) detail::expected_value_of_error(*e);
+    detail::expected_valueless();
+  }
+
   std::variant<T, Error> storage_;
 };
 
