@@ -178,7 +178,7 @@ class SenderCore {
   std::string spool_text(const std::string& text) const { return target_.redactor(text); }
 
   /// Records what a spool hand-off had to tell.
-  void take_notes_locked(HandoffNotes& notes);
+  void take_notes_locked(const HandoffNotes& notes);
 
   /// Passes pending notices to the log callback (without mu_).
   void deliver_notices();

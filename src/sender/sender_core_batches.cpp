@@ -211,11 +211,10 @@ void SenderCore::notice_locked(Error notice) {
   if (notices_.push(std::move(notice))) wake_sender_locked();
 }
 
-void SenderCore::take_notes_locked(HandoffNotes& notes) {
-  for (Error& n : notes.notices) notice_locked(make_error(n.code, spool_text(n.message)));
+void SenderCore::take_notes_locked(const HandoffNotes& notes) {
+  for (const Error& n : notes.notices) notice_locked(make_error(n.code, spool_text(n.message)));
   if (notes.last_error) st_.last_error = spool_text(*notes.last_error);
   if (notes.progress) notify_progress_locked();
-  notes = HandoffNotes();
 }
 
 void SenderCore::deliver_notices() {
