@@ -145,7 +145,7 @@ Expected<Compressor> Compressor::create(Compression codec, int level, DeflateBac
     return make_error(ErrorCode::unsupported_compression,
                       std::string("compression ") + to_string(codec) + " was not compiled in");
   }
-  const int effective = level == -1 ? default_compression_level(codec) : level;
+  const int effective = effective_compression_level(codec, level);
   const LevelRange range = compression_level_range(codec);
   const bool forced_zlib = backend == DeflateBackend::zlib;
   const int max_level =

@@ -38,6 +38,10 @@ struct LevelRange {
 LevelRange compression_level_range(Compression codec) noexcept;
 /// The level used for -1: gzip/deflate 6, zstd 3, none 0.
 int default_compression_level(Compression codec) noexcept;
+/// `level`, or the codec's default when it is -1 (the one place that resolves the sentinel).
+inline int effective_compression_level(Compression codec, int level) noexcept {
+  return level == -1 ? default_compression_level(codec) : level;
+}
 /// True when libdeflate was compiled in.
 bool have_libdeflate() noexcept;
 

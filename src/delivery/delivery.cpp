@@ -274,8 +274,7 @@ DeliveryPlan make_delivery_plan(const SumoConfig& config, std::string redacted_u
     plan.compression_level = 0;
     plan.compression_threads = 0;  // nothing to overlap
   } else {
-    plan.compression_level =
-        config.compression_level == -1 ? default_compression_level(config.compression) : config.compression_level;
+    plan.compression_level = effective_compression_level(config.compression, config.compression_level);
     plan.compression_threads = config.compression_threads >= 0
                                    ? static_cast<unsigned>(config.compression_threads)
                                    : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
