@@ -17,9 +17,8 @@ SenderCore::SenderCore(FinalizedSumoConfig config, std::shared_ptr<HttpClient> h
       http_(std::move(http)),
       on_report_(std::move(on_report)),
       on_log_(std::move(on_log)),
-      plan_(delivery_plan(config_)),
-      target_(plan_.target),
-      requests_(cfg_, plan_.headers, std::move(compressor)),
+      target_(delivery_plan(config_).target),
+      requests_(cfg_, delivery_plan(config_).headers, std::move(compressor)),
       write_ahead_(cfg_.spool.mode == SpoolMode::write_ahead),
       ramp_(cfg_.batch.max_bytes) {
   env_ = default_retry_environment();
@@ -64,7 +63,7 @@ Expected<MetadataId> SenderCore::add_metadata(const SumoMetadata& md) {
 
 EnqueueStatus SenderCore::enqueue_event(const Event& event, MetadataId md) noexcept {
   try {
-    if (phase_.load(std::memory_order_relaxed) != Phase::running) return EnqueueStatus::closed;
+    if (stopping()) return EnqueueStatus::closed;  // without the lock: phase_ is atomic
     if (md >= registry_.count()) return push(std::string(), false, md, false);
     // Rendered into this thread's buffer (its capacity stays), then copied once into a string
     // of exactly the line's size: one allocation per event, and the queue, which counts
@@ -82,7 +81,7 @@ EnqueueStatus SenderCore::enqueue_event(const Event& event, MetadataId md) noexc
 
 EnqueueStatus SenderCore::enqueue_line(std::string_view text, MetadataId md) noexcept {
   try {
-    if (phase_.load(std::memory_order_relaxed) != Phase::running) return EnqueueStatus::closed;
+    if (stopping()) return EnqueueStatus::closed;  // without the lock: phase_ is atomic
     if (md >= registry_.count()) return push(std::string(), false, md, false);
     std::string line;
     line.reserve(text.size() + 1);
@@ -224,11 +223,8 @@ EnqueueStatus SenderCore::push(std::string&& line, bool truncated, MetadataId md
       case OverflowPolicy::spill: {
         if (!spool_) return refuse_locked(Refusal::spool_error, EnqueueStatus::dropped_spool_error);
         const std::uint32_t epoch = epochs_.current();
-        HandoffNotes notes;
-        auto ref = handoff_.append(*spool_, md, line, /*disk_only=*/true, epoch, notes);
-        take_notes_locked(notes);
+        auto ref = spool_append_locked(md, line, /*disk_only=*/true, epoch);
         if (!ref) return spool_refusal_locked(ref.error());
-        spool_refusing_ = false;
         ledger_.spill();
         epochs_.add(epoch, 1);
         wake_sender_locked();
@@ -239,11 +235,8 @@ EnqueueStatus SenderCore::push(std::string&& line, bool truncated, MetadataId md
   Entry e;
   e.epoch = epochs_.current();
   if (write_ahead_ && spool_) {
-    HandoffNotes notes;
-    auto ref = handoff_.append(*spool_, md, line, /*disk_only=*/false, e.epoch, notes);
-    take_notes_locked(notes);
+    auto ref = spool_append_locked(md, line, /*disk_only=*/false, e.epoch);
     if (!ref) return spool_refusal_locked(ref.error());
-    spool_refusing_ = false;
     e.ref = *ref;
   }
   e.line = std::move(line);
@@ -264,6 +257,15 @@ EnqueueStatus SenderCore::push(std::string&& line, bool truncated, MetadataId md
   lk.unlock();
   if (wake) work_cv_.notify_one();
   return EnqueueStatus::accepted;
+}
+
+Expected<SpoolRef> SenderCore::spool_append_locked(MetadataId md, std::string_view line, bool disk_only,
+                                                   std::uint32_t epoch) {
+  HandoffNotes notes;
+  auto ref = handoff_.append(*spool_, md, line, disk_only, epoch, notes);
+  take_notes_locked(notes);
+  if (ref) spool_refusing_ = false;
+  return ref;
 }
 
 EnqueueStatus SenderCore::spool_refusal_locked(const Error& err) {

@@ -161,6 +161,10 @@ class SenderCore {
   /// the queue of its set, the ledger; wakes the thread when a batch is ready.
   EnqueueStatus push(std::string&& line, bool truncated, MetadataId md, bool too_large);
 
+  /// A producer's line to the spool (disk_only: spilled, else written ahead), the hand-off's notes
+  /// recorded; a success ends a run of spool_full refusals.
+  Expected<SpoolRef> spool_append_locked(MetadataId md, std::string_view line, bool disk_only, std::uint32_t epoch);
+
   /// A spool append at enqueue failed: refused (spool full) or an I/O error. The first refusal of
   /// a run of them is logged.
   EnqueueStatus spool_refusal_locked(const Error& err);
@@ -246,8 +250,7 @@ class SenderCore {
   std::shared_ptr<HttpClient> http_;
   SumoSender::ReportCallback on_report_;
   SumoSender::LogCallback on_log_;
-  /// What finalize() worked out for delivery (owned by config_): target, Redactor, headers.
-  const DeliveryPlan& plan_;
+  /// Where requests go and the config's one Redactor: the DeliveryPlan's, owned by config_.
   const DeliveryTarget& target_;
   RetryEnvironment env_;
   // Sender thread only.

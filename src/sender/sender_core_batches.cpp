@@ -99,7 +99,7 @@ void SenderCore::deliver_inflight() {
   }
   std::lock_guard<std::mutex> lk(mu_);
   activity_ = Activity::working;
-  if (flush_waiters_ > 0) done_cv_.notify_all();
+  notify_progress_locked();
 }
 
 void SenderCore::finish_epochs_locked(const std::vector<Entry>& entries) {
