@@ -1288,3 +1288,110 @@ TEST_CASE("the fast path and the validating reader give the same result", "[unit
   }
   CHECK(errors >= 8);  // the crafted bodies above reach the error paths
 }
+
+namespace {
+
+/// The body for a failure message: printable ASCII kept, other bytes as \xNN.
+std::string printable_body(const std::string& body) {
+  std::string out;
+  for (const char c : body) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7F) {
+      out += c;
+    } else {
+      static const char* const kHex = "0123456789ABCDEF";
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    }
+  }
+  return out;
+}
+
+/// parse_event() against the always-validating reader on one body; returns true when rejected.
+bool same_as_validating_reader(const std::string& body) {
+  const Expected<Event> fast = parse_event(body, at_fixed_time());
+  const Expected<Event> checked = detail::parse_event_reader_validates(body, at_fixed_time());
+  INFO(printable_body(body) << ": " << describe(fast) << " / " << describe(checked));
+  REQUIRE(fast.has_value() == checked.has_value());
+  if (fast) {
+    CHECK(*fast == *checked);
+    return false;
+  }
+  CHECK(fast.error().code == checked.error().code);
+  CHECK(fast.error().offset == checked.error().offset);
+  CHECK(fast.error().path == checked.error().path);
+  CHECK(fast.error().message == checked.error().message);
+  return true;
+}
+
+}  // namespace
+
+// Valid UTF-8 bodies are read in situ from a padded copy with RapidJSON's SSE2 scans, which load
+// 16 aligned bytes at a time (src/parse/parse.cpp, string_stream_reads_alike). Every string length
+// and every position of a special byte, shifted through all 16 alignments, must give what the
+// scalar, validating reader gives; bodies with a NUL or a byte 0x1A..0x1F (which RapidJSON 1.1.0's
+// SSE2 scan lets through) must still be rejected where that byte stands.
+TEST_CASE("the in-situ SSE2 reader and the validating reader agree at every alignment", "[unit][parse][utf8]") {
+  std::vector<std::string> values;
+  for (std::size_t len : {0, 1, 14, 15, 16, 17, 31, 32, 33, 48, 49}) values.emplace_back(len, 'a');
+  const std::vector<std::string> specials = {std::string(1, '\0'),
+                                             "\x01",
+                                             "\t",
+                                             "\n",
+                                             "\x19",
+                                             "\x1A",
+                                             "\x1B",
+                                             "\x1F",
+                                             "\x7F",
+                                             "\"",
+                                             "\\",
+                                             "\\n",
+                                             "\\\"",
+                                             "\\\\",
+                                             "\\u00e9",
+                                             "\\uD83D\\uDE00",
+                                             "\\uDC00",
+                                             "\xC3\xA9",
+                                             "\xE2\x82\xAC"};
+  for (const std::string& special : specials) {
+    for (std::size_t at : {0, 7, 15, 16, 17, 30, 40}) {
+      std::string v(40, 'b');
+      v.insert(at, special);
+      values.push_back(v);
+    }
+  }
+  std::size_t bodies = 0;
+  std::size_t rejected = 0;
+  for (std::size_t shift = 0; shift < 16; ++shift) {
+    for (const std::string& v : values) {
+      // The shift moves every byte of the body through the 16 alignments; the whitespace runs
+      // exercise the SSE2 whitespace skip, the number at the end the in-situ number text.
+      const std::string body = std::string(shift, ' ') + kHead + "\"summary\":\"" + v + "\"," +
+                               std::string(shift + 17, ' ') + "\n\"severity\":" + std::to_string(1 + shift % 5) +
+                               std::string(shift, '\n') + "}";
+      rejected += same_as_validating_reader(body) ? 1 : 0;
+      ++bodies;
+    }
+  }
+  CHECK(rejected > 16 * 5 * 7);  // NUL, 0x01, tab, newline, 0x19.. inside a string are all errors
+  CHECK(rejected < bodies / 2);
+
+  // A raw 0x1A..0x1F deep inside a long string (where the SSE2 scan would let it through) is
+  // rejected at its own offset, at every alignment.
+  for (std::size_t shift = 0; shift < 16; ++shift) {
+    for (const char odd : {'\x1A', '\x1C', '\x1F'}) {
+      const std::string prefix = std::string(shift, ' ') + kHead + "\"summary\":\"" + std::string(37, 'c');
+      const std::string body = prefix + odd + std::string(20, 'c') + "\"}";
+      const Error e = parse_err(body);
+      INFO(e.to_string());
+      CHECK(e.offset == prefix.size());
+      CHECK(e.path == "summary");
+    }
+  }
+  // A NUL after the object, and inside the whitespace after it, is trailing data at its offset.
+  const std::string ok = kHead + "\"summary\":\"x\"}";
+  CHECK(parse_err(ok + std::string(1, '\0')).offset == ok.size());
+  CHECK(parse_err(ok + "  " + std::string(1, '\0') + "  ").offset == ok.size() + 2);
+  CHECK(same_as_validating_reader(ok + std::string(1, '\0')));
+}

@@ -2,15 +2,17 @@
 //
 // How it works, in one pass over the caller's bytes and without a DOM:
 //   1. Size limit, BOM skip, empty check.
-//   2. RapidJSON's SAX Reader (the project's JSON library) reads the body straight from the
-//      caller's bytes (a MemoryStream: no copy), iteratively (kParseIterativeFlag: no recursion
-//      however deep the nesting), strict RFC 8259 (no relaxed flags), validating UTF-8 inside
-//      strings (kParseValidateEncodingFlag), with numbers delivered as their text
-//      (kParseNumbersAsStringsFlag) so ids are checked exactly and raw values re-serialized
-//      losslessly. It streams into Handler, which keeps a small frame stack (for paths, duplicate
-//      keys and depth) and fills Alert fields directly. Offsets come from the stream's Tell().
-//      RapidJSON is built without its SIMD string scan (RAPIDJSON_SSE2/SSE42 stay undefined),
-//      whose 1.1.0 version let raw bytes 0x1A..0x1F through depending on alignment.
+//   2. RapidJSON's SAX Reader (the project's JSON library) reads the body iteratively
+//      (kParseIterativeFlag: no recursion however deep the nesting), strict RFC 8259 (no relaxed
+//      flags), with numbers delivered as their text (kParseNumbersAsStringsFlag) so ids are
+//      checked exactly and raw values re-serialized losslessly. A body that is valid UTF-8 with
+//      no NUL and no byte 0x1A..0x1F is read in situ from a padded per-thread copy, with
+//      RapidJSON's SSE2 scans on x86-64 (whose 1.1.0 string scan lets raw 0x1A..0x1F through
+//      depending on alignment: those bodies never take this path); every other body is read from
+//      the caller's bytes (a MemoryStream), validating UTF-8 inside strings
+//      (kParseValidateEncodingFlag) when the body is not valid UTF-8. It streams into Handler,
+//      which keeps a small frame stack (for paths, duplicate keys and depth) and fills Alert
+//      fields directly. Offsets come from the stream's position (see Handler::set_cursor).
 //   3. After the root object: only whitespace may follow; then required fields, type mismatches
 //      (tolerant mode) and dispatch by event type (events.cpp holds the wire-name table).
 // RapidJSON 1.1.0's holes closed here: a lone low surrogate escape (`\uDC00` not preceded by a
@@ -81,6 +83,7 @@
 
 #include <rapidjson/error/error.h>
 #include <rapidjson/memorystream.h>
+#include <rapidjson/stream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
 
@@ -396,6 +399,37 @@ const char* root_name(Field f) noexcept {
 using RawWriter = detail::JsonWriter;
 using detail::JsonSink;
 
+/// NUL bytes after the copy the StringStream reads: its SSE2 scans load the aligned 16-byte block
+/// holding the terminating NUL, so up to 15 bytes past it must be the buffer's own.
+constexpr std::size_t kStringStreamPadding = 16;
+
+/// True when RapidJSON reads `s` through a NUL-terminated StringStream exactly as through a
+/// MemoryStream over it: no NUL byte (the StringStream would end there) and no byte 0x1A..0x1F
+/// (RapidJSON's SSE2 string scan compares with 0x19 and so lets those raw control bytes through
+/// inside strings; a body holding one is invalid JSON and is read by the scalar path, which
+/// rejects it where it stands). Eight bytes at a time: only words holding a byte below 0x20 are
+/// looked at bytewise.
+bool string_stream_reads_alike(std::string_view s) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const auto odd = [](unsigned char c) noexcept { return c == 0 || (c >= 0x1A && c <= 0x1F); };
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, 8);
+    if (((w - kOnes * 0x20) & ~w & kHigh) == 0) continue;  // no byte below 0x20 in this word
+    for (std::size_t k = 0; k < 8; ++k) {
+      if (odd(p[i + k])) return false;
+    }
+  }
+  for (; i < n; ++i) {
+    if (odd(p[i])) return false;
+  }
+  return true;
+}
+
 // Strict RFC 8259 (no relaxed flags), UTF-8 validated, numbers as text, no recursion, stop after
 // the root value (trailing data is checked here).
 /// The reader's flags for input already known to be well-formed UTF-8 (text_util.hpp's scan_text()
@@ -406,6 +440,8 @@ constexpr unsigned kReaderFlagsValidUtf8 =
 /// The reader's flags for input holding invalid UTF-8 somewhere: RapidJSON validates inside strings,
 /// so the error reported is the first problem in the body, whatever its kind.
 constexpr unsigned kReaderFlags = kReaderFlagsValidUtf8 | rapidjson::kParseValidateEncodingFlag;
+/// The reader's flags for valid UTF-8 read in situ from the padded copy (string_stream_reads_alike).
+constexpr unsigned kReaderFlagsInsitu = kReaderFlagsValidUtf8 | rapidjson::kParseInsituFlag;
 
 // ------------------------------------------------------------------------------------------------
 // Per-thread scratch space, reused between calls so a typical parse allocates only the strings it
@@ -433,6 +469,8 @@ struct Scratch {
   // body's size before each parse, so it never reallocates and the views above stay valid.
   std::string keys_text;
   std::string raw;  // labels/customDetails/unknown values being re-serialized
+  // The body copied with kStringStreamPadding NUL bytes after it, for the StringStream path.
+  std::string padded;
 };
 
 /// What the handler keeps between calls on one thread.
@@ -530,7 +568,16 @@ class Handler {
         // input is valid UTF-8 or rejected by the reader), so the per-string check is skipped.
         may_hold_surrogate_(content.find("\\u") != std::string_view::npos) {}
 
-  void set_stream(const rapidjson::MemoryStream* stream) { stream_ = stream; }
+  /// The reader's position: where its stream's cursor is and where that stream's bytes begin.
+  /// Over a MemoryStream (the caller's bytes) the cursor has passed a string or number when the
+  /// reader hands it over; over the in-situ stream (the padded copy) RapidJSON reads a token
+  /// through a local copy of the stream, so the cursor still points at its first byte
+  /// (`at_token_start`). string_open() and number_open() hide the difference.
+  void set_cursor(const char* const* cursor, const char* begin, bool at_token_start) {
+    cursor_ = cursor;
+    cursor_begin_ = begin;
+    at_token_start_ = at_token_start;
+  }
 
   // --- rapidjson Handler concept ---
   bool Null() { return scalar(Kind::null, "null", tell() - 4); }
@@ -544,7 +591,7 @@ class Handler {
   bool RawNumber(const char* s, SizeType n, bool) {
     Frame* f = top_;
     const std::string_view text(s, n);
-    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, tell() - n);
+    if (f == nullptr || f->field != Field::unknown) return scalar(Kind::number, text, number_open(n));
     f->index += f->is_array ? 1 : 0;
     f->in_value = false;
     return true;
@@ -616,11 +663,11 @@ class Handler {
       default: break;
     }
     if (field != Field::unknown) {
-      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, string_start(content_, tell() - 1));
+      if ((f.seen & bit(field)) != 0) return duplicate(f, field, key, string_open());
       f.seen |= bit(field);
     } else if (!check_unknown_key(f, key)) {
       f.field = Field::unknown;
-      return duplicate(f, field, key, string_start(content_, tell() - 1));
+      return duplicate(f, field, key, string_open());
     } else if (f.ctx == Ctx::raw) {
       field = Field::raw;
       writer_.Key(s, n);
@@ -711,11 +758,13 @@ class Handler {
     std::string raw_json;
   };
 
-  std::size_t tell() const { return stream_->Tell(); }
+  std::size_t tell() const { return static_cast<std::size_t>(*cursor_ - cursor_begin_); }
+  /// The offset of the opening quote of the string (or key) the reader is handing over.
+  std::size_t string_open() const { return at_token_start_ ? tell() : string_start(content_, tell() - 1); }
+  /// The offset of the first byte of the `n`-byte number the reader is handing over.
+  std::size_t number_open(std::size_t n) const { return at_token_start_ ? tell() : tell() - n; }
   /// The first byte of a value; for strings found from the closing quote the reader just passed.
-  std::size_t start_of(const Value& v) const {
-    return v.start != kLazyStart ? v.start : string_start(content_, tell() - 1);
-  }
+  std::size_t start_of(const Value& v) const { return v.start != kLazyStart ? v.start : string_open(); }
   Alert& alert() { return *alert_; }
 
   template <class T>
@@ -739,9 +788,10 @@ class Handler {
 
   /// The string just read decoded to an encoded surrogate: a lone low surrogate escape.
   bool lone_surrogate() {
-    const std::size_t end = tell() - 1;  // the closing quote
-    std::size_t at = find_lone_low(content_, string_start(content_, end) + 1, end);
-    if (at == std::string_view::npos) at = end;  // cannot happen: the reader decoded one
+    // The first lone low escape after the opening quote is this string's: it holds one.
+    const std::size_t open = string_open();
+    std::size_t at = find_lone_low(content_, open + 1, content_.size());
+    if (at == std::string_view::npos) at = open;  // cannot happen: the reader decoded one
     error_ = lone_low_error(at);
     return false;
   }
@@ -1324,7 +1374,9 @@ class Handler {
   std::string& raw_;
   std::optional<JsonSink>& out_;
   RawWriter& writer_;
-  const rapidjson::MemoryStream* stream_ = nullptr;
+  const char* const* cursor_ = nullptr;
+  const char* cursor_begin_ = nullptr;
+  bool at_token_start_ = false;
   std::string_view content_;  // the body after the BOM
   std::size_t origin_;        // bytes skipped before content (BOM)
   std::size_t max_depth_;
@@ -1492,6 +1544,7 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
       constexpr std::size_t kKeep = std::size_t{1} << 20;
       if (scratch_space.keys_text.capacity() > kKeep) std::string().swap(scratch_space.keys_text);
       if (scratch_space.raw.capacity() > kKeep) std::string().swap(scratch_space.raw);
+      if (scratch_space.padded.capacity() > kKeep) std::string().swap(scratch_space.padded);
       if (scratch_space.frames.size() > 1024) std::vector<Frame>().swap(scratch_space.frames);
     }
   } trim{s};
@@ -1507,19 +1560,34 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   const UtcTime received_at =
       to_millis(options.received_at ? *options.received_at : UtcTime(std::chrono::system_clock::now()));
   Handler handler(state, event, content, origin, options, received_at);
-  rapidjson::MemoryStream stream(content.data(), content.size());
-  handler.set_stream(&stream);
   // Same reader, same handler, same results: validation inside strings is only skipped when the
   // whole body is known to be valid UTF-8 (tests/test_parse.cpp checks both paths agree).
   const bool valid_utf8 = !reader_validates && detail::is_valid_utf8(content);
-  const rapidjson::ParseResult result = valid_utf8 ? s.reader->Parse<kReaderFlagsValidUtf8>(stream, handler)
-                                                   : s.reader->Parse<kReaderFlags>(stream, handler);
+  rapidjson::MemoryStream stream(content.data(), content.size());
+  std::optional<rapidjson::InsituStringStream> padded_stream;
+  rapidjson::ParseResult result;
+  if (valid_utf8 && string_stream_reads_alike(content)) {
+    // RapidJSON's fast path (see "Speed, without leaving RapidJSON" in docs/DESIGN.md): in-situ
+    // parsing of a NUL-terminated, padded copy, which its SSE2 string and whitespace scans read 16
+    // aligned bytes at a time (never past the padding) and whose strings are handed over where they
+    // lie instead of being copied byte by byte. Offsets are the same as over the body, and the
+    // handler reads the original bytes (content), never the copy the reader rewrites.
+    s.padded.assign(content.data(), content.size());
+    s.padded.append(kStringStreamPadding, '\0');
+    padded_stream.emplace(s.padded.data());
+    handler.set_cursor(&padded_stream->src_, padded_stream->head_, /*at_token_start=*/true);
+    result = s.reader->Parse<kReaderFlagsInsitu>(*padded_stream, handler);
+  } else {
+    handler.set_cursor(&stream.src_, stream.begin_, /*at_token_start=*/false);
+    result = valid_utf8 ? s.reader->Parse<kReaderFlagsValidUtf8>(stream, handler)
+                        : s.reader->Parse<kReaderFlags>(stream, handler);
+  }
   if (result.IsError()) {
     if (handler.has_error()) return handler.take_error();
     return reader_error(handler, result.Code(), result.Offset(), content);
   }
   // Only whitespace may follow the root object.
-  std::size_t end = stream.Tell();
+  std::size_t end = padded_stream ? padded_stream->Tell() : stream.Tell();
   while (end < content.size() && is_json_space(content[end])) ++end;
   if (end < content.size()) {
     if (invalid_utf8_at(content, end))
