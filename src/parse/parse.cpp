@@ -399,12 +399,12 @@ const char* root_name(Field f) noexcept {
 using RawWriter = detail::JsonWriter;
 using detail::JsonSink;
 
-/// NUL bytes after the copy the StringStream reads: its SSE2 scans load the aligned 16-byte block
-/// holding the terminating NUL, so up to 15 bytes past it must be the buffer's own.
+/// NUL bytes after the copy the in-situ stream reads: RapidJSON's SSE2 scans load the aligned
+/// 16-byte block holding the terminating NUL, so up to 15 bytes past it must be the buffer's own.
 constexpr std::size_t kStringStreamPadding = 16;
 
-/// True when RapidJSON reads `s` through a NUL-terminated StringStream exactly as through a
-/// MemoryStream over it: no NUL byte (the StringStream would end there) and no byte 0x1A..0x1F
+/// True when RapidJSON reads `s` through a NUL-terminated (in-situ) string stream exactly as
+/// through a MemoryStream over it: no NUL byte (that stream would end there) and no byte 0x1A..0x1F
 /// (RapidJSON's SSE2 string scan compares with 0x19 and so lets those raw control bytes through
 /// inside strings; a body holding one is invalid JSON and is read by the scalar path, which
 /// rejects it where it stands). Eight bytes at a time: only words holding a byte below 0x20 are
@@ -469,7 +469,7 @@ struct Scratch {
   // body's size before each parse, so it never reallocates and the views above stay valid.
   std::string keys_text;
   std::string raw;  // labels/customDetails/unknown values being re-serialized
-  // The body copied with kStringStreamPadding NUL bytes after it, for the StringStream path.
+  // The body copied with kStringStreamPadding NUL bytes after it, for the in-situ path.
   std::string padded;
 };
 
@@ -1570,8 +1570,9 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
     // RapidJSON's fast path (see "Speed, without leaving RapidJSON" in docs/DESIGN.md): in-situ
     // parsing of a NUL-terminated, padded copy, which its SSE2 string and whitespace scans read 16
     // aligned bytes at a time (never past the padding) and whose strings are handed over where they
-    // lie instead of being copied byte by byte. Offsets are the same as over the body, and the
-    // handler reads the original bytes (content), never the copy the reader rewrites.
+    // lie instead of being copied byte by byte. Offsets are the same as over the body; the
+    // handler's offset scans (string_start, find_lone_low) read the original bytes (content),
+    // never the copy the reader rewrites.
     s.padded.assign(content.data(), content.size());
     s.padded.append(kStringStreamPadding, '\0');
     padded_stream.emplace(s.padded.data());
