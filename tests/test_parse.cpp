@@ -1328,7 +1328,7 @@ bool same_as_validating_reader(const std::string& body) {
 }  // namespace
 
 // Valid UTF-8 bodies are read in situ from a padded copy with RapidJSON's SSE2 scans, which load
-// 16 aligned bytes at a time (src/parse/parse.cpp, string_stream_reads_alike). Every string length
+// 16 aligned bytes at a time (src/parse/parse.cpp; scan_text()'s raw_control). Every string length
 // and every position of a special byte, shifted through all 16 alignments, must give what the
 // scalar, validating reader gives; bodies with a NUL or a byte 0x1A..0x1F (which RapidJSON 1.1.0's
 // SSE2 scan lets through) must still be rejected where that byte stands.

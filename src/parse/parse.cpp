@@ -6,9 +6,9 @@
 //      (kParseIterativeFlag: no recursion however deep the nesting), strict RFC 8259 (no relaxed
 //      flags), with numbers delivered as their text (kParseNumbersAsStringsFlag) so ids are
 //      checked exactly and raw values re-serialized losslessly. A body that is valid UTF-8 with
-//      no NUL and no byte 0x1A..0x1F is read in situ from a padded per-thread copy, with
-//      RapidJSON's SSE2 scans on x86-64 (whose 1.1.0 string scan lets raw 0x1A..0x1F through
-//      depending on alignment: those bodies never take this path); every other body is read from
+//      no raw control byte (below 0x20 other than tab, LF, CR) is read in situ from a padded
+//      per-thread copy, with RapidJSON's SSE2 scans on x86-64 (whose 1.1.0 string scan lets raw
+//      0x1A..0x1F through depending on alignment: those bodies never take this path); every other body is read from
 //      the caller's bytes (a MemoryStream), validating UTF-8 inside strings
 //      (kParseValidateEncodingFlag) when the body is not valid UTF-8. It streams into Handler,
 //      which keeps a small frame stack (for paths, duplicate keys and depth) and fills Alert
@@ -403,33 +403,6 @@ using detail::JsonSink;
 /// 16-byte block holding the terminating NUL, so up to 15 bytes past it must be the buffer's own.
 constexpr std::size_t kStringStreamPadding = 16;
 
-/// True when RapidJSON reads `s` through a NUL-terminated (in-situ) string stream exactly as
-/// through a MemoryStream over it: no NUL byte (that stream would end there) and no byte 0x1A..0x1F
-/// (RapidJSON's SSE2 string scan compares with 0x19 and so lets those raw control bytes through
-/// inside strings; a body holding one is invalid JSON and is read by the scalar path, which
-/// rejects it where it stands). Eight bytes at a time: only words holding a byte below 0x20 are
-/// looked at bytewise.
-bool string_stream_reads_alike(std::string_view s) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  const auto odd = [](unsigned char c) noexcept { return c == 0 || (c >= 0x1A && c <= 0x1F); };
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p + i, 8);
-    if (((w - kOnes * 0x20) & ~w & kHigh) == 0) continue;  // no byte below 0x20 in this word
-    for (std::size_t k = 0; k < 8; ++k) {
-      if (odd(p[i + k])) return false;
-    }
-  }
-  for (; i < n; ++i) {
-    if (odd(p[i])) return false;
-  }
-  return true;
-}
-
 // Strict RFC 8259 (no relaxed flags), UTF-8 validated, numbers as text, no recursion, stop after
 // the root value (trailing data is checked here).
 /// The reader's flags for input already known to be well-formed UTF-8 (text_util.hpp's scan_text()
@@ -440,7 +413,7 @@ constexpr unsigned kReaderFlagsValidUtf8 =
 /// The reader's flags for input holding invalid UTF-8 somewhere: RapidJSON validates inside strings,
 /// so the error reported is the first problem in the body, whatever its kind.
 constexpr unsigned kReaderFlags = kReaderFlagsValidUtf8 | rapidjson::kParseValidateEncodingFlag;
-/// The reader's flags for valid UTF-8 read in situ from the padded copy (string_stream_reads_alike).
+/// The reader's flags for valid UTF-8 without raw control bytes, read in situ from the padded copy.
 constexpr unsigned kReaderFlagsInsitu = kReaderFlagsValidUtf8 | rapidjson::kParseInsituFlag;
 
 // ------------------------------------------------------------------------------------------------
@@ -1562,11 +1535,16 @@ std::optional<Error> parse_into(Event& event, std::string_view body, const Parse
   Handler handler(state, event, content, origin, options, received_at);
   // Same reader, same handler, same results: validation inside strings is only skipped when the
   // whole body is known to be valid UTF-8 (tests/test_parse.cpp checks both paths agree).
-  const bool valid_utf8 = !reader_validates && detail::is_valid_utf8(content);
+  const detail::TextScan scan = reader_validates ? detail::TextScan{} : detail::scan_text<true>(content);
+  const bool valid_utf8 = !reader_validates && scan.valid_utf8;
   rapidjson::MemoryStream stream(content.data(), content.size());
   std::optional<rapidjson::InsituStringStream> padded_stream;
   rapidjson::ParseResult result;
-  if (valid_utf8 && string_stream_reads_alike(content)) {
+  // In situ only without a raw control byte other than JSON's whitespace: a NUL would end the
+  // NUL-terminated stream early, and RapidJSON 1.1.0's SSE2 string scan compares with 0x19 and so
+  // lets raw 0x1A..0x1F through inside strings, depending on alignment. Such a body is invalid
+  // JSON; the MemoryStream path rejects it where the byte stands.
+  if (valid_utf8 && !scan.raw_control) {
     // RapidJSON's fast path (see "Speed, without leaving RapidJSON" in docs/DESIGN.md): in-situ
     // parsing of a NUL-terminated, padded copy, which its SSE2 string and whitespace scans read 16
     // aligned bytes at a time (never past the padding) and whose strings are handed over where they

@@ -51,16 +51,26 @@ inline std::size_t utf8_invalid_length(const unsigned char* p, std::size_t avail
   return i;
 }
 
-/// What one pass over a text found: whether it is well-formed UTF-8 and whether it holds a byte a
-/// JSON string must escape (`"`, `\`, or a control byte below 0x20).
+/// What one pass over a text found: whether it is well-formed UTF-8, whether it holds a byte a
+/// JSON string must escape (`"`, `\`, or a control byte below 0x20), and whether it holds a control
+/// byte that JSON text never allows raw (below 0x20 and not tab, LF or CR; NUL included).
+/// `raw_control` is looked for only when asked (scan_text<true>: the parser's choice of reader path;
+/// the line writer's per-string scans skip it) and is complete only when `valid_utf8` (the scan
+/// stops at the first invalid sequence).
 struct TextScan {
   bool valid_utf8 = true;
   bool needs_escape = false;
+  bool raw_control = false;
 };
+
+/// A control byte JSON allows nowhere raw: below 0x20 and not its whitespace (tab, LF, CR).
+constexpr bool is_raw_control(unsigned c) noexcept { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
 
 /// One pass over `s`, eight ASCII bytes at a time where it can (SWAR: a word is plain when no byte
 /// has its high bit set, is below 0x20, or equals `"` or `\`); multi-byte characters are checked
-/// with utf8_multibyte_length(). Stops at the first invalid sequence.
+/// with utf8_multibyte_length(). Stops at the first invalid sequence. With `kRawControl`, also
+/// reports TextScan::raw_control.
+template <bool kRawControl = false>
 inline TextScan scan_text(std::string_view s) noexcept {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
@@ -75,8 +85,11 @@ inline TextScan scan_text(std::string_view s) noexcept {
       std::memcpy(&w, p + i, 8);
       if ((w & kHigh) == 0) {
         // ASCII word: only control bytes, quotes and backslashes matter.
-        if (!scan.needs_escape && (((w - kOnes * 0x20) & ~w & kHigh) != 0 || has_zero(w ^ (kOnes * '"')) != 0 ||
-                                   has_zero(w ^ (kOnes * '\\')) != 0)) {
+        const bool control = ((w - kOnes * 0x20) & ~w & kHigh) != 0;  // a byte below 0x20
+        if (kRawControl && control && !scan.raw_control) {
+          for (std::size_t k = 0; k < 8; ++k) scan.raw_control = scan.raw_control || is_raw_control(p[i + k]);
+        }
+        if (!scan.needs_escape && (control || has_zero(w ^ (kOnes * '"')) != 0 || has_zero(w ^ (kOnes * '\\')) != 0)) {
           scan.needs_escape = true;
         }
         i += 8;
@@ -86,6 +99,7 @@ inline TextScan scan_text(std::string_view s) noexcept {
     const unsigned c = p[i];
     if (c < 0x80) {
       if (c < 0x20 || c == '"' || c == '\\') scan.needs_escape = true;
+      if (kRawControl && is_raw_control(c)) scan.raw_control = true;
       ++i;
       continue;
     }
