@@ -393,3 +393,34 @@ TEST_CASE("the delivery path renders with the configured cap", "[unit][line][cap
     CHECK(original.compare(0, kept.size(), kept) == 0);
   }
 }
+
+// After a huge first render cut to the cap, the string gives back what the cut line does not need,
+// but only capacity the call itself added: a caller's own reserve (a batch buffer) is kept. Once
+// it was shrunk whenever more than 1 MiB was spare, so every line appended to a roomy batch
+// reallocated and copied the whole batch.
+TEST_CASE("the cut line gives back the capacity it added, never the caller's reserve", "[unit][line][cap]") {
+  AlertCommentAdded e;
+  e.alert.id = 9;
+  e.received_type = "alert-comment-added";
+  e.alert.summary = text_of(3 << 20, 's');
+  std::string grown;
+  append_sumo_line(grown, e);  // default cap: 64 KiB
+  REQUIRE(grown.size() <= kDefaultMaxLineBytes);
+  CHECK(grown.capacity() < (std::size_t{1} << 20));
+
+  AlertCommentAdded small;
+  small.alert.id = 10;
+  small.received_type = "alert-comment-added";
+  small.alert.summary = text_of(100, 's');
+  std::string batch;
+  batch.reserve(std::size_t{4} << 20);
+  const std::size_t reserved = batch.capacity();
+  for (int i = 0; i < 3; ++i) {
+    append_sumo_line(batch, small);
+    batch += '\n';
+  }
+  CHECK(batch.capacity() == reserved);
+  append_sumo_line(batch, e);  // a huge line into the roomy batch: cut, and the reserve stays
+  CHECK(batch.capacity() == reserved);
+  CHECK(batch.size() < std::size_t{1} << 20);
+}

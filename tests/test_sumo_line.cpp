@@ -4,7 +4,8 @@
 // names, unicode/NUL/invalid UTF-8, the time rule (timestamp, else receivedAt), receivedAt,
 // severity as an integer, type mismatches and extra fields under their own names, key
 // collisions, the two newer kinds, ttaMs/ttrMs, the dedupId rule, raw JSON fields, and the
-// invalid-payload line for UTF-8 and non-UTF-8 bodies. Line caps: test_line_cap.cpp.
+// invalid-payload line for UTF-8 and non-UTF-8 bodies; appending to a large buffer grows it by
+// the line, not by the buffer. Line caps: test_line_cap.cpp.
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -21,6 +22,7 @@
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
 #include "support/line_json.hpp"
+#include "util/text_util.hpp"
 
 using namespace ilert_sumo;
 using ilert_sumo::test::keys_of;
@@ -830,4 +832,42 @@ TEST_CASE("invalid payload line: time and receivedAt are the given receipt time"
   const auto d = parse_json(to_invalid_payload_line("{", err, utc_ms(1710408413589)));
   CHECK(str(d["time"]) == "2024-03-14T09:26:53.589Z");
   CHECK(str(d["receivedAt"]) == "2024-03-14T09:26:53.589Z");
+}
+
+// append_sumo_line's output stream grows the caller's string to make room before it writes (the
+// new space is zero-filled). It once grew by half the whole string, so every line appended to a
+// 1 MiB batch (BatchBuilder::add_event, SumoClient::send) zero-filled ~0.5 MiB: quadratic in the
+// batch. The room it makes now follows what it writes.
+TEST_CASE("the JSON sink grows a large buffer by what it writes, not by the buffer's size", "[unit][line]") {
+  const std::size_t big = 1u << 20;
+  std::string out(big, 'x');
+  {
+    detail::JsonSink sink(out);
+    sink.Put('a');
+    CHECK(out.size() > big);
+    CHECK(out.size() <= big + 512);  // was 1.5 MiB + 64
+    for (int i = 0; i < 10000; ++i) sink.Put('b');
+    CHECK(out.size() <= big + 1 + 10000 + (1 + 10000) / 2 + 64);
+  }
+  REQUIRE(out.size() == big + 10001);  // trimmed to what was written
+  CHECK(out.compare(0, big, std::string(big, 'x')) == 0);
+  CHECK(out[big] == 'a');
+  CHECK(out.find_first_not_of('b', big + 1) == std::string::npos);
+}
+
+TEST_CASE("lines appended to one growing batch equal the lines rendered one by one", "[unit][line]") {
+  const auto files = test::list_fixtures("valid");
+  REQUIRE_FALSE(files.empty());
+  std::string batch;
+  std::string expected;
+  for (int round = 0; round < 20; ++round) {
+    for (const auto& path : files) {
+      const Event e = must_parse(test::read_file(path));
+      append_sumo_line(batch, e, kUncapped);
+      batch += '\n';
+      expected += to_sumo_line(e, kUncapped);
+      expected += '\n';
+    }
+  }
+  CHECK(batch == expected);
 }

@@ -345,8 +345,15 @@ class LineWriter {
   }
 
   // After a huge first render: give the caller's string back what the cut line does not need.
-  static void trim_capacity(std::string& out) {
-    if (out.capacity() - out.size() > kKeepScratchBytes) out.shrink_to_fit();
+  // Only capacity this call added is given back, down to the caller's own (a batch buffer's
+  // reserve stays); trimming whenever 1 MiB was spare would make every line appended to a roomy
+  // batch reallocate and copy the whole batch.
+  static void trim_capacity(std::string& out, std::size_t capacity_before) {
+    if (out.capacity() <= capacity_before || out.capacity() - out.size() <= kKeepScratchBytes) return;
+    std::string trimmed;
+    trimmed.reserve(std::max(capacity_before, out.size()));
+    trimmed.append(out);
+    out.swap(trimmed);
   }
 
   // The dedupId (renders the uncut content once).
@@ -840,9 +847,10 @@ namespace detail {
 
 bool append_sumo_line_reporting_cut(std::string& out, const Event& event, std::size_t max_line_bytes) {
   Scratch& s = scratch();
+  const std::size_t capacity_before = out.capacity();
   LineWriter writer(event, s);
   const bool cut = writer.append(out, max_line_bytes);
-  LineWriter::trim_capacity(out);
+  LineWriter::trim_capacity(out, capacity_before);
   // A huge value leaves big per-thread buffers behind: give them back.
   if (s.compact.capacity() > kKeepScratchBytes) std::string().swap(s.compact);
   if (s.sanitized.capacity() > kKeepScratchBytes) std::string().swap(s.sanitized);

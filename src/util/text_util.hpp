@@ -177,11 +177,13 @@ inline std::string printable(std::string_view s, std::size_t max = 64) {
 
 /// RapidJSON output stream appending to a std::string. It writes through a cursor into space it
 /// has grown the string to (Writer reserves before each value), so a byte costs a store, not a
-/// push_back; finish() (or the destructor) trims the string to what was written.
+/// push_back; finish() (or the destructor) trims the string to what was written. The string grows
+/// in proportion to what this sink has written, never to the caller's earlier content: growing
+/// zero-fills the new space, and a line appended to a 1 MiB batch must cost the line, not the batch.
 class JsonSink {
  public:
   using Ch = char;
-  explicit JsonSink(std::string& out) noexcept : out_(&out), len_(out.size()) {}
+  explicit JsonSink(std::string& out) noexcept : out_(&out), start_(out.size()), len_(out.size()) {}
   JsonSink(const JsonSink&) = delete;
   JsonSink& operator=(const JsonSink&) = delete;
   ~JsonSink() { finish(); }
@@ -210,10 +212,13 @@ class JsonSink {
 
  private:
   void grow(std::size_t count) {
-    const std::size_t need = len_ + count;
-    out_->resize(std::max(need, out_->size() + out_->size() / 2 + 64));
+    // Half again what this sink wrote, plus 64 bytes (on an empty string: half again its size, as
+    // before); the string's own capacity doubling keeps reallocation amortized.
+    const std::size_t written = len_ - start_;
+    out_->resize(len_ + std::max(count, written / 2 + 64));
   }
   std::string* out_;
+  std::size_t start_;
   std::size_t len_;
 };
 // Found by argument-dependent lookup from inside rapidjson::Writer.

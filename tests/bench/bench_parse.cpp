@@ -7,7 +7,9 @@
 //   (a) parse_event over every body (all validation on)            -> MB/s, events/s
 //   (b) a bare rapidjson::Document::Parse of the same bytes, no conversion to structs -> MB/s
 //       (a new Document per body, and one reusing a pooled allocator: RapidJSON at its fastest)
-//   (c) to_sumo_line over the parsed events, and append_sumo_line into a reused buffer
+//   (c) to_sumo_line over the parsed events, append_sumo_line into a reused buffer, and
+//       append_sumo_line into 1 MiB batches, line after line (as BatchBuilder::add_event does for
+//       SumoClient::send): its time per line should be the reused buffer's, whatever the batch holds
 // and prints a table plus the ratio typed/DOM. Figures are medians of this thread's CPU time (the
 // machine is shared); wall-clock MB/s is printed alongside. Not a test: run it on demand
 // (build/bin/bench_parse).
@@ -372,6 +374,23 @@ int main(int argc, char** argv) {
     }
     g_sink = g_sink + bytes;
   });
+  // One batch buffer for every repetition, touched once before: the repetitions measure the
+  // writing, not the kernel handing out fresh pages.
+  constexpr std::size_t kBatch = std::size_t{1} << 20;
+  std::string batch(2 * kBatch, '\0');
+  const Timing line_batch = measure("line", [&] {
+    batch.clear();
+    std::size_t bytes = 0;
+    for (const auto& e : events) {
+      if (batch.size() >= kBatch) {
+        bytes += batch.size();
+        batch.clear();
+      }
+      append_sumo_line(batch, e);
+      batch += '\n';
+    }
+    g_sink = g_sink + bytes + batch.size();
+  });
 
   std::printf("\n%-40s %9s %10s %12s %9s\n", "measure (lines: output bytes)", "cpu s", "MB/s", "events/s", "wall MB/s");
   row("(a) parse_event, typed, all validation", typed, total, n);
@@ -379,6 +398,11 @@ int main(int argc, char** argv) {
   row("(b') rapidjson Document::Parse, pooled", dom_pooled, total, n);
   row("(c) to_sumo_line", line, line_bytes, n);
   row("(c') append_sumo_line, reused buffer", line_append, line_bytes, n);
+  row("(c'') append_sumo_line, 1 MiB batches", line_batch, line_bytes, n);
+  if (line_append.cpu > 0 && line_batch.cpu > 0) {
+    std::printf("\nratio batches/reused buffer: %.2f (1.0: a line costs the line, not the batch it joins)\n",
+                line_batch.cpu / line_append.cpu);
+  }
   if (typed.cpu > 0 && dom.cpu > 0) {
     std::printf(
         "\nratio typed/DOM (new doc): %.2f   typed/DOM (pooled): %.2f   (recorded, no target since issue 9; CPU "
