@@ -4,10 +4,23 @@
 // Same server setup as ilert-sumo-relay's HTTP layer (examples/ilert-sumo-relay/server.cpp):
 // MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, a pool of --threads event loops on one
 // listening socket, the same connection limits. It reads each request body completely (into a
-// per-request buffer, as the relay does, but does nothing with it) and answers a small JSON body of
-// the relay's size and shape. No parsing, no line, no sender: what is left is libmicrohttpd.
+// per-request buffer, as the relay does) and answers a small JSON body of the relay's size and
+// shape. By default it does nothing with the body: no parsing, no line, no sender, what is left is
+// libmicrohttpd.
+//
+// --work adds the library's own per-webhook work, on the HTTP worker thread, before the answer:
+//   parse  parse_event() of the body (the relay's parse, received_at set);
+//   line   parse, then the Sumo line appended (append_sumo_line) to this thread's batch buffer;
+//   gzip   parse and line, and each time the thread's batch reaches 1 MiB (the sender's default
+//          batch cap) it is compressed with the library's Compressor at the default gzip level,
+//          as the relay's sender does, and emptied.
+// With --work gzip the server does what every relay built on this library must do per webhook,
+// on the same HTTP layer, and nothing else: no queue, no sender thread, no delivery, no metrics,
+// no emulator. Its requests/s, measured in the same run as nginx, is the ceiling the relay can
+// reach on that machine (docs/perf/relay.md). A body that does not parse is answered 400.
 //
 // usage: bench_bare_mhd [--port N (0)] [--threads N (4)] [--max-body BYTES (4194304)]
+//                       [--work none|parse|line|gzip (none)]
 // Prints `listening on 127.0.0.1:PORT` on stdout, then serves until SIGTERM/SIGINT, and prints
 // `requests N` on stderr at exit.
 #include <microhttpd.h>
@@ -18,10 +31,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+
+#include "delivery/compress.hpp"
+#include "ilert_sumo/parse.hpp"
+#include "ilert_sumo/sumo_line.hpp"
 
 namespace {
 
@@ -29,6 +48,43 @@ constexpr char kAccepted[] = "{\"status\":\"accepted\",\"eventType\":\"alert-cre
 
 std::atomic<unsigned long long> g_requests{0};
 std::size_t g_max_body = 4u * 1024u * 1024u;
+
+enum class Work { none, parse, line, gzip };
+Work g_work = Work::none;
+constexpr std::size_t kBatchBytes = 1024u * 1024u;  // SenderConfig's default batch.max_bytes
+std::atomic<unsigned long long> g_compressed_bytes{0};
+std::atomic<unsigned long long> g_batches{0};
+
+// The library's work on one body, on this (worker) thread. False: the body did not parse.
+bool do_work(const std::string& body) {
+  ilert_sumo::ParseOptions options;
+  options.received_at = std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+  const auto parsed = ilert_sumo::parse_event(body, options);
+  if (!parsed) return false;
+  if (g_work == Work::parse) return true;
+  thread_local std::string batch;
+  ilert_sumo::append_sumo_line(batch, *parsed);
+  batch += '\n';
+  if (g_work == Work::gzip && batch.size() >= kBatchBytes) {
+    thread_local std::optional<ilert_sumo::detail::Compressor> compressor;
+    thread_local std::string compressed;
+    if (!compressor) {
+      auto made = ilert_sumo::detail::Compressor::create(ilert_sumo::Compression::gzip);
+      if (!made) {
+        std::fprintf(stderr, "bench_bare_mhd: %s\n", made.error().message.c_str());
+        std::abort();
+      }
+      compressor.emplace(std::move(*made));
+    }
+    if (!compressor->compress(batch, compressed)) std::abort();
+    g_compressed_bytes.fetch_add(compressed.size(), std::memory_order_relaxed);
+    g_batches.fetch_add(1, std::memory_order_relaxed);
+    batch.clear();
+  } else if (g_work == Work::line && batch.size() >= kBatchBytes) {
+    batch.clear();
+  }
+  return true;
+}
 
 struct RequestState {
   std::string body;
@@ -60,6 +116,8 @@ MHD_Result on_request(void*, MHD_Connection* connection, const char*, const char
   g_requests.fetch_add(1, std::memory_order_relaxed);
   if (std::strcmp(method, "POST") != 0)
     return answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"method\"}");
+  if (g_work != Work::none && !do_work(state->body))
+    return answer(connection, MHD_HTTP_BAD_REQUEST, "{\"error\":\"invalid\"}");
   return answer(connection, MHD_HTTP_ACCEPTED, kAccepted);
 }
 
@@ -86,7 +144,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) {
-      std::fprintf(stderr, "usage: bench_bare_mhd [--port N] [--threads N] [--max-body BYTES]\n");
+      std::fprintf(stderr,
+                   "usage: bench_bare_mhd [--port N] [--threads N] [--max-body BYTES] [--work none|parse|line|gzip]\n");
       return 2;
     }
     if (a == "--port") {
@@ -95,6 +154,20 @@ int main(int argc, char** argv) {
       threads = parse_number("--threads", argv[++i]);
     } else if (a == "--max-body") {
       g_max_body = parse_number("--max-body", argv[++i]);
+    } else if (a == "--work") {
+      const std::string w = argv[++i];
+      if (w == "none") {
+        g_work = Work::none;
+      } else if (w == "parse") {
+        g_work = Work::parse;
+      } else if (w == "line") {
+        g_work = Work::line;
+      } else if (w == "gzip") {
+        g_work = Work::gzip;
+      } else {
+        std::fprintf(stderr, "bench_bare_mhd: --work must be none, parse, line or gzip, got '%s'\n", w.c_str());
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "bench_bare_mhd: unknown argument %s\n", a.c_str());
       return 2;
@@ -151,5 +224,8 @@ int main(int argc, char** argv) {
   MHD_stop_daemon(daemon);
   ::close(fd);
   std::fprintf(stderr, "requests %llu\n", g_requests.load());
+  if (g_work == Work::gzip) {
+    std::fprintf(stderr, "batches %llu compressed_bytes %llu\n", g_batches.load(), g_compressed_bytes.load());
+  }
   return 0;
 }

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # tests/bench/relay_vs_nginx.sh: ilert-sumo-relay against a bare libmicrohttpd server and nginx,
-# all answering 202 to the same POST, measured in one run on this machine (issue 12, point 7).
+# all answering 202 to the same POST, measured in one run on this machine (issue 12, point 7), next
+# to the ceiling: the bare server doing the library's own per-webhook work and nothing else.
 #
 # Starts, all on 127.0.0.1:
 #   * sumo-emulator (decodes and counts every request; the relay delivers to it during the runs),
 #   * ilert-sumo-relay (RELAY_ARGS, default --access-log off; no spool, no auth, gzip to the emulator),
 #   * bench_bare_mhd (libmicrohttpd with the relay's server setup, reads the body, answers 202),
+#   * the ceiling: bench_bare_mhd --work gzip, the same bare server that also parses each body
+#     (parse_event), appends its Sumo line to a per-thread batch and gzips every 1 MiB batch at the
+#     default level, on the HTTP threads: what every relay built on this library must do per
+#     webhook, without the relay's queue, sender thread, delivery, metrics or emulator. With
+#     WORK_STEPS="parse line ceiling" the steps --work parse and --work line are measured too,
+#     to show what each step costs (WORK_STEPS="" leaves the ceiling out),
 #   * nginx (a config written into a temp dir: `return 202 '<the relay's answer>';`, access log off,
 #     worker_processes auto, run in the foreground as this user; nothing outside the temp dir),
 # then runs wrk (tests/bench/post_webhook.lua: one real webhook body, POST, Content-Type set) with
 # WRK_THREADS threads and CONNECTIONS connections for DURATION against each, ROUNDS times,
-# interleaved (relay, bare, nginx, relay, ...), after a WARMUP run against each. Prints one row per
-# run (requests/s, p50/p99 latency, load averages before the run), the medians, the relay/nginx
-# and relay/bare ratios, the servers' CPU time per request (from /proc, which load does not
-# inflate), the processes' peak RSS (VmHWM), and checks that every webhook the relay accepted
-# reached the emulator. Everything (wrk included) shares this machine's cores.
+# interleaved (relay, bare, ceiling, nginx, relay, ...), after a WARMUP run against each. Prints one
+# row per run (requests/s, p50/p99 latency, load averages before the run), the medians, the
+# relay/nginx, relay/bare, ceiling/nginx and relay/ceiling ratios, the servers' CPU time per
+# request (from /proc, which load does not inflate), the processes' peak RSS (VmHWM), and checks
+# that every webhook the relay accepted reached the emulator. Everything (wrk included) shares this machine's cores.
 #
 # usage: tests/bench/relay_vs_nginx.sh [BUILD_DIR]   (default: build; needs the targets
 #        ilert-sumo-relay sumo-emulator bench_bare_mhd, a Release build)
-# env:   DURATION=15s CONNECTIONS=16 WRK_THREADS=2 ROUNDS=3 WARMUP=3s RELAY_THREADS=4
+# env:   DURATION=15s CONNECTIONS=16 WRK_THREADS=2 ROUNDS=3 WARMUP=3s RELAY_THREADS=4 WORK_STEPS=ceiling
 #        RELAY_ARGS="--access-log off" WEBHOOK_BODY_FILE=examples/samples/01-alert-created.json
 #        NGINX=/usr/sbin/nginx
 set -Eeuo pipefail
@@ -32,6 +39,7 @@ ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-3s}"
 RELAY_THREADS="${RELAY_THREADS:-4}"
 RELAY_ARGS="${RELAY_ARGS:---access-log off}"
+WORK_STEPS="${WORK_STEPS:-ceiling}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 export WEBHOOK_BODY_FILE="${WEBHOOK_BODY_FILE:-$ROOT/examples/samples/01-alert-created.json}"
 LUA="$ROOT/tests/bench/post_webhook.lua"
@@ -91,6 +99,7 @@ server_pids() {  # the processes that serve a target (for the relay: the emulato
   case "$1" in
     relay) echo "$RELAY_PID $EMU_PID" ;;
     bare) echo "$BARE_PID" ;;
+    parse | line | ceiling) echo "${WORK_PID[$1]}" ;;
     nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
   esac
 }
@@ -113,6 +122,19 @@ RELAY_PORT="$(wait_for_port "$TMP/relay.out" ilert-sumo-relay)"
 "$BARE_BIN" --port 0 --threads "$RELAY_THREADS" >"$TMP/bare.out" 2>"$TMP/bare.err" &
 PIDS+=($!); BARE_PID=$!
 BARE_PORT="$(wait_for_port "$TMP/bare.out" bench_bare_mhd)"
+
+# The ceiling (and its steps): the bare server doing the library's work (bench_bare_mhd --work).
+declare -A WORK_PORT WORK_PID
+for step in $WORK_STEPS; do
+  case "$step" in
+    parse | line) mode="$step" ;;
+    ceiling) mode=gzip ;;
+    *) die "WORK_STEPS: unknown step '$step' (parse, line, ceiling)" ;;
+  esac
+  "$BARE_BIN" --port 0 --threads "$RELAY_THREADS" --work "$mode" >"$TMP/$step.out" 2>"$TMP/$step.err" &
+  PIDS+=($!); WORK_PID[$step]=$!
+  WORK_PORT[$step]="$(wait_for_port "$TMP/$step.out" "bench_bare_mhd --work $mode")"
+done
 
 NGINX_PORT="$(free_port)"
 mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
@@ -152,7 +174,9 @@ declare -A URL=(
   [bare]="http://127.0.0.1:$BARE_PORT/ilert"
   [nginx]="http://127.0.0.1:$NGINX_PORT/ilert"
 )
-TARGETS=(relay bare nginx)
+TARGETS=(relay bare)
+for step in $WORK_STEPS; do URL[$step]="http://127.0.0.1:${WORK_PORT[$step]}/ilert"; TARGETS+=("$step"); done
+TARGETS+=(nginx)
 for t in "${TARGETS[@]}"; do
   code="$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$WEBHOOK_BODY_FILE" \
           -H 'Content-Type: application/json' "${URL[$t]}")"
@@ -163,7 +187,7 @@ CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "machine: $(nproc) CPUs ($CPU_MODEL), $(uname -sr)"
 echo "uptime at start: $(uptime)"
 echo "wrk -t $WRK_THREADS -c $CONNECTIONS -d $DURATION -s tests/bench/post_webhook.lua URL   (body: $(basename "$WEBHOOK_BODY_FILE"), $(wc -c <"$WEBHOOK_BODY_FILE") bytes)"
-echo "relay: ilert-sumo-relay --threads $RELAY_THREADS $RELAY_ARGS (gzip to sumo-emulator); bare: bench_bare_mhd --threads $RELAY_THREADS; nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'), worker_processes auto"
+echo "relay: ilert-sumo-relay --threads $RELAY_THREADS $RELAY_ARGS (gzip to sumo-emulator); bare: bench_bare_mhd --threads $RELAY_THREADS; ceiling: bench_bare_mhd --threads $RELAY_THREADS --work gzip (parse + line + gzip-6 per 1 MiB, on the HTTP threads); nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'), worker_processes auto"
 echo
 
 run_wrk() {  # target duration out
@@ -174,7 +198,7 @@ run_wrk() {  # target duration out
 for t in "${TARGETS[@]}"; do run_wrk "$t" "$WARMUP" "$TMP/warmup-$t.txt"; done
 RELAY_RSS_IDLE="$(rss_kb "$RELAY_PID")"
 
-printf '%-6s %-5s %10s %9s %9s %9s %7s  %s\n' round what 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors 'load avg before'
+printf '%-6s %-7s %10s %9s %9s %9s %7s  %s\n' round what 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors 'load avg before'
 for r in $(seq "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     load="$(loadavg)"
@@ -191,7 +215,7 @@ for r in $(seq "$ROUNDS"); do
     echo "$rps" >>"$TMP/rps-$t"
     echo "$(field p99_us "$out")" >>"$TMP/p99-$t"
     echo "$(field requests "$out")" >>"$TMP/requests-$t"
-    printf '%-6s %-5s %10.0f %9.3f %9.3f %9.1f %7d  %s\n' "$r" "$t" "$rps" \
+    printf '%-6s %-7s %10.0f %9.3f %9.3f %9.1f %7d  %s\n' "$r" "$t" "$rps" \
       "$(awk -v v="$(field p50_us "$out")" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$(field p99_us "$out")" 'BEGIN{print v/1000}')" \
       "$(awk -v v="$(field max_us "$out")" 'BEGIN{print v/1000}')" "$errs" "$load"
@@ -206,18 +230,26 @@ NGINX_HWM=0
 for w in $(pgrep -P "$NGINX_PID" || true); do NGINX_HWM=$(( NGINX_HWM + $(hwm_kb "$w") )); done
 
 echo "medians over $ROUNDS runs of $DURATION each:"
-printf '%-6s %12s %12s\n' what 'req/s' 'p99 ms'
+printf '%-7s %12s %12s\n' what 'req/s' 'p99 ms'
 for t in "${TARGETS[@]}"; do
-  printf '%-6s %12.0f %12.3f\n' "$t" "$(median <"$TMP/rps-$t")" "$(awk '{print $1/1000}' "$TMP/p99-$t" | median)"
+  printf '%-7s %12.0f %12.3f\n' "$t" "$(median <"$TMP/rps-$t")" "$(awk '{print $1/1000}' "$TMP/p99-$t" | median)"
 done
 rel="$(median <"$TMP/rps-relay")"; bare="$(median <"$TMP/rps-bare")"; ngx="$(median <"$TMP/rps-nginx")"
 awk -v r="$rel" -v n="$ngx" -v b="$bare" 'BEGIN { printf "relay/nginx %.2fx (goal >= 0.8x), relay/bare %.2fx, bare/nginx %.2fx\n", r/n, r/b, b/n }'
+for step in $WORK_STEPS; do
+  w="$(median <"$TMP/rps-$step")"
+  awk -v s="$step" -v w="$w" -v n="$ngx" -v b="$bare" -v r="$rel" \
+    'BEGIN { printf "%s/nginx %.2fx, %s/bare %.2fx, relay/%s %.2fx\n", s, w/n, s, w/b, s, r/w }'
+done
 # CPU per request: server-side CPU time (utime + stime) over all measured runs / requests served.
 TICK="$(getconf CLK_TCK)"
 cpu_us() { awk -v t="$(awk '{s+=$1} END {print s}' "$1")" -v n="$(awk '{s+=$1} END {print s}' "$2")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
 echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu-relayonly" "$TMP/requests-relay") us" \
   "(relay + emulator $(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay") us), bare $(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare") us," \
   "nginx workers $(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx") us"
+for step in $WORK_STEPS; do
+  echo "server CPU per request, $step: $(cpu_us "$TMP/cpu-$step" "$TMP/requests-$step") us"
+done
 p99="$(awk '{print $1/1000}' "$TMP/p99-relay" | median)"
 awk -v p="$p99" 'BEGIN { printf "relay p99 (median of runs) %.3f ms (goal < 5 ms at 16 connections)\n", p }'
 echo "peak RSS (VmHWM): relay $((RELAY_HWM / 1024)) MiB (VmRSS after warm-up $((RELAY_RSS_IDLE / 1024)) MiB), bare $((BARE_HWM / 1024)) MiB, nginx workers $((NGINX_HWM / 1024)) MiB"
