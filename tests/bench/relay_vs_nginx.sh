@@ -20,8 +20,10 @@
 # interleaved (relay, bare, ceiling, nginx, relay, ...), after a WARMUP run against each. Prints one
 # row per run (requests/s, p50/p99 latency, load averages before the run), the medians, the
 # relay/nginx, relay/bare, ceiling/nginx and relay/ceiling ratios, the servers' CPU time per
-# request (from /proc, which load does not inflate), the processes' peak RSS (VmHWM), and checks
-# that every webhook the relay accepted reached the emulator. Everything (wrk included) shares this machine's cores.
+# request (from /proc, which load inflates least) and wrk's (bash's `times`), the same ratios
+# computed from CPU per request (wrk + server), the processes' peak RSS (VmHWM), and checks that
+# every webhook the relay accepted reached the emulator. Everything (wrk included) shares this
+# machine's cores.
 #
 # usage: tests/bench/relay_vs_nginx.sh [BUILD_DIR]   (default: build; needs the targets
 #        ilert-sumo-relay sumo-emulator bench_bare_mhd, a Release build)
@@ -103,6 +105,9 @@ server_pids() {  # the processes that serve a target (for the relay: the emulato
     nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
   esac
 }
+# CPU seconds (user + system) of this shell's reaped children, from a file `times` wrote (bash's
+# builtin: run in this shell, not in a $(...) subshell, whose children are its own).
+cpu_of_times() { awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } printf "%.3f", s }' "$1"; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print 0} else if (NR % 2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" "$2" | head -n 1; }
 metric() { grep -E "^$1 " "$TMP/metrics.txt" | awk '{print $2}' | head -n 1; }
@@ -205,7 +210,10 @@ for r in $(seq "$ROUNDS"); do
     out="$TMP/run-$r-$t.txt"
     # shellcheck disable=SC2046
     c0="$(cpu_ticks $(server_pids "$t"))"; r0="$(cpu_ticks "$RELAY_PID")"
+    times >"$TMP/times-before"
     run_wrk "$t" "$DURATION" "$out"
+    times >"$TMP/times-after"
+    awk -v a="$(cpu_of_times "$TMP/times-after")" -v b="$(cpu_of_times "$TMP/times-before")" 'BEGIN { print a - b }' >>"$TMP/wrkcpu-$t"
     # shellcheck disable=SC2046
     c1="$(cpu_ticks $(server_pids "$t"))"; r1="$(cpu_ticks "$RELAY_PID")"
     echo $(( c1 - c0 )) >>"$TMP/cpu-$t"
@@ -250,6 +258,22 @@ echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu-relay
 for step in $WORK_STEPS; do
   echo "server CPU per request, $step: $(cpu_us "$TMP/cpu-$step" "$TMP/requests-$step") us"
 done
+# The same ratios from CPU time, which other load inflates least: with every core busy, requests/s
+# is the cores over the CPU one request costs, wrk's share included (wrk's user + system time per
+# request against that target), so a ratio is (wrk + server) of one over that of the other.
+wrk_us() { awk -v t="$(awk '{s+=$1} END {print s}' "$TMP/wrkcpu-$1")" -v n="$(awk '{s+=$1} END {print s}' "$TMP/requests-$1")" 'BEGIN { printf "%.1f", t * 1e6 / n }'; }
+echo "wrk CPU per request: relay $(wrk_us relay) us, bare $(wrk_us bare) us, nginx $(wrk_us nginx) us$(for s in $WORK_STEPS; do printf ', %s %s us' "$s" "$(wrk_us "$s")"; done)"
+cpu_ratio() {  # target other: (wrk + servers) CPU per request of `other` over that of `target`
+  awk -v tw="$(wrk_us "$1")" -v ts="$3" -v ow="$(wrk_us "$2")" -v os="$4" 'BEGIN { printf "%.2f", (ow + os) / (tw + ts) }'
+}
+NGINX_CPU="$(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx")"
+printf 'from CPU per request (wrk + server): relay/nginx %sx (relay + emulator), bare/nginx %sx' \
+  "$(cpu_ratio relay nginx "$(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay")" "$NGINX_CPU")" \
+  "$(cpu_ratio bare nginx "$(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare")" "$NGINX_CPU")"
+for step in $WORK_STEPS; do
+  printf ', %s/nginx %sx' "$step" "$(cpu_ratio "$step" nginx "$(cpu_us "$TMP/cpu-$step" "$TMP/requests-$step")" "$NGINX_CPU")"
+done
+echo
 p99="$(awk '{print $1/1000}' "$TMP/p99-relay" | median)"
 awk -v p="$p99" 'BEGIN { printf "relay p99 (median of runs) %.3f ms (goal < 5 ms at 16 connections)\n", p }'
 echo "peak RSS (VmHWM): relay $((RELAY_HWM / 1024)) MiB (VmRSS after warm-up $((RELAY_RSS_IDLE / 1024)) MiB), bare $((BARE_HWM / 1024)) MiB, nginx workers $((NGINX_HWM / 1024)) MiB"
