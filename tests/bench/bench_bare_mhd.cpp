@@ -16,8 +16,9 @@
 //          as the relay's sender does, and emptied.
 // With --work gzip the server does what every relay built on this library must do per webhook,
 // on the same HTTP layer, and nothing else: no queue, no sender thread, no delivery, no metrics,
-// no emulator. Its requests/s, measured in the same run as nginx, is the ceiling the relay can
-// reach on that machine (docs/perf/relay.md). A body that does not parse is answered 400.
+// no emulator. Measured in the same run as the relay and nginx it shows what that work alone costs
+// there, and so what the relay's own machinery adds (docs/perf/relay.md, "the ceiling"). It is a
+// yardstick, not a proven bound. A body that does not parse is answered 400.
 //
 // usage: bench_bare_mhd [--port N (0)] [--threads N (4)] [--max-body BYTES (4194304)]
 //                       [--work none|parse|line|gzip (none)]
