@@ -66,7 +66,8 @@ bool do_work(const std::string& body) {
   thread_local std::string batch;
   ilert_sumo::append_sumo_line(batch, *parsed);
   batch += '\n';
-  if (g_work == Work::gzip && batch.size() >= kBatchBytes) {
+  if (batch.size() < kBatchBytes) return true;
+  if (g_work == Work::gzip) {
     thread_local std::optional<ilert_sumo::detail::Compressor> compressor;
     thread_local std::string compressed;
     if (!compressor) {
@@ -80,10 +81,8 @@ bool do_work(const std::string& body) {
     if (!compressor->compress(batch, compressed)) std::abort();
     g_compressed_bytes.fetch_add(compressed.size(), std::memory_order_relaxed);
     g_batches.fetch_add(1, std::memory_order_relaxed);
-    batch.clear();
-  } else if (g_work == Work::line && batch.size() >= kBatchBytes) {
-    batch.clear();
   }
+  batch.clear();
   return true;
 }
 
