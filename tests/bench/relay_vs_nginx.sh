@@ -108,6 +108,7 @@ server_pids() {  # the processes that serve a target (for the relay: the emulato
 # CPU seconds (user + system) of this shell's reaped children, from a file `times` wrote (bash's
 # builtin: run in this shell, not in a $(...) subshell, whose children are its own).
 cpu_of_times() { awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } printf "%.3f", s }' "$1"; }
+total() { awk '{s+=$1} END {print s}' "$1"; }  # the sum of a file's numbers, one per line
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print 0} else if (NR % 2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" "$2" | head -n 1; }
 metric() { grep -E "^$1 " "$TMP/metrics.txt" | awk '{print $2}' | head -n 1; }
@@ -251,7 +252,7 @@ for step in $WORK_STEPS; do
 done
 # CPU per request: server-side CPU time (utime + stime) over all measured runs / requests served.
 TICK="$(getconf CLK_TCK)"
-cpu_us() { awk -v t="$(awk '{s+=$1} END {print s}' "$1")" -v n="$(awk '{s+=$1} END {print s}' "$2")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
+cpu_us() { awk -v t="$(total "$1")" -v n="$(total "$2")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
 echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu-relayonly" "$TMP/requests-relay") us" \
   "(relay + emulator $(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay") us), bare $(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare") us," \
   "nginx workers $(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx") us"
@@ -261,7 +262,7 @@ done
 # The same ratios from CPU time, which other load inflates least: with every core busy, requests/s
 # is the cores over the CPU one request costs, wrk's share included (wrk's user + system time per
 # request against that target), so a ratio is (wrk + server) of one over that of the other.
-wrk_us() { awk -v t="$(awk '{s+=$1} END {print s}' "$TMP/wrkcpu-$1")" -v n="$(awk '{s+=$1} END {print s}' "$TMP/requests-$1")" 'BEGIN { printf "%.1f", t * 1e6 / n }'; }
+wrk_us() { awk -v t="$(total "$TMP/wrkcpu-$1")" -v n="$(total "$TMP/requests-$1")" 'BEGIN { printf "%.1f", t * 1e6 / n }'; }
 echo "wrk CPU per request: relay $(wrk_us relay) us, bare $(wrk_us bare) us, nginx $(wrk_us nginx) us$(for s in $WORK_STEPS; do printf ', %s %s us' "$s" "$(wrk_us "$s")"; done)"
 cpu_ratio() {  # target other: (wrk + servers) CPU per request of `other` over that of `target`
   awk -v tw="$(wrk_us "$1")" -v ts="$3" -v ow="$(wrk_us "$2")" -v os="$4" 'BEGIN { printf "%.2f", (ow + os) / (tw + ts) }'
@@ -288,7 +289,7 @@ for _ in $(seq 600); do   # at most 60 s
   sleep 0.1
 done
 accepted="$(metric 'ilert_sumo_relay_webhook_requests_total\{outcome="accepted",code="202"\}')"
-wrk_total="$(cat "$TMP"/requests-relay | awk '{s+=$1} END {print s}')"
+wrk_total="$(total "$TMP/requests-relay")"
 stop_pid "$RELAY_PID"
 stop_pid "$EMU_PID"
 emu_messages="$(sed -n 's/.* accepted, \([0-9]*\) message(s)$/\1/p' "$TMP/emu.err" | tail -n 1)"
