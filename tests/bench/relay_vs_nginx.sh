@@ -13,6 +13,10 @@
 #     webhook, without the relay's queue, sender thread, delivery, metrics or emulator. With
 #     WORK_STEPS="parse line ceiling" the steps --work parse and --work line are measured too,
 #     to show what each step costs (WORK_STEPS="" leaves the ceiling out),
+#   * with RELAY2_ARGS (e.g. "--compression-level 1") or RELAY2_THREADS set, a second relay,
+#     `relay2`, started with --threads RELAY2_THREADS (default RELAY_THREADS), RELAY_ARGS and
+#     RELAY2_ARGS, delivering to the same emulator: another configuration of the relay measured in
+#     the same run (its ratios, CPU and wire bytes per webhook are printed too),
 #   * nginx (a config written into a temp dir: `return 202 '<the relay's answer>';`, access log off,
 #     worker_processes auto, run in the foreground as this user; nothing outside the temp dir),
 # then runs wrk (tests/bench/post_webhook.lua: one real webhook body, POST, Content-Type set) with
@@ -21,14 +25,16 @@
 # row per run (requests/s, p50/p99 latency, load averages before the run), the medians, the
 # relay/nginx, relay/bare, ceiling/nginx and relay/ceiling ratios, the servers' CPU time per
 # request (from /proc, which load inflates least) and wrk's (bash's `times`), the same ratios
-# computed from CPU per request (wrk + server), the processes' peak RSS (VmHWM), and checks that
+# computed from CPU per request (wrk + server), the servers' context switches per request (from
+# /proc: each costs a kernel entry and a cold cache), the processes' peak RSS (VmHWM), and checks that
 # every webhook the relay accepted reached the emulator. Everything (wrk included) shares this
 # machine's cores.
 #
 # usage: tests/bench/relay_vs_nginx.sh [BUILD_DIR]   (default: build; needs the targets
 #        ilert-sumo-relay sumo-emulator bench_bare_mhd, a Release build)
 # env:   DURATION=15s CONNECTIONS=16 WRK_THREADS=2 ROUNDS=3 WARMUP=3s RELAY_THREADS=4 WORK_STEPS=ceiling
-#        RELAY_ARGS="--access-log off" WEBHOOK_BODY_FILE=examples/samples/01-alert-created.json
+#        RELAY_ARGS="--access-log off" RELAY2_ARGS="" RELAY2_THREADS=""
+#        WEBHOOK_BODY_FILE=examples/samples/01-alert-created.json
 #        NGINX=/usr/sbin/nginx
 set -Eeuo pipefail
 
@@ -41,7 +47,11 @@ ROUNDS="${ROUNDS:-3}"
 WARMUP="${WARMUP:-3s}"
 RELAY_THREADS="${RELAY_THREADS:-4}"
 RELAY_ARGS="${RELAY_ARGS:---access-log off}"
-WORK_STEPS="${WORK_STEPS:-ceiling}"
+RELAY2_ARGS="${RELAY2_ARGS:-}"
+RELAY2_THREADS="${RELAY2_THREADS:-}"
+RELAY2=""  # non-empty when relay2 runs
+[[ -n "$RELAY2_ARGS$RELAY2_THREADS" ]] && RELAY2="--threads ${RELAY2_THREADS:-$RELAY_THREADS} $RELAY_ARGS $RELAY2_ARGS"
+WORK_STEPS="${WORK_STEPS-ceiling}"  # set and empty: no ceiling
 NGINX="${NGINX:-/usr/sbin/nginx}"
 export WEBHOOK_BODY_FILE="${WEBHOOK_BODY_FILE:-$ROOT/examples/samples/01-alert-created.json}"
 LUA="$ROOT/tests/bench/post_webhook.lua"
@@ -97,14 +107,24 @@ cpu_ticks() {  # utime + stime of the given pids, in clock ticks
   done
   echo "$total"
 }
+ctx_switches() {  # voluntary + involuntary context switches of every thread of the given pids
+  local total=0 pid n
+  for pid in "$@"; do
+    n="$(cat "/proc/$pid/task/"*/status 2>/dev/null | awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ {s += $2} END {print s + 0}')"
+    total=$(( total + n ))
+  done
+  echo "$total"
+}
 server_pids() {  # the processes that serve a target (for the relay: the emulator it delivers to, too)
   case "$1" in
     relay) echo "$RELAY_PID $EMU_PID" ;;
+    relay2) echo "$RELAY2_PID $EMU_PID" ;;
     bare) echo "$BARE_PID" ;;
     parse | line | ceiling) echo "${WORK_PID[$1]}" ;;
     nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
   esac
 }
+first_pid() { server_pids "$1" | awk '{print $1}'; }  # a relay's own process, without the emulator
 # CPU seconds (user + system) of this shell's reaped children, from a file `times` wrote (bash's
 # builtin: run in this shell, not in a $(...) subshell, whose children are its own).
 cpu_of_times() { awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } printf "%.3f", s }' "$1"; }
@@ -124,6 +144,15 @@ env -u ILERT_SUMO_RELAY_BASIC_AUTH -u ILERT_SUMO_RELAY_SPOOL_DIR -u ILERT_SUMO_T
   "$RELAY_BIN" --listen 127.0.0.1:0 --threads "$RELAY_THREADS" $RELAY_ARGS >"$TMP/relay.out" 2>"$TMP/relay.err" &
 PIDS+=($!); RELAY_PID=$!
 RELAY_PORT="$(wait_for_port "$TMP/relay.out" ilert-sumo-relay)"
+
+if [[ -n "$RELAY2" ]]; then
+  # shellcheck disable=SC2086
+  env -u ILERT_SUMO_RELAY_BASIC_AUTH -u ILERT_SUMO_RELAY_SPOOL_DIR -u ILERT_SUMO_TOKEN -u ILERT_SUMO_ENDPOINT \
+    ILERT_SUMO_URL="http://127.0.0.1:$EMU_PORT/receiver/v1/http/local-code" \
+    "$RELAY_BIN" --listen 127.0.0.1:0 $RELAY2 >"$TMP/relay2.out" 2>"$TMP/relay2.err" &
+  PIDS+=($!); RELAY2_PID=$!
+  RELAY2_PORT="$(wait_for_port "$TMP/relay2.out" "ilert-sumo-relay $RELAY2")"
+fi
 
 "$BARE_BIN" --port 0 --threads "$RELAY_THREADS" >"$TMP/bare.out" 2>"$TMP/bare.err" &
 PIDS+=($!); BARE_PID=$!
@@ -180,7 +209,9 @@ declare -A URL=(
   [bare]="http://127.0.0.1:$BARE_PORT/ilert"
   [nginx]="http://127.0.0.1:$NGINX_PORT/ilert"
 )
-TARGETS=(relay bare)
+TARGETS=(relay)
+if [[ -n "$RELAY2" ]]; then URL[relay2]="http://127.0.0.1:$RELAY2_PORT/ilert"; TARGETS+=(relay2); fi
+TARGETS+=(bare)
 for step in $WORK_STEPS; do URL[$step]="http://127.0.0.1:${WORK_PORT[$step]}/ilert"; TARGETS+=("$step"); done
 TARGETS+=(nginx)
 for t in "${TARGETS[@]}"; do
@@ -193,7 +224,7 @@ CPU_MODEL="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "machine: $(nproc) CPUs ($CPU_MODEL), $(uname -sr)"
 echo "uptime at start: $(uptime)"
 echo "wrk -t $WRK_THREADS -c $CONNECTIONS -d $DURATION -s tests/bench/post_webhook.lua URL   (body: $(basename "$WEBHOOK_BODY_FILE"), $(wc -c <"$WEBHOOK_BODY_FILE") bytes)"
-echo "relay: ilert-sumo-relay --threads $RELAY_THREADS $RELAY_ARGS (gzip to sumo-emulator); bare: bench_bare_mhd --threads $RELAY_THREADS; ceiling: bench_bare_mhd --threads $RELAY_THREADS --work gzip (parse + line + gzip-6 per 1 MiB, on the HTTP threads); nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'), worker_processes auto"
+echo "relay: ilert-sumo-relay --threads $RELAY_THREADS $RELAY_ARGS (gzip to sumo-emulator);$([[ -n "$RELAY2" ]] && echo " relay2: ilert-sumo-relay $RELAY2 (to the same emulator);") bare: bench_bare_mhd --threads $RELAY_THREADS;$([[ " $WORK_STEPS " == *" ceiling "* ]] && echo " ceiling: bench_bare_mhd --threads $RELAY_THREADS --work gzip (parse + line + gzip-6 per 1 MiB, on the HTTP threads);") nginx: $("$NGINX" -v 2>&1 | sed 's/.*\///'), worker_processes auto"
 echo
 
 run_wrk() {  # target duration out
@@ -210,15 +241,19 @@ for r in $(seq "$ROUNDS"); do
     load="$(loadavg)"
     out="$TMP/run-$r-$t.txt"
     # shellcheck disable=SC2046
-    c0="$(cpu_ticks $(server_pids "$t"))"; r0="$(cpu_ticks "$RELAY_PID")"
+    c0="$(cpu_ticks $(server_pids "$t"))"; r0="$(cpu_ticks "$(first_pid "$t")")"
+    # shellcheck disable=SC2046
+    s0="$(ctx_switches $(server_pids "$t"))"
     times >"$TMP/times-before"
     run_wrk "$t" "$DURATION" "$out"
     times >"$TMP/times-after"
     awk -v a="$(cpu_of_times "$TMP/times-after")" -v b="$(cpu_of_times "$TMP/times-before")" 'BEGIN { print a - b }' >>"$TMP/wrkcpu-$t"
     # shellcheck disable=SC2046
-    c1="$(cpu_ticks $(server_pids "$t"))"; r1="$(cpu_ticks "$RELAY_PID")"
+    c1="$(cpu_ticks $(server_pids "$t"))"; r1="$(cpu_ticks "$(first_pid "$t")")"
     echo $(( c1 - c0 )) >>"$TMP/cpu-$t"
-    [[ "$t" == relay ]] && echo $(( r1 - r0 )) >>"$TMP/cpu-relayonly"
+    # shellcheck disable=SC2046
+    echo $(( $(ctx_switches $(server_pids "$t")) - s0 )) >>"$TMP/sw-$t"
+    echo $(( r1 - r0 )) >>"$TMP/cpu1-$t"  # the relay without its emulator
     rps="$(field rps "$out")"
     errs=$(( $(field status_errors "$out") + $(field connect_errors "$out") + $(field read_errors "$out") + $(field write_errors "$out") + $(field timeouts "$out") ))
     echo "$rps" >>"$TMP/rps-$t"
@@ -245,6 +280,10 @@ for t in "${TARGETS[@]}"; do
 done
 rel="$(median <"$TMP/rps-relay")"; bare="$(median <"$TMP/rps-bare")"; ngx="$(median <"$TMP/rps-nginx")"
 awk -v r="$rel" -v n="$ngx" -v b="$bare" 'BEGIN { printf "relay/nginx %.2fx (goal >= 0.8x), relay/bare %.2fx, bare/nginx %.2fx\n", r/n, r/b, b/n }'
+if [[ -n "$RELAY2" ]]; then
+  awk -v r2="$(median <"$TMP/rps-relay2")" -v n="$ngx" -v r="$rel" \
+    'BEGIN { printf "relay2/nginx %.2fx, relay2/relay %.2fx\n", r2/n, r2/r }'
+fi
 for step in $WORK_STEPS; do
   w="$(median <"$TMP/rps-$step")"
   awk -v s="$step" -v w="$w" -v n="$ngx" -v b="$bare" -v r="$rel" \
@@ -253,17 +292,23 @@ done
 # CPU per request: server-side CPU time (utime + stime) over all measured runs / requests served.
 TICK="$(getconf CLK_TCK)"
 cpu_us() { awk -v t="$(total "$1")" -v n="$(total "$2")" -v hz="$TICK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }'; }
-echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu-relayonly" "$TMP/requests-relay") us" \
+echo "server CPU per request (all measured runs): relay $(cpu_us "$TMP/cpu1-relay" "$TMP/requests-relay") us" \
   "(relay + emulator $(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay") us), bare $(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare") us," \
   "nginx workers $(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx") us"
+if [[ -n "$RELAY2" ]]; then
+  echo "server CPU per request, relay2: $(cpu_us "$TMP/cpu1-relay2" "$TMP/requests-relay2") us (relay2 + emulator $(cpu_us "$TMP/cpu-relay2" "$TMP/requests-relay2") us)"
+fi
 for step in $WORK_STEPS; do
   echo "server CPU per request, $step: $(cpu_us "$TMP/cpu-$step" "$TMP/requests-$step") us"
 done
+# Context switches of the servers' threads per request (a relay's include its emulator's).
+sw_per() { awk -v t="$(total "$TMP/sw-$1")" -v n="$(total "$TMP/requests-$1")" 'BEGIN { printf "%.2f", t / n }'; }
+echo "server context switches per request:$(for t in "${TARGETS[@]}"; do printf ' %s %s' "$t" "$(sw_per "$t")"; done)"
 # The same ratios from CPU time, which other load inflates least: with every core busy, requests/s
 # is the cores over the CPU one request costs, wrk's share included (wrk's user + system time per
 # request against that target), so a ratio is (wrk + server) of one over that of the other.
 wrk_us() { awk -v t="$(total "$TMP/wrkcpu-$1")" -v n="$(total "$TMP/requests-$1")" 'BEGIN { printf "%.1f", t * 1e6 / n }'; }
-echo "wrk CPU per request: relay $(wrk_us relay) us, bare $(wrk_us bare) us, nginx $(wrk_us nginx) us$(for s in $WORK_STEPS; do printf ', %s %s us' "$s" "$(wrk_us "$s")"; done)"
+echo "wrk CPU per request:$(for t in "${TARGETS[@]}"; do printf ' %s %s us' "$t" "$(wrk_us "$t")"; done)"
 cpu_ratio() {  # target other: (wrk + servers) CPU per request of `other` over that of `target`
   awk -v tw="$(wrk_us "$1")" -v ts="$3" -v ow="$(wrk_us "$2")" -v os="$4" 'BEGIN { printf "%.2f", (ow + os) / (tw + ts) }'
 }
@@ -271,6 +316,9 @@ NGINX_CPU="$(cpu_us "$TMP/cpu-nginx" "$TMP/requests-nginx")"
 printf 'from CPU per request (wrk + server): relay/nginx %sx (relay + emulator), bare/nginx %sx' \
   "$(cpu_ratio relay nginx "$(cpu_us "$TMP/cpu-relay" "$TMP/requests-relay")" "$NGINX_CPU")" \
   "$(cpu_ratio bare nginx "$(cpu_us "$TMP/cpu-bare" "$TMP/requests-bare")" "$NGINX_CPU")"
+if [[ -n "$RELAY2" ]]; then
+  printf ', relay2/nginx %sx (relay2 + emulator)' "$(cpu_ratio relay2 nginx "$(cpu_us "$TMP/cpu-relay2" "$TMP/requests-relay2")" "$NGINX_CPU")"
+fi
 for step in $WORK_STEPS; do
   printf ', %s/nginx %sx' "$step" "$(cpu_ratio "$step" nginx "$(cpu_us "$TMP/cpu-$step" "$TMP/requests-$step")" "$NGINX_CPU")"
 done
@@ -279,22 +327,35 @@ p99="$(awk '{print $1/1000}' "$TMP/p99-relay" | median)"
 awk -v p="$p99" 'BEGIN { printf "relay p99 (median of runs) %.3f ms (goal < 5 ms at 16 connections)\n", p }'
 echo "peak RSS (VmHWM): relay $((RELAY_HWM / 1024)) MiB (VmRSS after warm-up $((RELAY_RSS_IDLE / 1024)) MiB), bare $((BARE_HWM / 1024)) MiB, nginx workers $((NGINX_HWM / 1024)) MiB"
 
-# --- delivery: everything the relay accepted reached the emulator ---
-delivered=0; enqueued=1
-for _ in $(seq 600); do   # at most 60 s
-  curl -sS "http://127.0.0.1:$RELAY_PORT/metrics" >"$TMP/metrics.txt"
-  enqueued="$(metric ilert_sumo_sender_enqueued_total)"
-  delivered="$(metric ilert_sumo_sender_delivered_events_total)"
-  [[ "$delivered" == "$enqueued" ]] && break
-  sleep 0.1
-done
-accepted="$(metric 'ilert_sumo_relay_webhook_requests_total\{outcome="accepted",code="202"\}')"
-wrk_total="$(total "$TMP/requests-relay")"
-stop_pid "$RELAY_PID"
+# --- delivery: everything each relay accepted reached the emulator ---
+# Waits (at most 60 s) until the relay `$1` (pid $2, port $3) has delivered all it enqueued, prints
+# its counts and the bytes per webhook it sent (raw and on the wire), and adds its 202s to ACCEPTED.
+ACCEPTED=0
+DELIVERY_OK=1
+check_delivery() {
+  local name="$1" pid="$2" port="$3" delivered=0 enqueued=1 accepted raw wire
+  for _ in $(seq 600); do
+    curl -sS "http://127.0.0.1:$port/metrics" >"$TMP/metrics.txt"
+    enqueued="$(metric ilert_sumo_sender_enqueued_total)"
+    delivered="$(metric ilert_sumo_sender_delivered_events_total)"
+    [[ "$delivered" == "$enqueued" ]] && break
+    sleep 0.1
+  done
+  accepted="$(metric 'ilert_sumo_relay_webhook_requests_total\{outcome="accepted",code="202"\}')"
+  raw="$(metric 'ilert_sumo_sender_delivered_bytes_total\{kind="raw"\}')"
+  wire="$(metric 'ilert_sumo_sender_delivered_bytes_total\{kind="compressed"\}')"
+  echo "$name: $accepted webhooks answered 202 (wrk counted $(total "$TMP/requests-$name") in the measured runs, plus warm-up), sender enqueued $enqueued, delivered $delivered;" \
+    "$(awk -v r="${raw:-0}" -v w="${wire:-0}" -v n="${delivered:-0}" 'BEGIN { if (n > 0) printf "%.0f bytes per webhook, %.1f on the wire", r / n, w / n }')"
+  [[ "$delivered" == "$enqueued" ]] || DELIVERY_OK=0
+  ACCEPTED=$(( ACCEPTED + accepted ))
+  stop_pid "$pid"
+}
+check_delivery relay "$RELAY_PID" "$RELAY_PORT"
+[[ -n "$RELAY2" ]] && check_delivery relay2 "$RELAY2_PID" "$RELAY2_PORT"
 stop_pid "$EMU_PID"
 emu_messages="$(sed -n 's/.* accepted, \([0-9]*\) message(s)$/\1/p' "$TMP/emu.err" | tail -n 1)"
-echo "relay: $accepted webhooks answered 202 (wrk counted $wrk_total in the measured runs, plus warm-up), sender enqueued $enqueued, delivered $delivered; the emulator counted ${emu_messages:-?} messages (counts include the start-up check and the warm-up)"
-if [[ "$delivered" != "$enqueued" || "${emu_messages:-0}" -lt "$accepted" ]]; then
-  echo "relay_vs_nginx: NOT everything the relay accepted reached the emulator" >&2
+echo "the emulator counted ${emu_messages:-?} messages for $ACCEPTED webhooks answered 202 (counts include the start-up checks and the warm-up)"
+if [[ "$DELIVERY_OK" != 1 || "${emu_messages:-0}" -lt "$ACCEPTED" ]]; then
+  echo "relay_vs_nginx: NOT everything the relays accepted reached the emulator" >&2
   exit 1
 fi
