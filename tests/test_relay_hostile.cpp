@@ -7,12 +7,16 @@
 // thread posts a valid webhook every half second on a fresh connection: every probe must be
 // answered (202) within a second, and the relay's RSS must stay under kRssBoundKiB (the bound
 // docs/RELAY.md documents). Every wait has a deadline; every loop is bounded in count and time.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -28,6 +32,7 @@
 
 #include "support/catch.hpp"
 #include "support/fixtures.hpp"
+#include "support/net.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/raw_http.hpp"
@@ -554,4 +559,71 @@ TEST_CASE("relay: SIGTERM's deadline holds when stderr is a pipe nobody reads", 
   REQUIRE(st.has_value());
   CHECK(st->ok());
   CHECK(took < 1s + 1500ms);
+}
+
+// connect() to 127.0.0.1:port; the errno it failed with, or 0 when it connected.
+static int connect_errno(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
+}
+
+// At SIGTERM the relay stops listening at once (new connections refused, so a load balancer or
+// iLert's retry goes elsewhere at once) but keeps serving the connections it has while it drains;
+// its listening socket is closed only after the HTTP threads are gone (microhttpd.h's rule for
+// MHD_quiesce_daemon; closing it earlier raced with them, which TSan reported as exit 66).
+TEST_CASE("relay: after SIGTERM new connections are refused at once while open ones are still answered",
+          "[program][relay][hostile]") {
+  TempDir tmp("ilert-sumo-hostile");
+  // Sumo down: the drain lasts until --shutdown-timeout, which gives the test its window.
+  const std::string down_url = "http://127.0.0.1:" + std::to_string(ilert_sumo::test::closed_loopback_port()) +
+                               "/receiver/v1/http/hostile-test-code";
+  Relay relay(down_url, {"--shutdown-timeout", "10", "--threads", "4"}, tmp.path());
+  // A keep-alive connection the relay has accepted and answered before the signal.
+  Fd held;
+  held.fd = raw_connect(relay.port());
+  REQUIRE(held.fd >= 0);
+  std::string buffer;
+  REQUIRE(raw_send(held.fd, webhook_request(1), 1s));
+  const auto first = raw_read_response(held.fd, buffer, 5s);
+  REQUIRE(first.has_value());
+  REQUIRE(first->status == 202);
+  REQUIRE(connect_errno(relay.port()) == 0);
+
+  const auto t0 = Clock::now();
+  relay.process().signal(SIGTERM);
+  int last_errno = 0;
+  const bool refused = wait_until(
+      [&] {
+        last_errno = connect_errno(relay.port());
+        return last_errno == ECONNREFUSED;
+      },
+      8s);
+  INFO("last connect errno " << last_errno << "; stderr: " << relay.stderr_text());
+  REQUIRE(refused);
+  // Refused by a relay that is still draining, not by one that has stopped its HTTP threads (which
+  // also ends every connection): the connection it already had is still answered, with 503 (the
+  // sender is closed) and `Connection: close`.
+  CHECK(relay.process().running());
+  REQUIRE(raw_send(held.fd, webhook_request(2), 1s));
+  const auto second = raw_read_response(held.fd, buffer, 5s);
+  REQUIRE(second.has_value());
+  CHECK(second->status == 503);
+  CHECK(raw_wait_closed(held.fd, 5s));
+
+  const auto st = relay.process().wait(15s);
+  REQUIRE(st.has_value());
+  INFO("relay exit: " << st->to_string() << "; stderr: " << relay.stderr_text());
+  CHECK(st->ok());
+  CHECK(Clock::now() - t0 < 10s + 3s);  // the deadline plus a margin
+  const std::string log = relay.stderr_text();
+  CHECK(log.find("Sanitizer") == std::string::npos);
+  CHECK(log.find("Error accepting") == std::string::npos);
 }

@@ -219,11 +219,21 @@ std::string HttpServer::start(int listen_fd) {
   return "";
 }
 
+// MHD's event-loop threads may still hold the listening socket after MHD_quiesce_daemon returns
+// (each drops it from its epoll set on its next turn), so the socket is closed only after
+// MHD_stop_daemon has joined them, as microhttpd.h asks for MHD_quiesce_daemon. Closing it here
+// raced with a worker's epoll_ctl (found by TSan) and could hand a reused descriptor number to a
+// worker. shutdown(SHUT_RD) stops the kernel listening now (Linux's inet_shutdown disconnects a
+// socket in LISTEN): new connections are refused at once and queued ones reset, while the
+// descriptor stays valid for the threads; MHD skips accept on the EPOLLHUP that follows.
 void HttpServer::quiesce() {
   quiescing_.store(true, std::memory_order_relaxed);
   if (daemon_ != nullptr && listen_fd_ >= 0) {
     const MHD_socket fd = MHD_quiesce_daemon(daemon_);
-    if (fd != MHD_INVALID_SOCKET) ::close(fd);
+    if (fd != MHD_INVALID_SOCKET) {
+      ::shutdown(fd, SHUT_RD);
+      quiesced_fd_ = fd;
+    }
     listen_fd_ = -1;
   }
 }
@@ -233,6 +243,10 @@ void HttpServer::stop() {
     MHD_stop_daemon(daemon_);  // closes every connection (NOTIFY_CLOSED for each), joins its threads
     daemon_ = nullptr;
     listen_fd_ = -1;
+  }
+  if (quiesced_fd_ >= 0) {
+    ::close(quiesced_fd_);  // MHD leaves a quiesced socket to us, and its threads are gone now
+    quiesced_fd_ = -1;
   }
   {
     std::lock_guard<std::mutex> lock(connections_mutex_);

@@ -53,8 +53,9 @@ class HttpServer {
   /// Starts serving on `listen_fd` (bound and listening; the server takes ownership).
   /// Returns "" or an error message.
   std::string start(int listen_fd);
-  /// Stops accepting new connections (closes the listening socket); open connections are still
-  /// served. Every response from now on carries `Connection: close`.
+  /// Stops accepting new connections (the listening socket is shut down: new connections are
+  /// refused; stop() closes it); open connections are still served. Every response from now on
+  /// carries `Connection: close`.
   void quiesce();
   /// Closes every connection and stops the threads. Idempotent.
   void stop();
@@ -86,6 +87,7 @@ class HttpServer {
   LineLog& log_;
   MHD_Daemon* daemon_ = nullptr;
   int listen_fd_ = -1;
+  int quiesced_fd_ = -1;  // the listening socket after quiesce(): shut down, closed by stop()
   std::atomic<bool> quiescing_{false};
 
   std::atomic<std::size_t> body_bytes_{0};
