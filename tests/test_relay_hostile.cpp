@@ -7,17 +7,14 @@
 // thread posts a valid webhook every half second on a fresh connection: every probe must be
 // answered (202) within a second, and the relay's RSS must stay under kRssBoundKiB (the bound
 // docs/RELAY.md documents). Every wait has a deadline; every loop is bounded in count and time.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -561,20 +558,6 @@ TEST_CASE("relay: SIGTERM's deadline holds when stderr is a pipe nobody reads", 
   CHECK(took < 1s + 1500ms);
 }
 
-// connect() to 127.0.0.1:port; the errno it failed with, or 0 when it connected.
-static int connect_errno(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  const int err = rc == 0 ? 0 : errno;
-  ::close(fd);
-  return err;
-}
-
 // At SIGTERM the relay stops listening at once (new connections refused, so a load balancer or
 // iLert's retry goes elsewhere at once) but keeps serving the connections it has while it drains;
 // its listening socket is closed only after the HTTP threads are gone (microhttpd.h's rule for
@@ -595,15 +578,21 @@ TEST_CASE("relay: after SIGTERM new connections are refused at once while open o
   const auto first = raw_read_response(held.fd, buffer, 5s);
   REQUIRE(first.has_value());
   REQUIRE(first->status == 202);
-  REQUIRE(connect_errno(relay.port()) == 0);
+  {
+    Fd probe;
+    probe.fd = raw_connect(relay.port());
+    REQUIRE(probe.fd >= 0);
+  }
 
   const auto t0 = Clock::now();
   relay.process().signal(SIGTERM);
   int last_errno = 0;
   const bool refused = wait_until(
       [&] {
-        last_errno = connect_errno(relay.port());
-        return last_errno == ECONNREFUSED;
+        Fd probe;
+        last_errno = 0;
+        probe.fd = raw_connect(relay.port(), &last_errno);
+        return probe.fd < 0 && last_errno == ECONNREFUSED;
       },
       8s);
   INFO("last connect errno " << last_errno << "; stderr: " << relay.stderr_text());

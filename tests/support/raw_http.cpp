@@ -40,14 +40,18 @@ int read_some(int fd, std::string& buffer) {
 
 }  // namespace
 
-int raw_connect(int port) {
+int raw_connect(int port, int* error) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    if (error != nullptr) *error = errno;
+    return -1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (error != nullptr) *error = errno;
     ::close(fd);
     return -1;
   }

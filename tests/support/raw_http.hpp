@@ -11,8 +11,9 @@
 
 namespace ilert_sumo::test {
 
-/// A socket connected to 127.0.0.1:`port` (non-blocking), or -1.
-int raw_connect(int port);
+/// A socket connected to 127.0.0.1:`port` (non-blocking), or -1; on -1, `*error` (when given)
+/// holds the errno that socket() or connect() failed with (ECONNREFUSED: nothing listens).
+int raw_connect(int port, int* error = nullptr);
 
 /// Writes all of `data` before `timeout`; false on error or timeout (e.g. the peer closed).
 bool raw_send(int fd, const std::string& data, std::chrono::milliseconds timeout);
